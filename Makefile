@@ -1,0 +1,67 @@
+# The two commands a new user needs: `make synth` and `make test`. Both install what they
+# need into the repository (.venv from pinned requirements, node_modules from package-lock)
+# and contact no host but the package registries.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := synth
+
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export AWS_EC2_METADATA_DISABLED := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+CDK := cdk --no-notices --no-version-reporting
+OUT ?= cdk.out
+
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: install synth test lint unit cli-synth imports clean
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt jobs/ecr_token_refresh/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m tools.link_node $(VENV)/bin
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## synth: install, synthesize every stage into cdk.out/ and print a per-stage summary
+synth: install
+	rm -rf $(OUT)
+	$(CDK) synth '**' --quiet --output $(OUT)
+	$(PY) -m tools.synth_summary $(OUT)
+
+## test: every test and gate (ruff, pytest with snapshots/nag/cfn-lint/k8s schemas, CLI synth)
+test: install lint unit cli-synth
+
+lint:
+	ruff check .
+	ruff format --check .
+
+unit:
+	CDK_VALIDATION=false $(PY) -m pytest
+
+# The one place CDK's built-in CloudFormation validation runs (it costs seconds a synth).
+cli-synth:
+	rm -rf cdk.out.test
+	$(CDK) synth '**' --quiet --output cdk.out.test
+	$(PY) -m tools.synth_summary cdk.out.test
+	rm -rf cdk.out.test
+
+## imports: regenerate the cdk8s CRD bindings in k8s_charts/imports from k8s_charts/crds
+imports: install
+	rm -rf k8s_charts/imports
+	for crd in k8s_charts/crds/*.yaml; do \
+	  name=$$(basename $$crd .yaml | tr '.-' '__'); \
+	  cdk8s import --no-check-upgrade --language python --output k8s_charts/imports "$$name:=$$crd"; \
+	done
+
+clean:
+	rm -rf $(OUT) cdk.out.test .pytest_cache .ruff_cache

@@ -1,0 +1,128 @@
+"""What the platform knows about each GPU instance type.
+
+Node group settings name an instance type; everything else (GPU model, GPUs per node,
+whether EFA is available and on how many network cards) is looked up here, so a stage file
+cannot contradict the hardware. Figures are from the EC2 accelerated-computing instance
+pages; a type missing from this table is refused at synth, with the list of known types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class GpuInstance:
+    """One EC2 GPU instance type as the platform schedules it."""
+
+    instance_type: str
+    gpu_model: str
+    gpu_memory_gib: int
+    gpus: int
+    vcpus: int
+    memory_gib: int
+    efa_interfaces: int  # 0 when the type has no EFA support
+
+    @property
+    def family(self) -> str:
+        """The part before the size, e.g. ``p6-b200`` for ``p6-b200.48xlarge``."""
+        return self.instance_type.split(".", 1)[0]
+
+    @property
+    def supports_efa(self) -> bool:
+        return self.efa_interfaces > 0
+
+
+def _family(
+    family: str,
+    gpu_model: str,
+    gpu_memory_gib: int,
+    sizes: dict[str, tuple[int, int, int, int]],
+) -> dict[str, GpuInstance]:
+    """Expand ``size -> (gpus, vcpus, memory GiB, EFA interfaces)`` into catalog entries."""
+    return {
+        f"{family}.{size}": GpuInstance(f"{family}.{size}", gpu_model, gpu_memory_gib, *spec)
+        for size, spec in sizes.items()
+    }
+
+
+GPU_INSTANCES: dict[str, GpuInstance] = {
+    **_family(
+        "g4dn",
+        "T4",
+        16,
+        {
+            "xlarge": (1, 4, 16, 0),
+            "2xlarge": (1, 8, 32, 0),
+            "4xlarge": (1, 16, 64, 0),
+            "8xlarge": (1, 32, 128, 1),
+            "12xlarge": (4, 48, 192, 1),
+            "16xlarge": (1, 64, 256, 1),
+            "metal": (8, 96, 384, 1),
+        },
+    ),
+    **_family(
+        "g5",
+        "A10G",
+        24,
+        {
+            "xlarge": (1, 4, 16, 0),
+            "2xlarge": (1, 8, 32, 0),
+            "4xlarge": (1, 16, 64, 0),
+            "8xlarge": (1, 32, 128, 1),
+            "12xlarge": (4, 48, 192, 1),
+            "16xlarge": (1, 64, 256, 1),
+            "24xlarge": (4, 96, 384, 1),
+            "48xlarge": (8, 192, 768, 1),
+        },
+    ),
+    **_family(
+        "g6",
+        "L4",
+        24,
+        {
+            "xlarge": (1, 4, 16, 0),
+            "2xlarge": (1, 8, 32, 0),
+            "4xlarge": (1, 16, 64, 0),
+            "8xlarge": (1, 32, 128, 1),
+            "12xlarge": (4, 48, 192, 1),
+            "16xlarge": (1, 64, 256, 1),
+            "24xlarge": (4, 96, 384, 1),
+            "48xlarge": (8, 192, 768, 1),
+        },
+    ),
+    **_family(
+        "g6e",
+        "L40S",
+        48,
+        {
+            "xlarge": (1, 4, 32, 0),
+            "2xlarge": (1, 8, 64, 0),
+            "4xlarge": (1, 16, 128, 0),
+            "8xlarge": (1, 32, 256, 1),
+            "12xlarge": (4, 48, 384, 1),
+            "16xlarge": (1, 64, 512, 1),
+            "24xlarge": (4, 96, 768, 2),
+            "48xlarge": (8, 192, 1536, 4),
+        },
+    ),
+    **_family("p4d", "A100-40GB", 40, {"24xlarge": (8, 96, 1152, 4)}),
+    **_family("p4de", "A100-80GB", 80, {"24xlarge": (8, 96, 1152, 4)}),
+    **_family("p5", "H100", 80, {"4xlarge": (1, 16, 256, 1), "48xlarge": (8, 192, 2048, 32)}),
+    **_family("p5e", "H200", 141, {"48xlarge": (8, 192, 2048, 32)}),
+    **_family("p5en", "H200", 141, {"48xlarge": (8, 192, 2048, 16)}),
+    **_family("p6-b200", "B200", 179, {"48xlarge": (8, 192, 2048, 8)}),
+}
+
+
+def lookup(instance_type: str) -> GpuInstance:
+    """The catalog entry for ``instance_type``; ``KeyError`` when the type is unknown."""
+    return GPU_INSTANCES[instance_type]
+
+
+def known_types() -> list[str]:
+    return sorted(GPU_INSTANCES)
+
+
+def known_families() -> list[str]:
+    return sorted({entry.family for entry in GPU_INSTANCES.values()})

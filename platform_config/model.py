@@ -1,0 +1,427 @@
+"""The typed, validated model of one stage (dev, staging, prod, or a team's own).
+
+Every feature of the platform is a field here with a safe default; a stage file that sets
+an unknown key, a wrong type or an impossible combination is refused before any construct
+is built. Cross-field rules (subnets fitting the VPC, EFA only on EFA-capable types, prod
+keeping its data) live in validators so that the message names the setting at fault.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from platform_config import gpu_catalog
+
+KUBERNETES_VERSION = "1.35"
+ACCOUNT_PATTERN = r"^\d{12}$"
+NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
+DURATION_PATTERN = r"^(\d+h)?(\d+m)?(\d+s)?$"
+
+
+class _Settings(BaseModel):
+    """Base for every settings block: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Tier(StrEnum):
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+class DataRetention(StrEnum):
+    """What happens to stateful resources when their stack is deleted."""
+
+    RETAIN = "retain"
+    DESTROY = "destroy"
+
+
+class CapacityType(StrEnum):
+    ON_DEMAND = "on-demand"
+    SPOT = "spot"
+
+
+def _network(cidr: str, setting: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(cidr, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{setting} {cidr!r} is not an IPv4 network in CIDR form ({exc})") from None
+
+
+class NetworkSettings(_Settings):
+    vpc_cidr: str = "10.0.0.0/16"
+    public_subnet_mask: Annotated[int, Field(ge=16, le=28)] = 24
+    private_subnet_mask: Annotated[int, Field(ge=16, le=28)] = 19
+    nat_gateways: Annotated[int, Field(ge=1, le=6)] | None = Field(
+        default=None,
+        description="NAT gateways; defaults to one per AZ in prod and one otherwise.",
+    )
+    flow_log_retention_days: Literal[7, 14, 30, 60, 90, 180, 365] = 30
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr_is_usable(cls, value: str) -> str:
+        network = _network(value, "vpc_cidr")
+        if not 16 <= network.prefixlen <= 20:
+            raise ValueError(
+                f"vpc_cidr {value!r} is /{network.prefixlen}; allowed is /16 to /20 "
+                "(the VPC CNI gives every pod a VPC address, so smaller VPCs run out)"
+            )
+        if not network.is_private:
+            raise ValueError(f"vpc_cidr {value!r} is not a private (RFC 1918) range")
+        return value
+
+
+class ClusterSettings(_Settings):
+    kubernetes_version: Literal["1.35"] = KUBERNETES_VERSION
+    service_ipv4_cidr: str = "172.20.0.0/16"
+    endpoint_public_access_cidrs: list[str] = Field(
+        default_factory=list,
+        description="CIDRs allowed to reach the public endpoint; empty means private only.",
+    )
+    admin_role_arns: list[Annotated[str, Field(pattern=ROLE_ARN_PATTERN)]] = Field(
+        default_factory=list
+    )
+    control_plane_logs: list[
+        Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    ] = Field(default_factory=lambda: ["api", "audit", "authenticator"])
+
+    @field_validator("service_ipv4_cidr")
+    @classmethod
+    def _service_cidr_is_network(cls, value: str) -> str:
+        _network(value, "service_ipv4_cidr")
+        return value
+
+    @field_validator("endpoint_public_access_cidrs")
+    @classmethod
+    def _public_cidrs_are_restricted(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            network = _network(cidr, "endpoint_public_access_cidrs")
+            if network.prefixlen == 0:
+                raise ValueError(
+                    "endpoint_public_access_cidrs must not contain 0.0.0.0/0; "
+                    "name the office or VPN ranges, or leave it empty for a private endpoint"
+                )
+        return value
+
+
+class ScalingSettings(_Settings):
+    min_size: Annotated[int, Field(ge=0, le=100)] = 0
+    desired_size: Annotated[int, Field(ge=0, le=100)] = 0
+    max_size: Annotated[int, Field(ge=1, le=100)] = 1
+
+    @model_validator(mode="after")
+    def _sizes_are_ordered(self) -> ScalingSettings:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"need min_size <= desired_size <= max_size, got min_size={self.min_size}, "
+                f"desired_size={self.desired_size}, max_size={self.max_size}"
+            )
+        return self
+
+
+class CpuNodeSettings(ScalingSettings):
+    instance_types: list[str] = Field(default_factory=lambda: ["m7i.xlarge"], min_length=1)
+    min_size: Annotated[int, Field(ge=1, le=100)] = 2
+    desired_size: Annotated[int, Field(ge=1, le=100)] = 2
+    max_size: Annotated[int, Field(ge=1, le=100)] = 4
+    disk_gib: Annotated[int, Field(ge=50, le=2000)] = 100
+
+    @field_validator("instance_types")
+    @classmethod
+    def _cpu_types_are_not_gpu(cls, value: list[str]) -> list[str]:
+        for instance_type in value:
+            if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", instance_type):
+                raise ValueError(f"{instance_type!r} is not an EC2 instance type name")
+            if instance_type in gpu_catalog.GPU_INSTANCES:
+                raise ValueError(
+                    f"{instance_type!r} is a GPU type; put it in gpu_pools, not cpu_nodes"
+                )
+        return value
+
+
+class GpuPoolSettings(ScalingSettings):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    instance_type: str
+    capacity_type: CapacityType = CapacityType.ON_DEMAND
+    efa: bool = Field(default=False, description="EFA interfaces and a cluster placement group.")
+    data_volume_gib: Annotated[int, Field(ge=300, le=16000)] = 300
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_gpu_type(cls, value: str) -> str:
+        if value not in gpu_catalog.GPU_INSTANCES:
+            raise ValueError(
+                f"{value!r} is not a known GPU instance type; allowed: "
+                + ", ".join(gpu_catalog.known_types())
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _efa_needs_capable_type(self) -> GpuPoolSettings:
+        if self.efa and not self.gpu.supports_efa:
+            capable = [t for t in gpu_catalog.known_types() if gpu_catalog.lookup(t).supports_efa]
+            raise ValueError(
+                f"efa is true but {self.instance_type} has no EFA support; "
+                "EFA-capable types: " + ", ".join(capable)
+            )
+        return self
+
+    @property
+    def gpu(self) -> gpu_catalog.GpuInstance:
+        return gpu_catalog.lookup(self.instance_type)
+
+
+class KarpenterNodePoolSettings(_Settings):
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    instance_families: list[str] = Field(min_length=1)
+    capacity_types: list[CapacityType] = Field(
+        default_factory=lambda: [CapacityType.ON_DEMAND], min_length=1
+    )
+    weight: Annotated[int, Field(ge=0, le=100)] = 10
+    gpu_limit: Annotated[int, Field(ge=1, le=4096)] = 16
+    expire_after: Annotated[str, Field(pattern=DURATION_PATTERN)] = "720h"
+    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmpty"
+    consolidate_after: Annotated[str, Field(pattern=DURATION_PATTERN)] = "10m"
+    disruption_budget: Annotated[str, Field(pattern=r"^(\d+|\d{1,3}%)$")] = "10%"
+    efa: bool = False
+
+    @field_validator("instance_families")
+    @classmethod
+    def _known_families(cls, value: list[str]) -> list[str]:
+        known = gpu_catalog.known_families()
+        for family in value:
+            if family not in known:
+                raise ValueError(
+                    f"{family!r} is not a known GPU instance family; allowed: " + ", ".join(known)
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _efa_needs_capable_family(self) -> KarpenterNodePoolSettings:
+        if self.efa:
+            incapable = [f for f in self.instance_families if not self.efa_types(f)]
+            if incapable:
+                raise ValueError(
+                    f"efa is true but instance family {', '.join(incapable)} has no EFA-capable size"
+                )
+        return self
+
+    @staticmethod
+    def efa_types(family: str) -> list[str]:
+        return [
+            t.instance_type
+            for t in gpu_catalog.GPU_INSTANCES.values()
+            if t.family == family and t.supports_efa
+        ]
+
+    @property
+    def instance_types(self) -> list[str]:
+        """The catalogued sizes this pool may launch (only EFA-capable ones when efa is on)."""
+        return sorted(
+            t.instance_type
+            for t in gpu_catalog.GPU_INSTANCES.values()
+            if t.family in self.instance_families and (t.supports_efa or not self.efa)
+        )
+
+
+class KarpenterSettings(_Settings):
+    enabled: bool = False
+    node_pools: list[KarpenterNodePoolSettings] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _pools_need_karpenter(self) -> KarpenterSettings:
+        if self.node_pools and not self.enabled:
+            raise ValueError("node_pools are set but enabled is false; set enabled: true")
+        names = [pool.name for pool in self.node_pools]
+        if len(names) != len(set(names)):
+            raise ValueError(f"node_pools names must be unique, got {names}")
+        return self
+
+
+class PullThroughCacheRule(_Settings):
+    prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{1,29}$")]
+    upstream_registry_url: Literal[
+        "public.ecr.aws",
+        "registry.k8s.io",
+        "quay.io",
+        "ghcr.io",
+        "registry-1.docker.io",
+        "registry.gitlab.com",
+        "nvcr.io",
+    ]
+    credential_secret_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:ecr-pullthroughcache/[\w/+=.@-]+$",
+        description="ARN of a Secrets Manager secret named ecr-pullthroughcache/...; "
+        "referenced by ARN, its value never enters the template.",
+    )
+
+    @model_validator(mode="after")
+    def _credentials_where_required(self) -> PullThroughCacheRule:
+        needs_credentials = {"ghcr.io", "registry-1.docker.io", "registry.gitlab.com", "nvcr.io"}
+        if self.upstream_registry_url in needs_credentials and not self.credential_secret_arn:
+            raise ValueError(
+                f"upstream {self.upstream_registry_url} requires credential_secret_arn "
+                "(the ARN of a Secrets Manager secret named ecr-pullthroughcache/...)"
+            )
+        return self
+
+
+class TokenRefreshSettings(_Settings):
+    enabled: bool = False
+    namespaces: list[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]] = Field(
+        default_factory=lambda: ["default"]
+    )
+    secret_name: Annotated[str, Field(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")] = (
+        "ecr-registry-credentials"
+    )
+    schedule: str = "0 */6 * * *"
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron_has_five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError(f"schedule {value!r} is not a five-field cron expression")
+        return value
+
+
+class RegistrySettings(_Settings):
+    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")]] = Field(
+        default_factory=lambda: [
+            "dynamo/operator",
+            "dynamo/vllm-runtime",
+            "triton/tritonserver",
+            "gpu-dev/dev-server",
+        ]
+    )
+    keep_tagged_images: Annotated[int, Field(ge=1, le=1000)] = 50
+    untagged_expiry_days: Annotated[int, Field(ge=1, le=365)] = 7
+    pull_through_cache: list[PullThroughCacheRule] = Field(default_factory=list)
+    token_refresh: TokenRefreshSettings = TokenRefreshSettings()
+
+
+class StorageSettings(_Settings):
+    retention: DataRetention = DataRetention.RETAIN
+    model_bucket: bool = True
+    efs_model_cache_path: str = "/model-cache"
+    efs_workspace_path: str = "/workspace"
+    noncurrent_version_expiry_days: Annotated[int, Field(ge=1, le=3650)] = 30
+
+
+class StageConfig(_Settings):
+    """One deployable stage: where it lives and every feature it turns on."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    tier: Tier
+    account: Annotated[str, Field(pattern=ACCOUNT_PATTERN)]
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+    availability_zones: list[str]
+    network: NetworkSettings = NetworkSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    cpu_nodes: CpuNodeSettings = CpuNodeSettings()
+    gpu_pools: list[GpuPoolSettings] = Field(default_factory=list)
+    karpenter: KarpenterSettings = KarpenterSettings()
+    registry: RegistrySettings = RegistrySettings()
+    storage: StorageSettings = StorageSettings()
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _at_least_two_azs(cls, value: list[str]) -> list[str]:
+        if len(value) < 2:
+            raise ValueError(
+                f"availability_zones has {len(value)} zone(s); EKS needs at least 2, allowed 2 to 6"
+            )
+        if len(value) > 6:
+            raise ValueError(f"availability_zones has {len(value)} zones; allowed 2 to 6")
+        if len(set(value)) != len(value):
+            raise ValueError(f"availability_zones repeats a zone: {value}")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> StageConfig:
+        self._azs_in_region()
+        self._subnets_fit()
+        self._service_cidr_apart()
+        self._prod_keeps_data()
+        self._unique_pool_names()
+        return self
+
+    def _azs_in_region(self) -> None:
+        for zone in self.availability_zones:
+            if not re.fullmatch(re.escape(self.region) + r"[a-z]", zone):
+                raise ValueError(
+                    f"availability_zones: {zone!r} is not a zone of region {self.region} "
+                    f"(expected e.g. {self.region}a)"
+                )
+
+    def _subnets_fit(self) -> None:
+        vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
+        masks = {
+            "network.public_subnet_mask": self.network.public_subnet_mask,
+            "network.private_subnet_mask": self.network.private_subnet_mask,
+        }
+        for setting, mask in masks.items():
+            if mask <= vpc.prefixlen:
+                raise ValueError(
+                    f"{setting} /{mask} is not smaller than network.vpc_cidr "
+                    f"{self.network.vpc_cidr}; allowed /{vpc.prefixlen + 1} to /28"
+                )
+        needed = len(self.availability_zones) * sum(2 ** (32 - m) for m in masks.values())
+        if needed > vpc.num_addresses:
+            raise ValueError(
+                f"network.vpc_cidr {self.network.vpc_cidr} is too small: "
+                f"{len(self.availability_zones)} AZs x (public /{masks['network.public_subnet_mask']}"
+                f" + private /{masks['network.private_subnet_mask']}) need {needed} addresses, "
+                f"the VPC has {vpc.num_addresses}"
+            )
+
+    def _service_cidr_apart(self) -> None:
+        vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
+        service = ipaddress.IPv4Network(self.cluster.service_ipv4_cidr)
+        if vpc.overlaps(service):
+            raise ValueError(
+                f"cluster.service_ipv4_cidr {service} overlaps network.vpc_cidr {vpc}; "
+                "Kubernetes service addresses must be outside the VPC"
+            )
+
+    def _prod_keeps_data(self) -> None:
+        if self.tier is Tier.PROD and self.storage.retention is DataRetention.DESTROY:
+            raise ValueError(
+                "storage.retention is 'destroy' on a prod stage; prod must use 'retain' "
+                "so that deleting a stack never deletes models, images or file systems"
+            )
+
+    def _unique_pool_names(self) -> None:
+        names = [pool.name for pool in self.gpu_pools] + [
+            pool.name for pool in self.karpenter.node_pools
+        ]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(
+                f"gpu_pools and karpenter.node_pools share the name(s) {duplicates}; "
+                "pool names label nodes and must be unique in a stage"
+            )
+
+    @property
+    def nat_gateway_count(self) -> int:
+        if self.network.nat_gateways is not None:
+            return self.network.nat_gateways
+        return len(self.availability_zones) if self.tier is Tier.PROD else 1
+
+    @property
+    def is_prod(self) -> bool:
+        return self.tier is Tier.PROD
+
+    @property
+    def needs_efa(self) -> bool:
+        return any(p.efa for p in self.gpu_pools) or any(
+            p.efa for p in self.karpenter.node_pools
+        )

@@ -1,0 +1,88 @@
+"""ECR token refresh with IRSA: a service account whose role may only get an authorization
+token and push/pull the platform's repositories, and the CronJob that keeps a
+``kubernetes.io/dockerconfigjson`` Secret fresh in each configured namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import cdk8s
+from aws_cdk import Stack
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_ecr_assets as ecr_assets
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
+from platform_config.model import TokenRefreshSettings
+from platform_constructs.nag import acknowledge
+from platform_config.versions import ECR_TOKEN_REFRESH_BASE
+
+JOB_SOURCE = Path(__file__).resolve().parent.parent / "jobs" / "ecr_token_refresh"
+NAMESPACE = "ecr-token-refresh"
+SERVICE_ACCOUNT = "ecr-token-refresh"
+
+
+class EcrTokenRefresh(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: eks.Cluster,
+        repositories: Sequence[ecr.IRepository],
+        settings: TokenRefreshSettings,
+        namespaces_ready: Construct,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.service_account = eks.ServiceAccount(
+            self,
+            "ServiceAccount",
+            cluster=cluster,
+            name=SERVICE_ACCOUNT,
+            namespace=NAMESPACE,
+            identity_type=eks.IdentityType.IRSA,
+        )
+        self.service_account.node.add_dependency(namespaces_ready)
+        role = self.service_account.role
+        # GetAuthorizationToken has no resource-level permissions: "*" is the only form.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"])
+        )
+        acknowledge(
+            role,
+            "ecr:GetAuthorizationToken supports no resource-level permission, so its statement "
+            "must name '*'; push and pull are granted only on the platform's repositories.",
+            "AwsSolutions-IAM5[Resource::*]",
+        )
+        for repository in repositories:
+            repository.grant_pull_push(role)
+
+        image = ecr_assets.DockerImageAsset(
+            self,
+            "Image",
+            directory=str(JOB_SOURCE),
+            build_args={"BASE_IMAGE": ECR_TOKEN_REFRESH_BASE.uri},
+            platform=ecr_assets.Platform.LINUX_AMD64,
+        )
+        chart = EcrTokenRefreshChart(
+            cdk8s.App(),
+            "ecr-token-refresh",
+            namespace=NAMESPACE,
+            service_account=SERVICE_ACCOUNT,
+            image=image.image_uri,
+            region=Stack.of(self).region,
+            target_namespaces=list(settings.namespaces),
+            secret_name=settings.secret_name,
+            schedule=settings.schedule,
+            revision=image.asset_hash,
+        )
+        self.manifest = cluster.add_cdk8s_chart("EcrTokenRefreshManifest", chart)
+        self.manifest.node.add_dependency(self.service_account)
+        self.manifest.node.add_dependency(namespaces_ready)
+
+    @property
+    def role(self) -> iam.IRole:
+        return self.service_account.role

@@ -1,0 +1,192 @@
+"""Managed node groups: the CPU group for system workloads and one group per GPU pool.
+
+All groups use a launch template so that IMDSv2 is required, the root volume is encrypted
+gp3 and large enough for inference images (which reach 25 GB), and -- on EFA pools -- each
+network card carries an EFA interface inside a cluster placement group in one AZ.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from platform_config.model import CapacityType, CpuNodeSettings, GpuPoolSettings
+from platform_constructs.nag import acknowledge, managed_policy_finding
+from platform_constructs.naming import (
+    EFA_LABEL,
+    GPU_MODEL_LABEL,
+    GPU_TAINT_KEY,
+    GPU_TAINT_VALUE,
+    POOL_LABEL,
+)
+
+CPU_POOL = "cpu"
+NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryPullOnly",
+    "AmazonSSMManagedInstanceCore",
+)
+
+
+def node_role(scope: Construct, construct_id: str, description: str) -> iam.Role:
+    """Instance role for worker nodes: join the cluster, pull images, be reachable by SSM."""
+    role = iam.Role(
+        scope,
+        construct_id,
+        description=description,
+        assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
+        managed_policies=[
+            iam.ManagedPolicy.from_aws_managed_policy_name(name)
+            for name in NODE_POLICIES
+        ],
+    )
+    acknowledge(
+        role,
+        "Worker nodes use the AWS managed node policies EKS documents for managed node groups "
+        "(join the cluster, pull-only ECR access, SSM Session Manager instead of SSH keys).",
+        *(managed_policy_finding(name) for name in NODE_POLICIES),
+    )
+    return role
+
+
+def _launch_template(
+    scope: Construct,
+    construct_id: str,
+    *,
+    volume_gib: int,
+    network_interfaces: list[ec2.CfnLaunchTemplate.NetworkInterfaceProperty] | None = None,
+    placement_group: ec2.CfnPlacementGroup | None = None,
+) -> ec2.CfnLaunchTemplate:
+    return ec2.CfnLaunchTemplate(
+        scope,
+        construct_id,
+        launch_template_data=ec2.CfnLaunchTemplate.LaunchTemplateDataProperty(
+            metadata_options=ec2.CfnLaunchTemplate.MetadataOptionsProperty(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+            ),
+            block_device_mappings=[
+                ec2.CfnLaunchTemplate.BlockDeviceMappingProperty(
+                    device_name="/dev/xvda",
+                    ebs=ec2.CfnLaunchTemplate.EbsProperty(
+                        volume_size=volume_gib,
+                        volume_type="gp3",
+                        iops=3000,
+                        throughput=250,
+                        encrypted=True,
+                        delete_on_termination=True,
+                    ),
+                )
+            ],
+            network_interfaces=network_interfaces,
+            placement=(
+                ec2.CfnLaunchTemplate.PlacementProperty(group_name=placement_group.ref)
+                if placement_group
+                else None
+            ),
+        ),
+    )
+
+
+def _spec(template: ec2.CfnLaunchTemplate) -> eks.LaunchTemplateSpec:
+    return eks.LaunchTemplateSpec(id=template.ref, version=template.attr_latest_version_number)
+
+
+class CpuNodeGroup(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: eks.ICluster,
+        settings: CpuNodeSettings,
+        role: iam.IRole,
+        subnets: ec2.SubnetSelection,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        template = _launch_template(self, "LaunchTemplate", volume_gib=settings.disk_gib)
+        self.nodegroup = eks.Nodegroup(
+            self,
+            "NodeGroup",
+            cluster=cluster,
+            node_role=role,
+            ami_type=eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+            instance_types=[ec2.InstanceType(t) for t in settings.instance_types],
+            min_size=settings.min_size,
+            desired_size=settings.desired_size,
+            max_size=settings.max_size,
+            subnets=subnets,
+            launch_template_spec=_spec(template),
+            labels={POOL_LABEL: CPU_POOL},
+            max_unavailable=1,
+        )
+
+
+class GpuNodeGroup(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cluster: eks.Cluster,
+        pool: GpuPoolSettings,
+        role: iam.IRole,
+        subnets: list[ec2.ISubnet],
+        efa_security_group: ec2.ISecurityGroup,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        gpu = pool.gpu
+        self.placement_group: ec2.CfnPlacementGroup | None = None
+        interfaces = None
+        if pool.efa:
+            # EFA needs every node in one AZ and one cluster placement group.
+            subnets = subnets[:1]
+            self.placement_group = ec2.CfnPlacementGroup(self, "PlacementGroup", strategy="cluster")
+            groups = [cluster.cluster_security_group_id, efa_security_group.security_group_id]
+            interfaces = [
+                ec2.CfnLaunchTemplate.NetworkInterfaceProperty(
+                    network_card_index=card,
+                    device_index=0 if card == 0 else 1,
+                    interface_type="efa",
+                    groups=groups,
+                    delete_on_termination=True,
+                )
+                for card in range(gpu.efa_interfaces)
+            ]
+        template = _launch_template(
+            self,
+            "LaunchTemplate",
+            volume_gib=pool.data_volume_gib,
+            network_interfaces=interfaces,
+            placement_group=self.placement_group,
+        )
+        self.nodegroup = eks.Nodegroup(
+            self,
+            "NodeGroup",
+            cluster=cluster,
+            node_role=role,
+            ami_type=eks.NodegroupAmiType.AL2023_X86_64_NVIDIA,
+            instance_types=[ec2.InstanceType(pool.instance_type)],
+            capacity_type=(
+                eks.CapacityType.SPOT if pool.capacity_type is CapacityType.SPOT else eks.CapacityType.ON_DEMAND
+            ),
+            min_size=pool.min_size,
+            desired_size=pool.desired_size,
+            max_size=pool.max_size,
+            subnets=ec2.SubnetSelection(subnets=subnets),
+            launch_template_spec=_spec(template),
+            labels={
+                POOL_LABEL: pool.name,
+                GPU_MODEL_LABEL: gpu.gpu_model,
+                EFA_LABEL: str(pool.efa).lower(),
+            },
+            taints=[
+                eks.TaintSpec(
+                    effect=eks.TaintEffect.NO_SCHEDULE, key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE
+                )
+            ],
+            max_unavailable=1,
+        )

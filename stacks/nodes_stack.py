@@ -1,0 +1,101 @@
+"""Compute: the CPU managed node group, one managed node group per GPU pool and, when the
+stage enables it, Karpenter with its NodePools. Stateless: replacing this stack never
+touches data."""
+
+from __future__ import annotations
+
+from aws_cdk import Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_eks_v2 as eks
+from constructs import Construct
+
+from platform_config import gpu_catalog
+from platform_config.model import StageConfig
+from platform_constructs.karpenter import Karpenter
+from platform_constructs.naming import discovery_value, pascal
+from platform_constructs.node_groups import CpuNodeGroup, GpuNodeGroup, node_role
+
+
+CAPACITY_METADATA_KEY = "GpuPlatformCapacity"
+
+
+def gpu_capacity(config: StageConfig) -> list[dict]:
+    """GPU capacity per pool, written into the template so summaries and cost reports can
+    read what was synthesized without re-running the app."""
+    pools = [
+        {
+            "pool": pool.name,
+            "kind": "managed-node-group",
+            "instance_type": pool.instance_type,
+            "gpu_model": pool.gpu.gpu_model,
+            "gpus_per_node": pool.gpu.gpus,
+            "min_nodes": pool.min_size,
+            "max_nodes": pool.max_size,
+            "max_gpus": pool.gpu.gpus * pool.max_size,
+            "efa": pool.efa,
+        }
+        for pool in config.gpu_pools
+    ]
+    pools += [
+        {
+            "pool": pool.name,
+            "kind": "karpenter-node-pool",
+            "instance_types": pool.instance_types,
+            "gpu_models": sorted({gpu_catalog.lookup(t).gpu_model for t in pool.instance_types}),
+            "min_nodes": 0,
+            "max_gpus": pool.gpu_limit,
+            "weight": pool.weight,
+            "efa": pool.efa,
+        }
+        for pool in config.karpenter.node_pools
+    ]
+    return pools
+
+
+class NodesStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        vpc: ec2.IVpc,
+        cluster: eks.Cluster,
+        efa_security_group: ec2.ISecurityGroup,
+        **kwargs,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        role = node_role(self, "NodeRole", "Managed node groups (CPU and GPU)")
+
+        self.cpu = CpuNodeGroup(
+            self, "CpuNodes", cluster=cluster, settings=config.cpu_nodes, role=role, subnets=private
+        )
+        self.gpu_pools: dict[str, GpuNodeGroup] = {
+            pool.name: GpuNodeGroup(
+                self,
+                f"GpuPool{pascal(pool.name)}",
+                cluster=cluster,
+                pool=pool,
+                role=role,
+                subnets=vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnets,
+                efa_security_group=efa_security_group,
+            )
+            for pool in config.gpu_pools
+        }
+
+        self.template_options.metadata = {CAPACITY_METADATA_KEY: gpu_capacity(config)}
+
+        self.karpenter: Karpenter | None = None
+        if config.karpenter.enabled:
+            self.karpenter = Karpenter(
+                self,
+                "Karpenter",
+                cluster=cluster,
+                cluster_name=discovery_value(config.name),
+                settings=config.karpenter,
+                discovery_value=discovery_value(config.name),
+                efa_security_group=efa_security_group,
+            )
+            # The controller runs on the CPU group; install it once that group exists.
+            self.karpenter.chart.node.add_dependency(self.cpu)

@@ -1,0 +1,51 @@
+"""One stage of the platform: every stack, wired together, in one account and region."""
+
+from __future__ import annotations
+
+from aws_cdk import Environment, Stage, Tags
+from constructs import Construct
+
+from platform_config.model import StageConfig
+from stacks.cluster_stack import ClusterStack
+from stacks.network_stack import NetworkStack
+from stacks.nodes_stack import NodesStack
+from stacks.registry_stack import RegistryStack
+from stacks.storage_stack import StorageStack
+
+
+class PlatformStage(Stage):
+    """Stacks are split stateful (Registry, Storage) from stateless (Network, Cluster, Nodes),
+    so the stateless ones can be replaced or destroyed without touching data."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
+        super().__init__(
+            scope, construct_id, env=Environment(account=config.account, region=config.region)
+        )
+        Tags.of(self).add("gpu-platform:stage", config.name)
+        common = {"termination_protection": config.is_prod}
+
+        self.network = NetworkStack(self, "Network", config=config, **common)
+        self.registry = RegistryStack(self, "Registry", config=config, **common)
+        self.storage = StorageStack(self, "Storage", config=config, vpc=self.network.vpc, **common)
+        self.cluster = ClusterStack(
+            self,
+            "Cluster",
+            config=config,
+            vpc=self.network.vpc,
+            file_system=self.storage.file_system,
+            repositories=list(self.registry.repositories.values()),
+            **common,
+        )
+        self.nodes = NodesStack(
+            self,
+            "Nodes",
+            config=config,
+            vpc=self.network.vpc,
+            cluster=self.cluster.cluster,
+            efa_security_group=self.network.efa_security_group,
+            **common,
+        )
+
+    @property
+    def stacks(self):
+        return [self.network, self.registry, self.storage, self.cluster, self.nodes]

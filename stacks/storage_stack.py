@@ -1,0 +1,110 @@
+"""Stateful: the shared EFS file system (model cache and workspace) and the S3 model bucket.
+
+Both are encrypted with a stage key, kept on stack deletion in stages that retain data, and
+reachable only from inside the VPC (EFS) or over TLS (S3).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_efs as efs
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from platform_config.model import StageConfig
+from platform_constructs.retention import destroys_data, removal_policy
+
+# uid/gid of the non-root user in platform images; access points create their roots as it.
+POSIX_USER = efs.PosixUser(uid="1000", gid="1000")
+
+
+class StorageStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, vpc: ec2.IVpc, **kwargs
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        settings = config.storage
+        policy = removal_policy(config)
+
+        self.key = kms.Key(
+            self,
+            "StorageKey",
+            description="Encrypts the platform's EFS file system and model bucket",
+            enable_key_rotation=True,
+            removal_policy=policy,
+        )
+
+        self.efs_security_group = ec2.SecurityGroup(
+            self,
+            "EfsSecurityGroup",
+            vpc=vpc,
+            description="NFS from inside the VPC to the shared file system",
+            allow_all_outbound=False,
+        )
+        self.efs_security_group.add_ingress_rule(
+            ec2.Peer.ipv4(config.network.vpc_cidr), ec2.Port.NFS, "NFS from the VPC"
+        )
+        self.file_system = efs.FileSystem(
+            self,
+            "SharedFileSystem",
+            vpc=vpc,
+            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
+            security_group=self.efs_security_group,
+            encrypted=True,
+            kms_key=self.key,
+            performance_mode=efs.PerformanceMode.GENERAL_PURPOSE,
+            throughput_mode=efs.ThroughputMode.ELASTIC,
+            enable_automatic_backups=True,
+            lifecycle_policy=efs.LifecyclePolicy.AFTER_30_DAYS,
+            out_of_infrequent_access_policy=efs.OutOfInfrequentAccessPolicy.AFTER_1_ACCESS,
+            removal_policy=policy,
+        )
+        self.model_cache_access_point = self._access_point("ModelCache", settings.efs_model_cache_path)
+        self.workspace_access_point = self._access_point("Workspace", settings.efs_workspace_path)
+
+        self.model_bucket: s3.Bucket | None = None
+        if settings.model_bucket:
+            access_logs = s3.Bucket(
+                self,
+                "AccessLogBucket",
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+                lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+                removal_policy=policy,
+                auto_delete_objects=destroys_data(config),
+            )
+            self.model_bucket = s3.Bucket(
+                self,
+                "ModelBucket",
+                versioned=True,
+                encryption=s3.BucketEncryption.KMS,
+                encryption_key=self.key,
+                bucket_key_enabled=True,
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                enforce_ssl=True,
+                minimum_tls_version=1.2,
+                server_access_logs_bucket=access_logs,
+                server_access_logs_prefix="model-bucket/",
+                lifecycle_rules=[
+                    s3.LifecycleRule(
+                        noncurrent_version_expiration=Duration.days(
+                            settings.noncurrent_version_expiry_days
+                        ),
+                        abort_incomplete_multipart_upload_after=Duration.days(7),
+                    )
+                ],
+                removal_policy=policy,
+                auto_delete_objects=destroys_data(config),
+            )
+
+    def _access_point(self, construct_id: str, path: str) -> efs.AccessPoint:
+        return self.file_system.add_access_point(
+            construct_id,
+            path=path,
+            posix_user=POSIX_USER,
+            create_acl=efs.Acl(owner_uid="1000", owner_gid="1000", permissions="750"),
+        )
