@@ -11,8 +11,8 @@ from __future__ import annotations
 import cdk8s
 from constructs import Construct
 
-from k8s_charts.imports.karpenter_ec2nodeclass.aws.k8s import karpenter as kec2
-from k8s_charts.imports.karpenter_nodepool.sh import karpenter as kpool
+from k8s_charts.imports.karpenter_k8s_aws_ec2nodeclasses.aws.k8s import karpenter as kec2
+from k8s_charts.imports.karpenter_sh_nodepools.sh import karpenter as kpool
 from platform_config.model import KarpenterNodePoolSettings
 from platform_config.versions import KARPENTER_AMI_ALIAS
 from platform_constructs.naming import (

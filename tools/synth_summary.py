@@ -64,21 +64,25 @@ def describe_pool(pool: dict) -> str:
     )
 
 
-def validation_findings(out: Path) -> str:
-    report = out / "policy-validation-report.json"
+def validation_findings(out: Path) -> list[str]:
+    """One line per validation plugin (cdk-nag AwsSolutions, CloudFormation Validate)."""
+    report = out / "validation-report.json"
     if not report.exists():
-        return "policy validation: no findings reported"
-    data = json.loads(report.read_text())
-    parts = []
-    for plugin in data.get("pluginReports", []):
-        violations = plugin.get("violations", [])
-        parts.append(f"{plugin.get('summary', {}).get('pluginName', '?')}: {len(violations)} finding(s)")
-    return "policy validation: " + ("; ".join(parts) if parts else "no findings reported")
+        return ["validation: no report in the assembly"]
+    lines = []
+    for plugin in json.loads(report.read_text()).get("pluginReports", []):
+        open_findings = sum(len(v["violatingConstructs"]) for v in plugin["violations"])
+        acknowledged = sum(len(v["violatingConstructs"]) for v in plugin.get("suppressedViolations", []))
+        lines.append(
+            f"gate {plugin['pluginName']}: {plugin['conclusion']}, {open_findings} open finding(s), "
+            f"{acknowledged} acknowledged with reasons"
+        )
+    return lines
 
 
 def summarize(out: Path) -> str:
     lines = []
-    for stage, assembly in sorted(stage_assemblies(out).items()):
+    for stage, assembly in stage_assemblies(out).items():
         stacks = stack_summaries(assembly)
         total = sum(s.resources for s in stacks)
         largest = max(stacks, key=lambda s: s.template_bytes)
@@ -96,7 +100,7 @@ def summarize(out: Path) -> str:
             lines.extend(f"    {describe_pool(pool)}" for pool in pools)
         else:
             lines.append("  GPU capacity: none configured")
-    lines.append(validation_findings(out))
+    lines.extend(validation_findings(out))
     return "\n".join(lines)
 
 

@@ -41,7 +41,7 @@ else:
 class Ec2NodeClass(
     _cdk8s_d3d9af27.ApiObject,
     metaclass=jsii.JSIIMeta,
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClass",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClass",
 ):
     '''EC2NodeClass is the Schema for the EC2NodeClass API.
 
@@ -64,7 +64,7 @@ class Ec2NodeClass(
         :param spec: EC2NodeClassSpec is the top level specification for the AWS Karpenter Provider. This will contain configuration necessary to launch instances in AWS.
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__7afc46e49e79d736663658130f308e0f921d6f7150f722e2038c39f293254202)
+            type_hints = cached_type_hints(_typecheckingstub__3bd8b17794366ce6aaca06d2633ebb8a32f793b310081ac23c7b1514bcb1584b)
             check_type(argname="argument scope", value=scope, expected_type=type_hints["scope"])
             check_type(argname="argument id", value=id, expected_type=type_hints["id"])
         props = Ec2NodeClassProps(metadata=metadata, spec=spec)
@@ -103,7 +103,7 @@ class Ec2NodeClass(
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassProps",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassProps",
     jsii_struct_bases=[],
     name_mapping={"metadata": "metadata", "spec": "spec"},
 )
@@ -126,7 +126,7 @@ class Ec2NodeClassProps:
         if isinstance(spec, dict):
             spec = Ec2NodeClassSpec(**spec)
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__d5e35ddece6e91dfa2795848ab8edc7a57fca84e93e3aca54fa1d20bd17d10a3)
+            type_hints = cached_type_hints(_typecheckingstub__e31cb0664761671cb009dd08113d94dfaa2f6196cc0ded72b28b16cebf211d3d)
             check_type(argname="argument metadata", value=metadata, expected_type=type_hints["metadata"])
             check_type(argname="argument spec", value=spec, expected_type=type_hints["spec"])
         self._values: typing.Dict[builtins.str, typing.Any] = {}
@@ -167,7 +167,7 @@ class Ec2NodeClassProps:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpec",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpec",
     jsii_struct_bases=[],
     name_mapping={
         "ami_selector_terms": "amiSelectorTerms",
@@ -256,7 +256,7 @@ class Ec2NodeClassSpec:
         if isinstance(placement_group_selector, dict):
             placement_group_selector = Ec2NodeClassSpecPlacementGroupSelector(**placement_group_selector)
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__c19add7bd66ec69044a62a9cfb2a155bb59056a2152b316cf431e4380cda2bc0)
+            type_hints = cached_type_hints(_typecheckingstub__729dd48d3d71b4ce276be0b6ae3f1faacf32096086f442fdb3192c914093e8f7)
             check_type(argname="argument ami_selector_terms", value=ami_selector_terms, expected_type=type_hints["ami_selector_terms"])
             check_type(argname="argument security_group_selector_terms", value=security_group_selector_terms, expected_type=type_hints["security_group_selector_terms"])
             check_type(argname="argument subnet_selector_terms", value=subnet_selector_terms, expected_type=type_hints["subnet_selector_terms"])
@@ -589,7 +589,7 @@ class Ec2NodeClassSpec:
 
 
 @jsii.enum(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecAmiFamily"
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecAmiFamily"
 )
 class Ec2NodeClassSpecAmiFamily(enum.Enum):
     '''AMIFamily dictates the UserData format and default BlockDeviceMappings used when generating launch templates.
@@ -620,7 +620,7 @@ class Ec2NodeClassSpecAmiFamily(enum.Enum):
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecAmiSelectorTerms",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecAmiSelectorTerms",
     jsii_struct_bases=[],
     name_mapping={
         "alias": "alias",
@@ -656,7 +656,7 @@ class Ec2NodeClassSpecAmiSelectorTerms:
         :schema: Ec2NodeClassSpecAmiSelectorTerms
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__8eca3b6e02800ff112897bf1a47f4ef7c8c4567df3fa4c25e7db1228f1268c05)
+            type_hints = cached_type_hints(_typecheckingstub__683a7024a9cafa47f49f4fd39bc4bd5b5a1fc5e3754362c282d17e2dc94df4a4)
             check_type(argname="argument alias", value=alias, expected_type=type_hints["alias"])
             check_type(argname="argument id", value=id, expected_type=type_hints["id"])
             check_type(argname="argument name", value=name, expected_type=type_hints["name"])
@@ -756,7 +756,7 @@ class Ec2NodeClassSpecAmiSelectorTerms:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecBlockDeviceMappings",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecBlockDeviceMappings",
     jsii_struct_bases=[],
     name_mapping={
         "device_name": "deviceName",
@@ -782,7 +782,7 @@ class Ec2NodeClassSpecBlockDeviceMappings:
         if isinstance(ebs, dict):
             ebs = Ec2NodeClassSpecBlockDeviceMappingsEbs(**ebs)
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__471c259bb2c2399c278e8180569802ffdb04c5d50d4ad2d912fcddaa0dceff49)
+            type_hints = cached_type_hints(_typecheckingstub__dbfce2e300fa301091c6223517b8a9637436eb144572680ab1bba8d4753be3db)
             check_type(argname="argument device_name", value=device_name, expected_type=type_hints["device_name"])
             check_type(argname="argument ebs", value=ebs, expected_type=type_hints["ebs"])
             check_type(argname="argument root_volume", value=root_volume, expected_type=type_hints["root_volume"])
@@ -837,7 +837,7 @@ class Ec2NodeClassSpecBlockDeviceMappings:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecBlockDeviceMappingsEbs",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecBlockDeviceMappingsEbs",
     jsii_struct_bases=[],
     name_mapping={
         "delete_on_termination": "deleteOnTermination",
@@ -880,7 +880,7 @@ class Ec2NodeClassSpecBlockDeviceMappingsEbs:
         :schema: Ec2NodeClassSpecBlockDeviceMappingsEbs
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__e91f18ee761892a773ff55fd40518db21ef5bfa4d09d49321b50a94706163c6e)
+            type_hints = cached_type_hints(_typecheckingstub__4f27c9f44af3c2f0e7c8840f0236f2d2c0c7eb15c4f2b7bed2ab9be186352822)
             check_type(argname="argument delete_on_termination", value=delete_on_termination, expected_type=type_hints["delete_on_termination"])
             check_type(argname="argument encrypted", value=encrypted, expected_type=type_hints["encrypted"])
             check_type(argname="argument iops", value=iops, expected_type=type_hints["iops"])
@@ -1047,7 +1047,7 @@ class Ec2NodeClassSpecBlockDeviceMappingsEbs:
 
 
 @jsii.enum(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType"
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType"
 )
 class Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType(enum.Enum):
     '''VolumeType of the block device.
@@ -1075,7 +1075,7 @@ class Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType(enum.Enum):
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecCapacityReservationSelectorTerms",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecCapacityReservationSelectorTerms",
     jsii_struct_bases=[],
     name_mapping={
         "id": "id",
@@ -1102,7 +1102,7 @@ class Ec2NodeClassSpecCapacityReservationSelectorTerms:
         :schema: Ec2NodeClassSpecCapacityReservationSelectorTerms
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__8c593aec6fd1d991ffb9cf7733d3b2d8ac78ed2824e04e9a1fdc06202f8b1889)
+            type_hints = cached_type_hints(_typecheckingstub__c172aba32ba61e770bd8b2a245cdb838b6fb87df480e7bd59249abc5f2d66ef7)
             check_type(argname="argument id", value=id, expected_type=type_hints["id"])
             check_type(argname="argument instance_match_criteria", value=instance_match_criteria, expected_type=type_hints["instance_match_criteria"])
             check_type(argname="argument owner_id", value=owner_id, expected_type=type_hints["owner_id"])
@@ -1170,7 +1170,7 @@ class Ec2NodeClassSpecCapacityReservationSelectorTerms:
 
 
 @jsii.enum(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecCapacityReservationSelectorTermsInstanceMatchCriteria"
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecCapacityReservationSelectorTermsInstanceMatchCriteria"
 )
 class Ec2NodeClassSpecCapacityReservationSelectorTermsInstanceMatchCriteria(enum.Enum):
     '''InstanceMatchCriteria specifies how instances are matched to capacity reservations.
@@ -1185,7 +1185,7 @@ class Ec2NodeClassSpecCapacityReservationSelectorTermsInstanceMatchCriteria(enum
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecConnectionTracking",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecConnectionTracking",
     jsii_struct_bases=[],
     name_mapping={
         "tcp_established_timeout": "tcpEstablishedTimeout",
@@ -1213,7 +1213,7 @@ class Ec2NodeClassSpecConnectionTracking:
         :schema: Ec2NodeClassSpecConnectionTracking
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__ffa0e30fbb2fe6bbb805cd8377e30cbf2bd182b837ba3a61563a81cd421db6a9)
+            type_hints = cached_type_hints(_typecheckingstub__d0b8f6e5d8b5dc5feb561c7d1894408579c6c0a95f3758240fba504971729527)
             check_type(argname="argument tcp_established_timeout", value=tcp_established_timeout, expected_type=type_hints["tcp_established_timeout"])
             check_type(argname="argument udp_stream_timeout", value=udp_stream_timeout, expected_type=type_hints["udp_stream_timeout"])
             check_type(argname="argument udp_timeout", value=udp_timeout, expected_type=type_hints["udp_timeout"])
@@ -1276,7 +1276,7 @@ class Ec2NodeClassSpecConnectionTracking:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecCpuOptions",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecCpuOptions",
     jsii_struct_bases=[],
     name_mapping={"nested_virtualization": "nestedVirtualization"},
 )
@@ -1293,7 +1293,7 @@ class Ec2NodeClassSpecCpuOptions:
         :schema: Ec2NodeClassSpecCpuOptions
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__1ec40915888354228882b7bb90fe9be89745571806361f7bcc92558755adc84b)
+            type_hints = cached_type_hints(_typecheckingstub__6b6b1a7b819ff6cb7b48ebb942530aeb3562242ef2ab8bc160c584b628f7c1d5)
             check_type(argname="argument nested_virtualization", value=nested_virtualization, expected_type=type_hints["nested_virtualization"])
         self._values: typing.Dict[builtins.str, typing.Any] = {}
         if nested_virtualization is not None:
@@ -1326,7 +1326,7 @@ class Ec2NodeClassSpecCpuOptions:
 
 
 @jsii.enum(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecCpuOptionsNestedVirtualization"
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecCpuOptionsNestedVirtualization"
 )
 class Ec2NodeClassSpecCpuOptionsNestedVirtualization(enum.Enum):
     '''NestedVirtualization enables or disables nested virtualization on the instance.
@@ -1344,7 +1344,7 @@ class Ec2NodeClassSpecCpuOptionsNestedVirtualization(enum.Enum):
 
 
 @jsii.enum(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecInstanceStorePolicy"
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecInstanceStorePolicy"
 )
 class Ec2NodeClassSpecInstanceStorePolicy(enum.Enum):
     '''InstanceStorePolicy specifies how to handle instance-store disks.
@@ -1357,7 +1357,7 @@ class Ec2NodeClassSpecInstanceStorePolicy(enum.Enum):
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecMetadataOptions",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecMetadataOptions",
     jsii_struct_bases=[],
     name_mapping={
         "http_endpoint": "httpEndpoint",
@@ -1398,7 +1398,7 @@ class Ec2NodeClassSpecMetadataOptions:
         :schema: Ec2NodeClassSpecMetadataOptions
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__6782e1d5cc9166c755a6dc149a7e929a77b5bc8a25c4c13590c0651014fb2553)
+            type_hints = cached_type_hints(_typecheckingstub__5ded37adb7381e6441349bc8a4f76f365b245e466e7af1e5e5d83b740cd4ea15)
             check_type(argname="argument http_endpoint", value=http_endpoint, expected_type=type_hints["http_endpoint"])
             check_type(argname="argument http_protocol_i_pv6", value=http_protocol_i_pv6, expected_type=type_hints["http_protocol_i_pv6"])
             check_type(argname="argument http_put_response_hop_limit", value=http_put_response_hop_limit, expected_type=type_hints["http_put_response_hop_limit"])
@@ -1496,7 +1496,7 @@ class Ec2NodeClassSpecMetadataOptions:
 
 
 @jsii.enum(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecMetadataOptionsHttpEndpoint"
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecMetadataOptionsHttpEndpoint"
 )
 class Ec2NodeClassSpecMetadataOptionsHttpEndpoint(enum.Enum):
     '''HTTPEndpoint enables or disables the HTTP metadata endpoint on provisioned nodes.
@@ -1517,7 +1517,7 @@ class Ec2NodeClassSpecMetadataOptionsHttpEndpoint(enum.Enum):
 
 
 @jsii.enum(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecMetadataOptionsHttpProtocolIPv6"
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecMetadataOptionsHttpProtocolIPv6"
 )
 class Ec2NodeClassSpecMetadataOptionsHttpProtocolIPv6(enum.Enum):
     '''HTTPProtocolIPv6 enables or disables the IPv6 endpoint for the instance metadata service on provisioned nodes.
@@ -1535,7 +1535,7 @@ class Ec2NodeClassSpecMetadataOptionsHttpProtocolIPv6(enum.Enum):
 
 
 @jsii.enum(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecMetadataOptionsHttpTokens"
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecMetadataOptionsHttpTokens"
 )
 class Ec2NodeClassSpecMetadataOptionsHttpTokens(enum.Enum):
     '''HTTPTokens determines the state of token usage for instance metadata requests.
@@ -1564,7 +1564,7 @@ class Ec2NodeClassSpecMetadataOptionsHttpTokens(enum.Enum):
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecNetworkInterfaces",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecNetworkInterfaces",
     jsii_struct_bases=[],
     name_mapping={
         "device_index": "deviceIndex",
@@ -1589,7 +1589,7 @@ class Ec2NodeClassSpecNetworkInterfaces:
         :schema: Ec2NodeClassSpecNetworkInterfaces
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__1d41ec9cc2e392361d4523247b0302b8ca0121631235d9f5de023de4334a93ff)
+            type_hints = cached_type_hints(_typecheckingstub__bf02dcaca92a298a5b5988934ff5c933a1d54e7212d0d228239bbb1dabfed9b6)
             check_type(argname="argument device_index", value=device_index, expected_type=type_hints["device_index"])
             check_type(argname="argument interface_type", value=interface_type, expected_type=type_hints["interface_type"])
             check_type(argname="argument network_card_index", value=network_card_index, expected_type=type_hints["network_card_index"])
@@ -1644,7 +1644,7 @@ class Ec2NodeClassSpecNetworkInterfaces:
 
 
 @jsii.enum(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecNetworkInterfacesInterfaceType"
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecNetworkInterfacesInterfaceType"
 )
 class Ec2NodeClassSpecNetworkInterfacesInterfaceType(enum.Enum):
     '''InterfaceType is the type of network interface.
@@ -1661,7 +1661,7 @@ class Ec2NodeClassSpecNetworkInterfacesInterfaceType(enum.Enum):
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecPlacementGroupSelector",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecPlacementGroupSelector",
     jsii_struct_bases=[],
     name_mapping={"id": "id", "name": "name"},
 )
@@ -1680,7 +1680,7 @@ class Ec2NodeClassSpecPlacementGroupSelector:
         :schema: Ec2NodeClassSpecPlacementGroupSelector
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__9da6cedcc7ae3a8667617f9247a2af12ade3bff1356ea8ddf56518369729f784)
+            type_hints = cached_type_hints(_typecheckingstub__a0419d85a76b1a73477014b49441e74add68f00ca1b65af71f7bad34dee36ba0)
             check_type(argname="argument id", value=id, expected_type=type_hints["id"])
             check_type(argname="argument name", value=name, expected_type=type_hints["name"])
         self._values: typing.Dict[builtins.str, typing.Any] = {}
@@ -1720,7 +1720,7 @@ class Ec2NodeClassSpecPlacementGroupSelector:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecSecurityGroupSelectorTerms",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecSecurityGroupSelectorTerms",
     jsii_struct_bases=[],
     name_mapping={"id": "id", "name": "name", "tags": "tags"},
 )
@@ -1743,7 +1743,7 @@ class Ec2NodeClassSpecSecurityGroupSelectorTerms:
         :schema: Ec2NodeClassSpecSecurityGroupSelectorTerms
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__08c85710f80a0a3def27cbd66aea7a44c7cd3acd00312f023250bf902cc3f8b1)
+            type_hints = cached_type_hints(_typecheckingstub__8d42a9883f443b400404da64c399c4e2bfb1055630ea4022d9d1312578d6b737)
             check_type(argname="argument id", value=id, expected_type=type_hints["id"])
             check_type(argname="argument name", value=name, expected_type=type_hints["name"])
             check_type(argname="argument tags", value=tags, expected_type=type_hints["tags"])
@@ -1799,7 +1799,7 @@ class Ec2NodeClassSpecSecurityGroupSelectorTerms:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_ec2nodeclass_awsk8skarpenter.Ec2NodeClassSpecSubnetSelectorTerms",
+    jsii_type="karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter.Ec2NodeClassSpecSubnetSelectorTerms",
     jsii_struct_bases=[],
     name_mapping={"id": "id", "tags": "tags"},
 )
@@ -1820,7 +1820,7 @@ class Ec2NodeClassSpecSubnetSelectorTerms:
         :schema: Ec2NodeClassSpecSubnetSelectorTerms
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__44585d2de4f8e0b34c83d8275adb936d537c50d31051a25838baea153a469935)
+            type_hints = cached_type_hints(_typecheckingstub__74d3bae616ff80a0e688dd4122551331a16e06dd5469c1767d3226b52ee3133c)
             check_type(argname="argument id", value=id, expected_type=type_hints["id"])
             check_type(argname="argument tags", value=tags, expected_type=type_hints["tags"])
         self._values: typing.Dict[builtins.str, typing.Any] = {}
@@ -1887,7 +1887,7 @@ __all__ = [
 
 publication.publish()
 
-def _typecheckingstub__7afc46e49e79d736663658130f308e0f921d6f7150f722e2038c39f293254202(
+def _typecheckingstub__3bd8b17794366ce6aaca06d2633ebb8a32f793b310081ac23c7b1514bcb1584b(
     scope: _constructs_77d1e7e8.Construct,
     id: builtins.str,
     *,
@@ -1897,7 +1897,7 @@ def _typecheckingstub__7afc46e49e79d736663658130f308e0f921d6f7150f722e2038c39f29
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__d5e35ddece6e91dfa2795848ab8edc7a57fca84e93e3aca54fa1d20bd17d10a3(
+def _typecheckingstub__e31cb0664761671cb009dd08113d94dfaa2f6196cc0ded72b28b16cebf211d3d(
     *,
     metadata: typing.Optional[typing.Union[_cdk8s_d3d9af27.ApiObjectMetadata, typing.Dict[builtins.str, typing.Any]]] = None,
     spec: typing.Optional[typing.Union[Ec2NodeClassSpec, typing.Dict[builtins.str, typing.Any]]] = None,
@@ -1905,7 +1905,7 @@ def _typecheckingstub__d5e35ddece6e91dfa2795848ab8edc7a57fca84e93e3aca54fa1d20bd
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__c19add7bd66ec69044a62a9cfb2a155bb59056a2152b316cf431e4380cda2bc0(
+def _typecheckingstub__729dd48d3d71b4ce276be0b6ae3f1faacf32096086f442fdb3192c914093e8f7(
     *,
     ami_selector_terms: typing.Sequence[typing.Union[Ec2NodeClassSpecAmiSelectorTerms, typing.Dict[builtins.str, typing.Any]]],
     security_group_selector_terms: typing.Sequence[typing.Union[Ec2NodeClassSpecSecurityGroupSelectorTerms, typing.Dict[builtins.str, typing.Any]]],
@@ -1932,7 +1932,7 @@ def _typecheckingstub__c19add7bd66ec69044a62a9cfb2a155bb59056a2152b316cf431e4380
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__8eca3b6e02800ff112897bf1a47f4ef7c8c4567df3fa4c25e7db1228f1268c05(
+def _typecheckingstub__683a7024a9cafa47f49f4fd39bc4bd5b5a1fc5e3754362c282d17e2dc94df4a4(
     *,
     alias: typing.Optional[builtins.str] = None,
     id: typing.Optional[builtins.str] = None,
@@ -1944,7 +1944,7 @@ def _typecheckingstub__8eca3b6e02800ff112897bf1a47f4ef7c8c4567df3fa4c25e7db1228f
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__471c259bb2c2399c278e8180569802ffdb04c5d50d4ad2d912fcddaa0dceff49(
+def _typecheckingstub__dbfce2e300fa301091c6223517b8a9637436eb144572680ab1bba8d4753be3db(
     *,
     device_name: typing.Optional[builtins.str] = None,
     ebs: typing.Optional[typing.Union[Ec2NodeClassSpecBlockDeviceMappingsEbs, typing.Dict[builtins.str, typing.Any]]] = None,
@@ -1953,7 +1953,7 @@ def _typecheckingstub__471c259bb2c2399c278e8180569802ffdb04c5d50d4ad2d912fcddaa0
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__e91f18ee761892a773ff55fd40518db21ef5bfa4d09d49321b50a94706163c6e(
+def _typecheckingstub__4f27c9f44af3c2f0e7c8840f0236f2d2c0c7eb15c4f2b7bed2ab9be186352822(
     *,
     delete_on_termination: typing.Optional[builtins.bool] = None,
     encrypted: typing.Optional[builtins.bool] = None,
@@ -1968,7 +1968,7 @@ def _typecheckingstub__e91f18ee761892a773ff55fd40518db21ef5bfa4d09d49321b50a9470
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__8c593aec6fd1d991ffb9cf7733d3b2d8ac78ed2824e04e9a1fdc06202f8b1889(
+def _typecheckingstub__c172aba32ba61e770bd8b2a245cdb838b6fb87df480e7bd59249abc5f2d66ef7(
     *,
     id: typing.Optional[builtins.str] = None,
     instance_match_criteria: typing.Optional[Ec2NodeClassSpecCapacityReservationSelectorTermsInstanceMatchCriteria] = None,
@@ -1978,7 +1978,7 @@ def _typecheckingstub__8c593aec6fd1d991ffb9cf7733d3b2d8ac78ed2824e04e9a1fdc06202
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__ffa0e30fbb2fe6bbb805cd8377e30cbf2bd182b837ba3a61563a81cd421db6a9(
+def _typecheckingstub__d0b8f6e5d8b5dc5feb561c7d1894408579c6c0a95f3758240fba504971729527(
     *,
     tcp_established_timeout: typing.Optional[jsii.Number] = None,
     udp_stream_timeout: typing.Optional[jsii.Number] = None,
@@ -1987,14 +1987,14 @@ def _typecheckingstub__ffa0e30fbb2fe6bbb805cd8377e30cbf2bd182b837ba3a61563a81cd4
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__1ec40915888354228882b7bb90fe9be89745571806361f7bcc92558755adc84b(
+def _typecheckingstub__6b6b1a7b819ff6cb7b48ebb942530aeb3562242ef2ab8bc160c584b628f7c1d5(
     *,
     nested_virtualization: typing.Optional[Ec2NodeClassSpecCpuOptionsNestedVirtualization] = None,
 ) -> None:
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__6782e1d5cc9166c755a6dc149a7e929a77b5bc8a25c4c13590c0651014fb2553(
+def _typecheckingstub__5ded37adb7381e6441349bc8a4f76f365b245e466e7af1e5e5d83b740cd4ea15(
     *,
     http_endpoint: typing.Optional[Ec2NodeClassSpecMetadataOptionsHttpEndpoint] = None,
     http_protocol_i_pv6: typing.Optional[Ec2NodeClassSpecMetadataOptionsHttpProtocolIPv6] = None,
@@ -2004,7 +2004,7 @@ def _typecheckingstub__6782e1d5cc9166c755a6dc149a7e929a77b5bc8a25c4c13590c065101
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__1d41ec9cc2e392361d4523247b0302b8ca0121631235d9f5de023de4334a93ff(
+def _typecheckingstub__bf02dcaca92a298a5b5988934ff5c933a1d54e7212d0d228239bbb1dabfed9b6(
     *,
     device_index: jsii.Number,
     interface_type: Ec2NodeClassSpecNetworkInterfacesInterfaceType,
@@ -2013,7 +2013,7 @@ def _typecheckingstub__1d41ec9cc2e392361d4523247b0302b8ca0121631235d9f5de023de43
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__9da6cedcc7ae3a8667617f9247a2af12ade3bff1356ea8ddf56518369729f784(
+def _typecheckingstub__a0419d85a76b1a73477014b49441e74add68f00ca1b65af71f7bad34dee36ba0(
     *,
     id: typing.Optional[builtins.str] = None,
     name: typing.Optional[builtins.str] = None,
@@ -2021,7 +2021,7 @@ def _typecheckingstub__9da6cedcc7ae3a8667617f9247a2af12ade3bff1356ea8ddf56518369
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__08c85710f80a0a3def27cbd66aea7a44c7cd3acd00312f023250bf902cc3f8b1(
+def _typecheckingstub__8d42a9883f443b400404da64c399c4e2bfb1055630ea4022d9d1312578d6b737(
     *,
     id: typing.Optional[builtins.str] = None,
     name: typing.Optional[builtins.str] = None,
@@ -2030,7 +2030,7 @@ def _typecheckingstub__08c85710f80a0a3def27cbd66aea7a44c7cd3acd00312f023250bf902
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__44585d2de4f8e0b34c83d8275adb936d537c50d31051a25838baea153a469935(
+def _typecheckingstub__74d3bae616ff80a0e688dd4122551331a16e06dd5469c1767d3226b52ee3133c(
     *,
     id: typing.Optional[builtins.str] = None,
     tags: typing.Optional[typing.Mapping[builtins.str, builtins.str]] = None,

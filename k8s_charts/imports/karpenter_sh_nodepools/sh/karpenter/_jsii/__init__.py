@@ -18,10 +18,10 @@ import cdk8s._jsii
 import constructs._jsii
 
 __jsii_assembly__ = jsii.JSIIAssembly.load(
-    "karpenter_nodepool_shkarpenter",
+    "karpenter_sh_nodepools_shkarpenter",
     "0.0.0",
     __name__[0:-6],
-    "karpenter_nodepool_shkarpenter@0.0.0.jsii.tgz",
+    "karpenter_sh_nodepools_shkarpenter@0.0.0.jsii.tgz",
 )
 
 __all__ = [

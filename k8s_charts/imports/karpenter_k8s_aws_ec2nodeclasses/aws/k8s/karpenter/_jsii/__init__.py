@@ -18,10 +18,10 @@ import cdk8s._jsii
 import constructs._jsii
 
 __jsii_assembly__ = jsii.JSIIAssembly.load(
-    "karpenter_ec2nodeclass_awsk8skarpenter",
+    "karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter",
     "0.0.0",
     __name__[0:-6],
-    "karpenter_ec2nodeclass_awsk8skarpenter@0.0.0.jsii.tgz",
+    "karpenter_k8s_aws_ec2nodeclasses_awsk8skarpenter@0.0.0.jsii.tgz",
 )
 
 __all__ = [

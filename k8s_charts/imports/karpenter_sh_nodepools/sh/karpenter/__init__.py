@@ -41,7 +41,7 @@ else:
 class NodePool(
     _cdk8s_d3d9af27.ApiObject,
     metaclass=jsii.JSIIMeta,
-    jsii_type="karpenter_nodepool_shkarpenter.NodePool",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePool",
 ):
     '''NodePool is the Schema for the NodePools API.
 
@@ -64,7 +64,7 @@ class NodePool(
         :param metadata: 
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__36f61a8f7e42eb847ba7b6a2533bf69ce8b378db0e5044e448143936b02f17d2)
+            type_hints = cached_type_hints(_typecheckingstub__1ad3af753933d1ee9bafbfe57dbace34a86a716fd77679f0a7ee14805ffa885f)
             check_type(argname="argument scope", value=scope, expected_type=type_hints["scope"])
             check_type(argname="argument id", value=id, expected_type=type_hints["id"])
         props = NodePoolProps(spec=spec, metadata=metadata)
@@ -103,7 +103,7 @@ class NodePool(
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolProps",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolProps",
     jsii_struct_bases=[],
     name_mapping={"spec": "spec", "metadata": "metadata"},
 )
@@ -126,7 +126,7 @@ class NodePoolProps:
         if isinstance(metadata, dict):
             metadata = _cdk8s_d3d9af27.ApiObjectMetadata(**metadata)
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__dcc5f7b9d38c6ae1088c94013866e733cd172de074db59685f7a8fc17ae86767)
+            type_hints = cached_type_hints(_typecheckingstub__9b6ae0ff5d98874099ff76add63a379871f0cc93f2c1223f4a32dd7494a88d05)
             check_type(argname="argument spec", value=spec, expected_type=type_hints["spec"])
             check_type(argname="argument metadata", value=metadata, expected_type=type_hints["metadata"])
         self._values: typing.Dict[builtins.str, typing.Any] = {
@@ -171,7 +171,7 @@ class NodePoolProps:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpec",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpec",
     jsii_struct_bases=[],
     name_mapping={
         "template": "template",
@@ -211,7 +211,7 @@ class NodePoolSpec:
         if isinstance(disruption, dict):
             disruption = NodePoolSpecDisruption(**disruption)
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__686be7f578d5dbf6a6d6b79ce38c59638d00d85e179e8a2bba6f6f62d39219c4)
+            type_hints = cached_type_hints(_typecheckingstub__da0cda02d4b67ba4388801598e60dffa7dd99d19223d6909d0efbdb2671ea099)
             check_type(argname="argument template", value=template, expected_type=type_hints["template"])
             check_type(argname="argument disruption", value=disruption, expected_type=type_hints["disruption"])
             check_type(argname="argument limits", value=limits, expected_type=type_hints["limits"])
@@ -311,7 +311,7 @@ class NodePoolSpec:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecDisruption",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecDisruption",
     jsii_struct_bases=[],
     name_mapping={
         "consolidate_after": "consolidateAfter",
@@ -336,7 +336,7 @@ class NodePoolSpecDisruption:
         :schema: NodePoolSpecDisruption
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__1c275e65c4e8ce9516b2817ddc6c2994ce9ef0b4c937c12f888c9aa000c6bd67)
+            type_hints = cached_type_hints(_typecheckingstub__34121364be2948df65fdd3e8c1dde9288ac711ffc87c52e3bf996fea7a3d7743)
             check_type(argname="argument consolidate_after", value=consolidate_after, expected_type=type_hints["consolidate_after"])
             check_type(argname="argument budgets", value=budgets, expected_type=type_hints["budgets"])
             check_type(argname="argument consolidation_policy", value=consolidation_policy, expected_type=type_hints["consolidation_policy"])
@@ -402,7 +402,7 @@ class NodePoolSpecDisruption:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecDisruptionBudgets",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecDisruptionBudgets",
     jsii_struct_bases=[],
     name_mapping={
         "nodes": "nodes",
@@ -430,7 +430,7 @@ class NodePoolSpecDisruptionBudgets:
         :schema: NodePoolSpecDisruptionBudgets
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__e9a31cf58fe3cd53a10d5b875c5d2d0d4acd300861981cffb8bc24548a4a206d)
+            type_hints = cached_type_hints(_typecheckingstub__f119560d880e4c770a988f4ada2b6eda78f0101c6ac8610e33673d4d1a2918c3)
             check_type(argname="argument nodes", value=nodes, expected_type=type_hints["nodes"])
             check_type(argname="argument duration", value=duration, expected_type=type_hints["duration"])
             check_type(argname="argument reasons", value=reasons, expected_type=type_hints["reasons"])
@@ -518,7 +518,7 @@ class NodePoolSpecDisruptionBudgets:
 
 
 @jsii.enum(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecDisruptionBudgetsReasons"
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecDisruptionBudgetsReasons"
 )
 class NodePoolSpecDisruptionBudgetsReasons(enum.Enum):
     '''DisruptionReason defines valid reasons for disruption budgets.
@@ -535,7 +535,7 @@ class NodePoolSpecDisruptionBudgetsReasons(enum.Enum):
 
 
 @jsii.enum(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecDisruptionConsolidationPolicy"
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecDisruptionConsolidationPolicy"
 )
 class NodePoolSpecDisruptionConsolidationPolicy(enum.Enum):
     '''ConsolidationPolicy describes which nodes Karpenter can disrupt through its consolidation algorithm.
@@ -557,7 +557,7 @@ class NodePoolSpecDisruptionConsolidationPolicy(enum.Enum):
 
 class NodePoolSpecLimits(
     metaclass=jsii.JSIIMeta,
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecLimits",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecLimits",
 ):
     '''
     :schema: NodePoolSpecLimits
@@ -570,7 +570,7 @@ class NodePoolSpecLimits(
         :param value: -
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__1fe5d742c0c48532b958494518526646071b9f0dc2838d0a6aff3f6a8e167856)
+            type_hints = cached_type_hints(_typecheckingstub__71eafd0ce451ef5d0131989a59343e21d7c426bc91608aa6fa28808140cd4400)
             check_type(argname="argument value", value=value, expected_type=type_hints["value"])
         return typing.cast("NodePoolSpecLimits", jsii.sinvoke(cls, "fromNumber", [value]))
 
@@ -581,7 +581,7 @@ class NodePoolSpecLimits(
         :param value: -
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__1888a3742dd555d3e3de39b940232888753762218b204bbf34fbbef83cb2d1d3)
+            type_hints = cached_type_hints(_typecheckingstub__95f4471db13624e2f5fac4b991df42e319007dc3c474ae6f4c717a5f24e4f467)
             check_type(argname="argument value", value=value, expected_type=type_hints["value"])
         return typing.cast("NodePoolSpecLimits", jsii.sinvoke(cls, "fromString", [value]))
 
@@ -592,7 +592,7 @@ class NodePoolSpecLimits(
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplate",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplate",
     jsii_struct_bases=[],
     name_mapping={"spec": "spec", "metadata": "metadata"},
 )
@@ -617,7 +617,7 @@ class NodePoolSpecTemplate:
         if isinstance(metadata, dict):
             metadata = NodePoolSpecTemplateMetadata(**metadata)
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__b67181bc91a17d43b9b806e51c18f354901b408f0d9ac06bc88a04676d922097)
+            type_hints = cached_type_hints(_typecheckingstub__03e67363451c957c66aab5c4ba3c6e0ffe4ea09bc3e9c4e03d31a55ed54182cb)
             check_type(argname="argument spec", value=spec, expected_type=type_hints["spec"])
             check_type(argname="argument metadata", value=metadata, expected_type=type_hints["metadata"])
         self._values: typing.Dict[builtins.str, typing.Any] = {
@@ -657,7 +657,7 @@ class NodePoolSpecTemplate:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplateMetadata",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplateMetadata",
     jsii_struct_bases=[],
     name_mapping={"annotations": "annotations", "labels": "labels"},
 )
@@ -675,7 +675,7 @@ class NodePoolSpecTemplateMetadata:
         :schema: NodePoolSpecTemplateMetadata
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__990d7c4fab6e0a2e2603c86f8a666ee8ce3e3890f779cedea1955a94830915a1)
+            type_hints = cached_type_hints(_typecheckingstub__680f70f671789178a9d4f84a8fbdf4798340c8c8637b10d361c678971876b981)
             check_type(argname="argument annotations", value=annotations, expected_type=type_hints["annotations"])
             check_type(argname="argument labels", value=labels, expected_type=type_hints["labels"])
         self._values: typing.Dict[builtins.str, typing.Any] = {}
@@ -725,7 +725,7 @@ class NodePoolSpecTemplateMetadata:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplateSpec",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplateSpec",
     jsii_struct_bases=[],
     name_mapping={
         "node_class_ref": "nodeClassRef",
@@ -761,7 +761,7 @@ class NodePoolSpecTemplateSpec:
         if isinstance(node_class_ref, dict):
             node_class_ref = NodePoolSpecTemplateSpecNodeClassRef(**node_class_ref)
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__b735492b0e98762eee8e495dbbf79ad3e3b17a33befc9ca4ed86d7597e4d4a9a)
+            type_hints = cached_type_hints(_typecheckingstub__730c8b5a08c31a225538104315fd7e41d6e33c974fe7be3d39604d76d0e10fb5)
             check_type(argname="argument node_class_ref", value=node_class_ref, expected_type=type_hints["node_class_ref"])
             check_type(argname="argument requirements", value=requirements, expected_type=type_hints["requirements"])
             check_type(argname="argument expire_after", value=expire_after, expected_type=type_hints["expire_after"])
@@ -872,7 +872,7 @@ class NodePoolSpecTemplateSpec:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplateSpecNodeClassRef",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplateSpecNodeClassRef",
     jsii_struct_bases=[],
     name_mapping={"group": "group", "kind": "kind", "name": "name"},
 )
@@ -893,7 +893,7 @@ class NodePoolSpecTemplateSpecNodeClassRef:
         :schema: NodePoolSpecTemplateSpecNodeClassRef
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__d270246da2a52259cc17eb048391e7e5de44111a6c477790f1faf076a225c98f)
+            type_hints = cached_type_hints(_typecheckingstub__f06a64326f349d072d4f6291a35a70a4cbe446d83b662f1028b2ee88096e2171)
             check_type(argname="argument group", value=group, expected_type=type_hints["group"])
             check_type(argname="argument kind", value=kind, expected_type=type_hints["kind"])
             check_type(argname="argument name", value=name, expected_type=type_hints["name"])
@@ -950,7 +950,7 @@ class NodePoolSpecTemplateSpecNodeClassRef:
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplateSpecRequirements",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplateSpecRequirements",
     jsii_struct_bases=[],
     name_mapping={
         "key": "key",
@@ -978,7 +978,7 @@ class NodePoolSpecTemplateSpecRequirements:
         :schema: NodePoolSpecTemplateSpecRequirements
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__db8e1299c188f39aa9f35f3a8bd10be473f360f835b5d359cd858579e174f468)
+            type_hints = cached_type_hints(_typecheckingstub__52489192b6be6e386929bd3dac0de93aab805fe6e9808afec655b51887bb04e9)
             check_type(argname="argument key", value=key, expected_type=type_hints["key"])
             check_type(argname="argument operator", value=operator, expected_type=type_hints["operator"])
             check_type(argname="argument min_values", value=min_values, expected_type=type_hints["min_values"])
@@ -1051,7 +1051,7 @@ class NodePoolSpecTemplateSpecRequirements:
 
 
 @jsii.enum(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplateSpecRequirementsOperator"
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplateSpecRequirementsOperator"
 )
 class NodePoolSpecTemplateSpecRequirementsOperator(enum.Enum):
     '''Represents a key's relationship to a set of values.
@@ -1080,7 +1080,7 @@ class NodePoolSpecTemplateSpecRequirementsOperator(enum.Enum):
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplateSpecStartupTaints",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplateSpecStartupTaints",
     jsii_struct_bases=[],
     name_mapping={
         "effect": "effect",
@@ -1108,7 +1108,7 @@ class NodePoolSpecTemplateSpecStartupTaints:
         :schema: NodePoolSpecTemplateSpecStartupTaints
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__27bdb6ea809974a0a3a1c73980ddc34a667dd5eec5e71d082061c728d8b9f279)
+            type_hints = cached_type_hints(_typecheckingstub__89a9bcef9b809f1d5619827135a6f699a882c88d98519ed5018848ae4ac97b51)
             check_type(argname="argument effect", value=effect, expected_type=type_hints["effect"])
             check_type(argname="argument key", value=key, expected_type=type_hints["key"])
             check_type(argname="argument time_added", value=time_added, expected_type=type_hints["time_added"])
@@ -1179,7 +1179,7 @@ class NodePoolSpecTemplateSpecStartupTaints:
 
 
 @jsii.enum(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplateSpecStartupTaintsEffect"
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplateSpecStartupTaintsEffect"
 )
 class NodePoolSpecTemplateSpecStartupTaintsEffect(enum.Enum):
     '''Required.
@@ -1200,7 +1200,7 @@ class NodePoolSpecTemplateSpecStartupTaintsEffect(enum.Enum):
 
 
 @jsii.data_type(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplateSpecTaints",
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplateSpecTaints",
     jsii_struct_bases=[],
     name_mapping={
         "effect": "effect",
@@ -1228,7 +1228,7 @@ class NodePoolSpecTemplateSpecTaints:
         :schema: NodePoolSpecTemplateSpecTaints
         '''
         if __debug__:
-            type_hints = cached_type_hints(_typecheckingstub__50f123d2278e810a954b3cd6d3cac3cbb540ada65637035c891fa1272a164d3e)
+            type_hints = cached_type_hints(_typecheckingstub__800673b931a9d82d83991fc911371f98e90416271897e48abc74c90a4f28e9ce)
             check_type(argname="argument effect", value=effect, expected_type=type_hints["effect"])
             check_type(argname="argument key", value=key, expected_type=type_hints["key"])
             check_type(argname="argument time_added", value=time_added, expected_type=type_hints["time_added"])
@@ -1299,7 +1299,7 @@ class NodePoolSpecTemplateSpecTaints:
 
 
 @jsii.enum(
-    jsii_type="karpenter_nodepool_shkarpenter.NodePoolSpecTemplateSpecTaintsEffect"
+    jsii_type="karpenter_sh_nodepools_shkarpenter.NodePoolSpecTemplateSpecTaintsEffect"
 )
 class NodePoolSpecTemplateSpecTaintsEffect(enum.Enum):
     '''Required.
@@ -1342,7 +1342,7 @@ __all__ = [
 
 publication.publish()
 
-def _typecheckingstub__36f61a8f7e42eb847ba7b6a2533bf69ce8b378db0e5044e448143936b02f17d2(
+def _typecheckingstub__1ad3af753933d1ee9bafbfe57dbace34a86a716fd77679f0a7ee14805ffa885f(
     scope: _constructs_77d1e7e8.Construct,
     id: builtins.str,
     *,
@@ -1352,7 +1352,7 @@ def _typecheckingstub__36f61a8f7e42eb847ba7b6a2533bf69ce8b378db0e5044e448143936b
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__dcc5f7b9d38c6ae1088c94013866e733cd172de074db59685f7a8fc17ae86767(
+def _typecheckingstub__9b6ae0ff5d98874099ff76add63a379871f0cc93f2c1223f4a32dd7494a88d05(
     *,
     spec: typing.Union[NodePoolSpec, typing.Dict[builtins.str, typing.Any]],
     metadata: typing.Optional[typing.Union[_cdk8s_d3d9af27.ApiObjectMetadata, typing.Dict[builtins.str, typing.Any]]] = None,
@@ -1360,7 +1360,7 @@ def _typecheckingstub__dcc5f7b9d38c6ae1088c94013866e733cd172de074db59685f7a8fc17
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__686be7f578d5dbf6a6d6b79ce38c59638d00d85e179e8a2bba6f6f62d39219c4(
+def _typecheckingstub__da0cda02d4b67ba4388801598e60dffa7dd99d19223d6909d0efbdb2671ea099(
     *,
     template: typing.Union[NodePoolSpecTemplate, typing.Dict[builtins.str, typing.Any]],
     disruption: typing.Optional[typing.Union[NodePoolSpecDisruption, typing.Dict[builtins.str, typing.Any]]] = None,
@@ -1371,7 +1371,7 @@ def _typecheckingstub__686be7f578d5dbf6a6d6b79ce38c59638d00d85e179e8a2bba6f6f62d
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__1c275e65c4e8ce9516b2817ddc6c2994ce9ef0b4c937c12f888c9aa000c6bd67(
+def _typecheckingstub__34121364be2948df65fdd3e8c1dde9288ac711ffc87c52e3bf996fea7a3d7743(
     *,
     consolidate_after: builtins.str,
     budgets: typing.Optional[typing.Sequence[typing.Union[NodePoolSpecDisruptionBudgets, typing.Dict[builtins.str, typing.Any]]]] = None,
@@ -1380,7 +1380,7 @@ def _typecheckingstub__1c275e65c4e8ce9516b2817ddc6c2994ce9ef0b4c937c12f888c9aa00
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__e9a31cf58fe3cd53a10d5b875c5d2d0d4acd300861981cffb8bc24548a4a206d(
+def _typecheckingstub__f119560d880e4c770a988f4ada2b6eda78f0101c6ac8610e33673d4d1a2918c3(
     *,
     nodes: builtins.str,
     duration: typing.Optional[builtins.str] = None,
@@ -1390,19 +1390,19 @@ def _typecheckingstub__e9a31cf58fe3cd53a10d5b875c5d2d0d4acd300861981cffb8bc24548
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__1fe5d742c0c48532b958494518526646071b9f0dc2838d0a6aff3f6a8e167856(
+def _typecheckingstub__71eafd0ce451ef5d0131989a59343e21d7c426bc91608aa6fa28808140cd4400(
     value: jsii.Number,
 ) -> None:
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__1888a3742dd555d3e3de39b940232888753762218b204bbf34fbbef83cb2d1d3(
+def _typecheckingstub__95f4471db13624e2f5fac4b991df42e319007dc3c474ae6f4c717a5f24e4f467(
     value: builtins.str,
 ) -> None:
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__b67181bc91a17d43b9b806e51c18f354901b408f0d9ac06bc88a04676d922097(
+def _typecheckingstub__03e67363451c957c66aab5c4ba3c6e0ffe4ea09bc3e9c4e03d31a55ed54182cb(
     *,
     spec: typing.Union[NodePoolSpecTemplateSpec, typing.Dict[builtins.str, typing.Any]],
     metadata: typing.Optional[typing.Union[NodePoolSpecTemplateMetadata, typing.Dict[builtins.str, typing.Any]]] = None,
@@ -1410,7 +1410,7 @@ def _typecheckingstub__b67181bc91a17d43b9b806e51c18f354901b408f0d9ac06bc88a04676
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__990d7c4fab6e0a2e2603c86f8a666ee8ce3e3890f779cedea1955a94830915a1(
+def _typecheckingstub__680f70f671789178a9d4f84a8fbdf4798340c8c8637b10d361c678971876b981(
     *,
     annotations: typing.Optional[typing.Mapping[builtins.str, builtins.str]] = None,
     labels: typing.Optional[typing.Mapping[builtins.str, builtins.str]] = None,
@@ -1418,7 +1418,7 @@ def _typecheckingstub__990d7c4fab6e0a2e2603c86f8a666ee8ce3e3890f779cedea1955a948
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__b735492b0e98762eee8e495dbbf79ad3e3b17a33befc9ca4ed86d7597e4d4a9a(
+def _typecheckingstub__730c8b5a08c31a225538104315fd7e41d6e33c974fe7be3d39604d76d0e10fb5(
     *,
     node_class_ref: typing.Union[NodePoolSpecTemplateSpecNodeClassRef, typing.Dict[builtins.str, typing.Any]],
     requirements: typing.Sequence[typing.Union[NodePoolSpecTemplateSpecRequirements, typing.Dict[builtins.str, typing.Any]]],
@@ -1430,7 +1430,7 @@ def _typecheckingstub__b735492b0e98762eee8e495dbbf79ad3e3b17a33befc9ca4ed86d7597
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__d270246da2a52259cc17eb048391e7e5de44111a6c477790f1faf076a225c98f(
+def _typecheckingstub__f06a64326f349d072d4f6291a35a70a4cbe446d83b662f1028b2ee88096e2171(
     *,
     group: builtins.str,
     kind: builtins.str,
@@ -1439,7 +1439,7 @@ def _typecheckingstub__d270246da2a52259cc17eb048391e7e5de44111a6c477790f1faf076a
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__db8e1299c188f39aa9f35f3a8bd10be473f360f835b5d359cd858579e174f468(
+def _typecheckingstub__52489192b6be6e386929bd3dac0de93aab805fe6e9808afec655b51887bb04e9(
     *,
     key: builtins.str,
     operator: NodePoolSpecTemplateSpecRequirementsOperator,
@@ -1449,7 +1449,7 @@ def _typecheckingstub__db8e1299c188f39aa9f35f3a8bd10be473f360f835b5d359cd858579e
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__27bdb6ea809974a0a3a1c73980ddc34a667dd5eec5e71d082061c728d8b9f279(
+def _typecheckingstub__89a9bcef9b809f1d5619827135a6f699a882c88d98519ed5018848ae4ac97b51(
     *,
     effect: NodePoolSpecTemplateSpecStartupTaintsEffect,
     key: builtins.str,
@@ -1459,7 +1459,7 @@ def _typecheckingstub__27bdb6ea809974a0a3a1c73980ddc34a667dd5eec5e71d082061c728d
     """Type checking stubs"""
     pass
 
-def _typecheckingstub__50f123d2278e810a954b3cd6d3cac3cbb540ada65637035c891fa1272a164d3e(
+def _typecheckingstub__800673b931a9d82d83991fc911371f98e90416271897e48abc74c90a4f28e9ce(
     *,
     effect: NodePoolSpecTemplateSpecTaintsEffect,
     key: builtins.str,

@@ -1,0 +1,101 @@
+"""Helpers to pull Kubernetes manifests out of synthesized CloudFormation and to validate them:
+built-in kinds against the Kubernetes 1.35 schema (kubernetes-validate, strict), custom
+resources against the openAPIV3Schema of their CRD in k8s_charts/crds with unknown fields
+rejected."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+KUBERNETES_VERSION = "1.35.0"
+CRD_DIR = Path(__file__).resolve().parent.parent / "k8s_charts" / "crds"
+MANIFEST_TYPES = ("Custom::AWSCDK-EKS-KubernetesResource",)
+
+# Stand-ins for values CloudFormation fills in at deploy time, shaped like the real thing so
+# that schema patterns (sg-..., fs-...) still apply to them.
+PLACEHOLDERS = (
+    ("SecurityGroup", "sg-0123456789abcdef0"),
+    ("FileSystem", "fs-0123456789abcdef0"),
+    ("Subnet", "subnet-0123456789abcdef0"),
+    ("Role", "gpu-platform-role"),
+)
+
+
+def placeholder(intrinsic: dict) -> str:
+    text = json.dumps(intrinsic)
+    for marker, value in PLACEHOLDERS:
+        if marker in text:
+            return value
+    return "placeholder"
+
+
+def render(value) -> str:
+    """A CloudFormation string value with intrinsics replaced by plausible placeholders."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(render(part) for part in parts)
+    return placeholder(value)
+
+
+def manifests_in_template(template: dict) -> list[dict]:
+    objects = []
+    for resource in template.get("Resources", {}).values():
+        if resource["Type"] in MANIFEST_TYPES:
+            objects.extend(json.loads(render(resource["Properties"]["Manifest"])))
+    return objects
+
+
+def _strict(schema):
+    """Reject unknown fields wherever the CRD lists properties and does not opt out."""
+    if isinstance(schema, dict):
+        schema = {key: _strict(value) for key, value in schema.items()}
+        if (
+            "properties" in schema
+            and "additionalProperties" not in schema
+            and not schema.get("x-kubernetes-preserve-unknown-fields")
+        ):
+            schema["additionalProperties"] = False
+        return schema
+    if isinstance(schema, list):
+        return [_strict(item) for item in schema]
+    return schema
+
+
+@cache
+def crd_schemas() -> dict[tuple[str, str], dict]:
+    """(apiVersion, kind) -> strict JSON schema, for every CRD copied into the repo."""
+    schemas = {}
+    for path in sorted(CRD_DIR.glob("*.yaml")):
+        for crd in yaml.safe_load_all(path.read_text()):
+            if not crd or crd.get("kind") != "CustomResourceDefinition":
+                continue
+            group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+            for version in crd["spec"]["versions"]:
+                schema = copy.deepcopy(version["schema"]["openAPIV3Schema"])
+                schemas[(f"{group}/{version['name']}", kind)] = _strict(schema)
+    return schemas
+
+
+def validate(obj: dict) -> None:
+    """Raise with a message naming the object when it is not valid for Kubernetes 1.35."""
+    key = (obj.get("apiVersion"), obj.get("kind"))
+    name = f"{key[1]} {obj.get('metadata', {}).get('namespace', '')}/{obj.get('metadata', {}).get('name')}"
+    if key in crd_schemas():
+        try:
+            jsonschema.validate(obj, crd_schemas()[key])
+        except jsonschema.ValidationError as exc:
+            raise AssertionError(f"{name}: {exc.message} at {list(exc.absolute_path)}") from None
+        return
+    try:
+        kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        raise AssertionError(f"{name}: {exc.message} at {list(exc.path)}") from None
