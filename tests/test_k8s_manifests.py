@@ -1,0 +1,161 @@
+"""Every Kubernetes object the platform applies is valid for Kubernetes 1.35 (strict) or for
+its CRD schema, both as each chart synthesizes on its own and as embedded in the templates."""
+
+from __future__ import annotations
+
+import collections
+
+import cdk8s
+import pytest
+
+from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
+from k8s_charts.karpenter_node_pools import KarpenterNodePoolsChart
+from k8s_charts.namespaces import NamespacesChart
+from k8s_charts.storage_classes import StorageClassesChart
+from platform_config.loader import load_stages
+from tests.manifests import manifests_in_template, validate
+
+DEV = load_stages()[0]
+
+
+def charts() -> dict[str, cdk8s.Chart]:
+    app = cdk8s.App()
+    return {
+        "storage-classes": StorageClassesChart(app, "storage-classes", file_system_id="fs-0123456789abcdef0"),
+        "namespaces": NamespacesChart(app, "namespaces", namespaces=["gpu-dev", "dynamo-system"]),
+        "ecr-token-refresh": EcrTokenRefreshChart(
+            app,
+            "ecr-token-refresh",
+            namespace="ecr-token-refresh",
+            service_account="ecr-token-refresh",
+            image="111111111111.dkr.ecr.us-west-2.amazonaws.com/cdk-assets:abc123",
+            region="us-west-2",
+            target_namespaces=["dynamo-system", "gpu-dev"],
+            secret_name="ecr-registry-credentials",
+            schedule="0 */6 * * *",
+            revision="abc123",
+        ),
+        "karpenter-node-pools": KarpenterNodePoolsChart(
+            app,
+            "karpenter-node-pools",
+            pools=list(DEV.karpenter.node_pools),
+            node_role_name="gpu-platform-dev-karpenter-node",
+            discovery_value="gpu-platform-dev",
+            cluster_security_group_id="sg-0123456789abcdef0",
+            efa_security_group_id="sg-0fedcba9876543210",
+        ),
+    }
+
+
+@pytest.mark.parametrize("name", ["storage-classes", "namespaces", "ecr-token-refresh", "karpenter-node-pools"])
+def test_each_chart_synthesizes_valid_objects(name):
+    objects = charts()[name].to_json()
+    assert objects
+    for obj in objects:
+        validate(obj)
+
+
+def test_manifests_embedded_in_templates_are_valid(synth):
+    counts: collections.Counter = collections.Counter()
+    for template in synth.templates.values():
+        for obj in manifests_in_template(template):
+            validate(obj)
+            counts[obj["kind"]] += 1
+    # dev enables everything in this layer; these are the kinds it must apply.
+    assert {"StorageClass", "Namespace", "Role", "RoleBinding", "CronJob", "Job", "ServiceAccount",
+            "NodePool", "EC2NodeClass"} <= set(counts)
+    print("validated manifests per kind:", dict(sorted(counts.items())))
+
+
+def test_validator_rejects_unknown_fields():
+    chart = charts()["karpenter-node-pools"]
+    pool = next(o for o in chart.to_json() if o["kind"] == "NodePool")
+    pool["spec"]["wieght"] = 10
+    with pytest.raises(AssertionError, match="wieght"):
+        validate(pool)
+    storage_class = charts()["storage-classes"].to_json()[0]
+    storage_class["provisoner"] = "ebs.csi.aws.com"
+    with pytest.raises(AssertionError, match="provisoner"):
+        validate(storage_class)
+
+
+def test_gp3_is_the_only_default_class_and_efs_uses_the_file_system():
+    objects = {o["metadata"]["name"]: o for o in charts()["storage-classes"].to_json()}
+    default = "storageclass.kubernetes.io/is-default-class"
+    assert objects["gp3"]["metadata"]["annotations"][default] == "true"
+    assert default not in objects["efs"]["metadata"].get("annotations", {})
+    assert objects["gp3"]["parameters"] == {"type": "gp3", "encrypted": "true", "fsType": "ext4"}
+    assert objects["gp3"]["volumeBindingMode"] == "WaitForFirstConsumer"
+    assert objects["efs"]["parameters"]["fileSystemId"] == "fs-0123456789abcdef0"
+    assert objects["efs"]["parameters"]["provisioningMode"] == "efs-ap"
+
+
+def _containers(obj: dict) -> list[dict]:
+    if obj["kind"] == "CronJob":
+        pod = obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    elif obj["kind"] == "Job":
+        pod = obj["spec"]["template"]["spec"]
+    else:
+        return []
+    return [(pod, c) for c in pod.get("containers", []) + pod.get("initContainers", [])]
+
+
+def test_workload_baseline_for_containers_we_write():
+    """Requests and limits, a pinned image, non-root, no privilege escalation, read-only root.
+    Jobs need no probes: they run to completion and their exit code is the health signal."""
+    found = 0
+    for chart in charts().values():
+        for obj in chart.to_json():
+            for pod, container in _containers(obj):
+                found += 1
+                resources = container["resources"]
+                assert set(resources["requests"]) >= {"cpu", "memory"}
+                assert set(resources["limits"]) >= {"cpu", "memory"}
+                image = container["image"]
+                assert ":" in image.rsplit("/", 1)[-1] and not image.endswith(":latest")
+                assert pod["securityContext"]["runAsNonRoot"] is True
+                security = container["securityContext"]
+                assert security["allowPrivilegeEscalation"] is False
+                assert security["readOnlyRootFilesystem"] is True
+                assert security["capabilities"]["drop"] == ["ALL"]
+    assert found == 2  # the token refresh CronJob and its install-time Job
+
+
+def test_token_refresh_rbac_is_limited_to_its_secret():
+    objects = charts()["ecr-token-refresh"].to_json()
+    roles = [o for o in objects if o["kind"] == "Role"]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["dynamo-system", "gpu-dev"]
+    for role in roles:
+        named = [r for r in role["rules"] if r.get("resourceNames")]
+        assert named == [
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["ecr-registry-credentials"],
+             "verbs": ["get", "update", "patch"]}
+        ]
+        unnamed = [r for r in role["rules"] if not r.get("resourceNames")]
+        assert unnamed == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}]
+    assert not [o for o in objects if o["kind"] in ("ClusterRole", "ClusterRoleBinding")]
+
+
+def test_token_refresh_runs_every_six_hours_and_once_at_install():
+    objects = charts()["ecr-token-refresh"].to_json()
+    (cron,) = [o for o in objects if o["kind"] == "CronJob"]
+    (job,) = [o for o in objects if o["kind"] == "Job"]
+    assert cron["spec"]["schedule"] == "0 */6 * * *"
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    assert job["metadata"]["name"].startswith("ecr-token-refresh-initial-")
+    assert job["spec"] == cron["spec"]["jobTemplate"]["spec"]
+    env = {e["name"]: e["value"] for e in job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["TARGET_NAMESPACES"] == "dynamo-system,gpu-dev"
+    assert env["SECRET_NAME"] == "ecr-registry-credentials"
+
+
+def test_install_job_name_changes_with_its_content():
+    def job_name(revision: str) -> str:
+        chart = EcrTokenRefreshChart(
+            cdk8s.App(), "c", namespace="n", service_account="s", image="i:1", region="us-west-2",
+            target_namespaces=["a"], secret_name="x", schedule="0 */6 * * *", revision=revision,
+        )
+        return next(o for o in chart.to_json() if o["kind"] == "Job")["metadata"]["name"]
+
+    assert job_name("one") == job_name("one")
+    assert job_name("one") != job_name("two")
