@@ -18,7 +18,7 @@ OUT ?= cdk.out
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install synth test lint unit cli-synth imports clean
+.PHONY: install synth test lint unit cli-synth snapshots imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -54,6 +54,10 @@ cli-synth:
 	$(CDK) synth '**' --quiet --output cdk.out.test
 	$(PY) -m tools.synth_summary cdk.out.test
 	rm -rf cdk.out.test
+
+## snapshots: rewrite the template snapshots after a reviewed infrastructure change
+snapshots: install
+	CDK_VALIDATION=false $(PY) -m pytest tests/test_snapshots.py --snapshot-update
 
 ## imports: regenerate the cdk8s CRD bindings in k8s_charts/imports from k8s_charts/crds
 imports: install

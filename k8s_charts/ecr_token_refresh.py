@@ -144,7 +144,12 @@ def _job_spec(*, service_account: str, image: str, env: dict[str, str]) -> k8s.J
                         volume_mounts=[k8s.VolumeMount(name="tmp", mount_path="/tmp")],
                     )
                 ],
-                volumes=[k8s.Volume(name="tmp", empty_dir=k8s.EmptyDirVolumeSource(size_limit=k8s.Quantity.from_string("16Mi")))],
+                volumes=[
+                    k8s.Volume(
+                        name="tmp",
+                        empty_dir=k8s.EmptyDirVolumeSource(size_limit=k8s.Quantity.from_string("16Mi")),
+                    )
+                ],
             ),
         ),
     )

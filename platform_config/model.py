@@ -86,12 +86,10 @@ class ClusterSettings(_Settings):
         default_factory=list,
         description="CIDRs allowed to reach the public endpoint; empty means private only.",
     )
-    admin_role_arns: list[Annotated[str, Field(pattern=ROLE_ARN_PATTERN)]] = Field(
-        default_factory=list
+    admin_role_arns: list[Annotated[str, Field(pattern=ROLE_ARN_PATTERN)]] = Field(default_factory=list)
+    control_plane_logs: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = (
+        Field(default_factory=lambda: ["api", "audit", "authenticator"])
     )
-    control_plane_logs: list[
-        Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
-    ] = Field(default_factory=lambda: ["api", "audit", "authenticator"])
 
     @field_validator("service_ipv4_cidr")
     @classmethod
@@ -141,9 +139,7 @@ class CpuNodeSettings(ScalingSettings):
             if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", instance_type):
                 raise ValueError(f"{instance_type!r} is not an EC2 instance type name")
             if instance_type in gpu_catalog.GPU_INSTANCES:
-                raise ValueError(
-                    f"{instance_type!r} is a GPU type; put it in gpu_pools, not cpu_nodes"
-                )
+                raise ValueError(f"{instance_type!r} is a GPU type; put it in gpu_pools, not cpu_nodes")
         return value
 
 
@@ -182,9 +178,7 @@ class GpuPoolSettings(ScalingSettings):
 class KarpenterNodePoolSettings(_Settings):
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     instance_families: list[str] = Field(min_length=1)
-    capacity_types: list[CapacityType] = Field(
-        default_factory=lambda: [CapacityType.ON_DEMAND], min_length=1
-    )
+    capacity_types: list[CapacityType] = Field(default_factory=lambda: [CapacityType.ON_DEMAND], min_length=1)
     weight: Annotated[int, Field(ge=0, le=100)] = 10
     gpu_limit: Annotated[int, Field(ge=1, le=4096)] = 16
     expire_after: Annotated[str, Field(pattern=DURATION_PATTERN)] = "720h"
@@ -400,9 +394,7 @@ class StageConfig(_Settings):
             )
 
     def _unique_pool_names(self) -> None:
-        names = [pool.name for pool in self.gpu_pools] + [
-            pool.name for pool in self.karpenter.node_pools
-        ]
+        names = [pool.name for pool in self.gpu_pools] + [pool.name for pool in self.karpenter.node_pools]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(
@@ -422,6 +414,4 @@ class StageConfig(_Settings):
 
     @property
     def needs_efa(self) -> bool:
-        return any(p.efa for p in self.gpu_pools) or any(
-            p.efa for p in self.karpenter.node_pools
-        )
+        return any(p.efa for p in self.gpu_pools) or any(p.efa for p in self.karpenter.node_pools)

@@ -17,8 +17,8 @@ from constructs import Construct
 
 from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
 from platform_config.model import TokenRefreshSettings
-from platform_constructs.nag import acknowledge
 from platform_config.versions import ECR_TOKEN_REFRESH_BASE
+from platform_constructs.nag import acknowledge
 
 JOB_SOURCE = Path(__file__).resolve().parent.parent / "jobs" / "ecr_token_refresh"
 NAMESPACE = "ecr-token-refresh"

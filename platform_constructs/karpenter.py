@@ -44,10 +44,21 @@ KARPENTER_WILDCARD_FINDINGS = tuple(
     f"AwsSolutions-IAM5[Resource::{resource}]"
     for resource in (
         "*",
-        *(f"{_EC2}:*:{kind}/*" for kind in (
-            "capacity-reservation", "fleet", "instance", "launch-template", "network-interface",
-            "placement-group", "security-group", "spot-instances-request", "subnet", "volume",
-        )),
+        *(
+            f"{_EC2}:*:{kind}/*"
+            for kind in (
+                "capacity-reservation",
+                "fleet",
+                "instance",
+                "launch-template",
+                "network-interface",
+                "placement-group",
+                "security-group",
+                "spot-instances-request",
+                "subnet",
+                "volume",
+            )
+        ),
         f"{_EC2}::image/*",
         f"{_EC2}::snapshot/*",
         "arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile/*",
@@ -180,7 +191,14 @@ def controller_statements(
     }
     launched = [
         f"{ec2_arn}:*:{kind}/*"
-        for kind in ("fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request")
+        for kind in (
+            "fleet",
+            "instance",
+            "volume",
+            "network-interface",
+            "launch-template",
+            "spot-instances-request",
+        )
     ]
     instance_profile_arn = f"arn:{partition}:iam::{account}:instance-profile/*"
     return [
@@ -275,7 +293,9 @@ def controller_statements(
             sid="AllowPassingInstanceRole",
             actions=["iam:PassRole"],
             resources=[node_role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}},
+            conditions={
+                "StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}
+            },
         ),
         iam.PolicyStatement(
             sid="AllowScopedInstanceProfileCreationActions",
@@ -288,7 +308,11 @@ def controller_statements(
         ),
         iam.PolicyStatement(
             sid="AllowScopedInstanceProfileActions",
-            actions=["iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:DeleteInstanceProfile"],
+            actions=[
+                "iam:AddRoleToInstanceProfile",
+                "iam:RemoveRoleFromInstanceProfile",
+                "iam:DeleteInstanceProfile",
+            ],
             resources=[instance_profile_arn],
             conditions={
                 "StringEquals": {**owned, "aws:ResourceTag/topology.kubernetes.io/region": region},
@@ -306,4 +330,3 @@ def controller_statements(
             resources=[cluster_arn],
         ),
     ]
-

@@ -37,10 +37,7 @@ def node_role(scope: Construct, construct_id: str, description: str) -> iam.Role
         construct_id,
         description=description,
         assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
-        managed_policies=[
-            iam.ManagedPolicy.from_aws_managed_policy_name(name)
-            for name in NODE_POLICIES
-        ],
+        managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(name) for name in NODE_POLICIES],
     )
     acknowledge(
         role,
@@ -171,7 +168,9 @@ class GpuNodeGroup(Construct):
             ami_type=eks.NodegroupAmiType.AL2023_X86_64_NVIDIA,
             instance_types=[ec2.InstanceType(pool.instance_type)],
             capacity_type=(
-                eks.CapacityType.SPOT if pool.capacity_type is CapacityType.SPOT else eks.CapacityType.ON_DEMAND
+                eks.CapacityType.SPOT
+                if pool.capacity_type is CapacityType.SPOT
+                else eks.CapacityType.ON_DEMAND
             ),
             min_size=pool.min_size,
             desired_size=pool.desired_size,
@@ -184,9 +183,7 @@ class GpuNodeGroup(Construct):
                 EFA_LABEL: str(pool.efa).lower(),
             },
             taints=[
-                eks.TaintSpec(
-                    effect=eks.TaintEffect.NO_SCHEDULE, key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE
-                )
+                eks.TaintSpec(effect=eks.TaintEffect.NO_SCHEDULE, key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE)
             ],
             max_unavailable=1,
         )

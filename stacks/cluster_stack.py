@@ -144,9 +144,9 @@ def _acknowledge_cluster_findings(cluster: eks.Cluster) -> None:
         managed_policy_finding("service-role/AWSLambdaBasicExecutionRole"),
         managed_policy_finding("service-role/AWSLambdaVPCAccessExecutionRole"),
         managed_policy_finding("AmazonEC2ContainerRegistryReadOnly"),
-        "AwsSolutions-IAM4[Policy::{\"Fn::If\":[\"ClusterKubectlProviderHandlerHasEcrPublic69E09706\","
-        "{\"Fn::Join\":[\"\",[\"arn:\",{\"Ref\":\"AWS::Partition\"},"
-        "\":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly\"]]},{\"Ref\":\"AWS::NoValue\"}]}]",
+        'AwsSolutions-IAM4[Policy::{"Fn::If":["ClusterKubectlProviderHandlerHasEcrPublic69E09706",'
+        '{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},'
+        '":iam::aws:policy/AmazonElasticContainerRegistryPublicReadOnly"]]},{"Ref":"AWS::NoValue"}]}]',
         "AwsSolutions-IAM5[Resource::<ClusterKubectlProviderHandler2E05C68A.Arn>:*]",
     )
     acknowledge(

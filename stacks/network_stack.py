@@ -34,9 +34,7 @@ class NetworkStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         net = config.network
 
-        flow_log_group = logs.LogGroup(
-            self, "FlowLogs", retention=RETENTION[net.flow_log_retention_days]
-        )
+        flow_log_group = logs.LogGroup(self, "FlowLogs", retention=RETENTION[net.flow_log_retention_days])
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
@@ -53,7 +51,9 @@ class NetworkStack(Stack):
                     cidr_mask=net.private_subnet_mask,
                 ),
             ],
-            gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
+            gateway_endpoints={
+                "S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)
+            },
             flow_logs={
                 "All": ec2.FlowLogOptions(
                     destination=ec2.FlowLogDestination.to_cloud_watch_logs(flow_log_group),
@@ -103,4 +103,3 @@ class NetworkStack(Stack):
             self.efa_security_group, ec2.Port.all_traffic(), "EFA to members"
         )
         Tags.of(self.efa_security_group).add(KARPENTER_DISCOVERY_TAG, discovery_value(config.name))
-

@@ -15,7 +15,6 @@ from platform_constructs.karpenter import Karpenter
 from platform_constructs.naming import discovery_value, pascal
 from platform_constructs.node_groups import CpuNodeGroup, GpuNodeGroup, node_role
 
-
 CAPACITY_METADATA_KEY = "GpuPlatformCapacity"
 
 

@@ -18,9 +18,7 @@ class PlatformStage(Stage):
     so the stateless ones can be replaced or destroyed without touching data."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: StageConfig) -> None:
-        super().__init__(
-            scope, construct_id, env=Environment(account=config.account, region=config.region)
-        )
+        super().__init__(scope, construct_id, env=Environment(account=config.account, region=config.region))
         Tags.of(self).add("gpu-platform:stage", config.name)
         common = {"termination_protection": config.is_prod}
 

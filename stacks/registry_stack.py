@@ -69,4 +69,3 @@ class RegistryStack(Stack):
     @property
     def repository_arns(self) -> list[str]:
         return [repo.repository_arn for repo in self.repositories.values()]
-

@@ -91,9 +91,7 @@ class StorageStack(Stack):
                 server_access_logs_prefix="model-bucket/",
                 lifecycle_rules=[
                     s3.LifecycleRule(
-                        noncurrent_version_expiration=Duration.days(
-                            settings.noncurrent_version_expiry_days
-                        ),
+                        noncurrent_version_expiration=Duration.days(settings.noncurrent_version_expiry_days),
                         abort_incomplete_multipart_upload_after=Duration.days(7),
                     )
                 ],

@@ -15,7 +15,7 @@ from moto import mock_aws
 from tests.fake_kube import FakeKube
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "jobs" / "ecr_token_refresh"))
-import refresh  # noqa: E402
+import refresh
 
 REGION = "us-west-2"
 SECRET = "ecr-registry-credentials"
@@ -52,7 +52,9 @@ def test_writes_a_docker_config_for_the_registry_host(ecr):
 
 def test_registry_ids_select_the_registry(ecr):
     with FakeKube(namespaces={"gpu-dev"}) as kube:
-        refresh.refresh(ecr, kube.core_v1(), namespaces=["gpu-dev"], secret_name=SECRET, registry_ids=["111111111111"])
+        refresh.refresh(
+            ecr, kube.core_v1(), namespaces=["gpu-dev"], secret_name=SECRET, registry_ids=["111111111111"]
+        )
     assert list(docker_config_of(kube.secrets[("gpu-dev", SECRET)])["auths"]) == [
         "111111111111.dkr.ecr.us-west-2.amazonaws.com"
     ]
@@ -71,15 +73,20 @@ def test_idempotent_second_run_replaces_in_place(ecr):
     assert all(kube.secrets[k]["metadata"]["resourceVersion"] != versions[k] for k in versions)
     second_run = kube.requests[len(NAMESPACES) * 2 :]
     assert [r.method for r in second_run] == ["GET", "PUT", "GET", "PUT"]
-    assert all(r.body["metadata"]["resourceVersion"] == versions[(r.body["metadata"]["namespace"], SECRET)]
-               for r in second_run if r.method == "PUT")
+    assert all(
+        r.body["metadata"]["resourceVersion"] == versions[(r.body["metadata"]["namespace"], SECRET)]
+        for r in second_run
+        if r.method == "PUT"
+    )
 
 
 class FailingEcr:
     def get_authorization_token(self, **kwargs):
         from botocore.exceptions import ClientError
 
-        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "GetAuthorizationToken")
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "denied"}}, "GetAuthorizationToken"
+        )
 
 
 def test_token_failure_writes_nothing_and_raises(ecr):
@@ -95,7 +102,11 @@ def test_token_failure_writes_nothing_and_raises(ecr):
 
 @pytest.mark.parametrize(
     "authorization_data",
-    [[], [{"authorizationToken": "bm90LWEtcGFpcg==", "proxyEndpoint": "https://x"}], [{"proxyEndpoint": "https://x"}]],
+    [
+        [],
+        [{"authorizationToken": "bm90LWEtcGFpcg==", "proxyEndpoint": "https://x"}],
+        [{"proxyEndpoint": "https://x"}],
+    ],
 )
 def test_unusable_token_is_refused(authorization_data):
     with pytest.raises(refresh.TokenUnavailable):

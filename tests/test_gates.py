@@ -29,7 +29,9 @@ def _report(synth) -> dict[str, dict]:
 def test_cdk_nag_aws_solutions_has_no_open_findings(synth):
     nag = _report(synth)["AwsSolutions"]
     open_findings = [
-        f"{v['ruleName']} at {c['constructPath']}" for v in nag["violations"] for c in v["violatingConstructs"]
+        f"{v['ruleName']} at {c['constructPath']}"
+        for v in nag["violations"]
+        for c in v["violatingConstructs"]
     ]
     assert open_findings == []
     assert nag["conclusion"] == "success"

@@ -47,7 +47,9 @@ def charts() -> dict[str, cdk8s.Chart]:
     }
 
 
-@pytest.mark.parametrize("name", ["storage-classes", "namespaces", "ecr-token-refresh", "karpenter-node-pools"])
+@pytest.mark.parametrize(
+    "name", ["storage-classes", "namespaces", "ecr-token-refresh", "karpenter-node-pools"]
+)
 def test_each_chart_synthesizes_valid_objects(name):
     objects = charts()[name].to_json()
     assert objects
@@ -62,8 +64,17 @@ def test_manifests_embedded_in_templates_are_valid(synth):
             validate(obj)
             counts[obj["kind"]] += 1
     # dev enables everything in this layer; these are the kinds it must apply.
-    assert {"StorageClass", "Namespace", "Role", "RoleBinding", "CronJob", "Job", "ServiceAccount",
-            "NodePool", "EC2NodeClass"} <= set(counts)
+    assert {
+        "StorageClass",
+        "Namespace",
+        "Role",
+        "RoleBinding",
+        "CronJob",
+        "Job",
+        "ServiceAccount",
+        "NodePool",
+        "EC2NodeClass",
+    } <= set(counts)
     print("validated manifests per kind:", dict(sorted(counts.items())))
 
 
@@ -128,8 +139,12 @@ def test_token_refresh_rbac_is_limited_to_its_secret():
     for role in roles:
         named = [r for r in role["rules"] if r.get("resourceNames")]
         assert named == [
-            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["ecr-registry-credentials"],
-             "verbs": ["get", "update", "patch"]}
+            {
+                "apiGroups": [""],
+                "resources": ["secrets"],
+                "resourceNames": ["ecr-registry-credentials"],
+                "verbs": ["get", "update", "patch"],
+            }
         ]
         unnamed = [r for r in role["rules"] if not r.get("resourceNames")]
         assert unnamed == [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]}]
@@ -152,8 +167,16 @@ def test_token_refresh_runs_every_six_hours_and_once_at_install():
 def test_install_job_name_changes_with_its_content():
     def job_name(revision: str) -> str:
         chart = EcrTokenRefreshChart(
-            cdk8s.App(), "c", namespace="n", service_account="s", image="i:1", region="us-west-2",
-            target_namespaces=["a"], secret_name="x", schedule="0 */6 * * *", revision=revision,
+            cdk8s.App(),
+            "c",
+            namespace="n",
+            service_account="s",
+            image="i:1",
+            region="us-west-2",
+            target_namespaces=["a"],
+            secret_name="x",
+            schedule="0 */6 * * *",
+            revision=revision,
         )
         return next(o for o in chart.to_json() if o["kind"] == "Job")["metadata"]["name"]
 

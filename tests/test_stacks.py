@@ -23,7 +23,9 @@ def literal(value) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and "Fn::Join" in value:
-        return "".join(literal(part) if not isinstance(part, dict) else "<token>" for part in value["Fn::Join"][1])
+        return "".join(
+            literal(part) if not isinstance(part, dict) else "<token>" for part in value["Fn::Join"][1]
+        )
     return "<token>"
 
 
@@ -66,7 +68,9 @@ def test_flow_logs_and_subnet_discovery_tags(synth, stage):
 
 def test_efa_security_group_admits_only_its_members(synth):
     template = synth.template("prod", "Network")
-    (sg_id,) = [k for k in synth.resources("prod", "Network", "AWS::EC2::SecurityGroup") if k.startswith("Efa")]
+    (sg_id,) = [
+        k for k in synth.resources("prod", "Network", "AWS::EC2::SecurityGroup") if k.startswith("Efa")
+    ]
     ingress = only(synth.resources("prod", "Network", "AWS::EC2::SecurityGroupIngress"))["Properties"]
     egress = only(synth.resources("prod", "Network", "AWS::EC2::SecurityGroupEgress"))["Properties"]
     for rule in (ingress, egress):
@@ -74,7 +78,8 @@ def test_efa_security_group_admits_only_its_members(synth):
     assert ingress["SourceSecurityGroupId"] == {"Fn::GetAtt": [sg_id, "GroupId"]}
     assert egress["DestinationSecurityGroupId"] == {"Fn::GetAtt": [sg_id, "GroupId"]}
     assert "SecurityGroupEgress" not in template["Resources"][sg_id]["Properties"] or all(
-        r.get("CidrIp") != "0.0.0.0/0" for r in template["Resources"][sg_id]["Properties"]["SecurityGroupEgress"]
+        r.get("CidrIp") != "0.0.0.0/0"
+        for r in template["Resources"][sg_id]["Properties"]["SecurityGroupEgress"]
     )
 
 
@@ -139,7 +144,10 @@ def test_model_bucket_versioned_encrypted_tls_only_private(synth, stage):
         "IgnorePublicAcls": True,
         "RestrictPublicBuckets": True,
     }
-    policies = [p["Properties"]["PolicyDocument"] for p in synth.resources(stage, "Storage", "AWS::S3::BucketPolicy").values()]
+    policies = [
+        p["Properties"]["PolicyDocument"]
+        for p in synth.resources(stage, "Storage", "AWS::S3::BucketPolicy").values()
+    ]
     denies = [s for doc in policies for s in doc["Statement"] if s["Effect"] == "Deny"]
     assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
 
@@ -167,7 +175,12 @@ def test_prod_stacks_are_termination_protected(synth):
 
 
 STABLE_LOGICAL_IDS = {
-    "Storage": ["StorageKeyB6649B55", "SharedFileSystemAD4B2CC6", "AccessLogBucketDA470295", "ModelBucketB33D855B"],
+    "Storage": [
+        "StorageKeyB6649B55",
+        "SharedFileSystemAD4B2CC6",
+        "AccessLogBucketDA470295",
+        "ModelBucketB33D855B",
+    ],
     "Registry": [
         "RegistryKeyDD63DA09",
         "RepoDynamoOperatorEA5EF3E7",
@@ -214,7 +227,11 @@ def test_endpoint_access_follows_stage(synth):
 @pytest.mark.parametrize("stage", STAGES)
 def test_admin_roles_get_cluster_admin_access_entries(synth, stage):
     entries = synth.resources(stage, "Cluster", "AWS::EKS::AccessEntry").values()
-    admin = [e["Properties"] for e in entries if e["Properties"]["PrincipalArn"] in STAGES[stage].cluster.admin_role_arns]
+    admin = [
+        e["Properties"]
+        for e in entries
+        if e["Properties"]["PrincipalArn"] in STAGES[stage].cluster.admin_role_arns
+    ]
     assert len(admin) == len(STAGES[stage].cluster.admin_role_arns) == 1
     (policy,) = admin[0]["AccessPolicies"]
     assert literal(policy["PolicyArn"]).endswith(":cluster-access-policy/AmazonEKSClusterAdminPolicy")
@@ -223,9 +240,19 @@ def test_admin_roles_get_cluster_admin_access_entries(synth, stage):
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_managed_addons_with_iam(synth, stage):
-    addons = {a["Properties"]["AddonName"]: a["Properties"] for a in synth.resources(stage, "Cluster", "AWS::EKS::Addon").values()}
+    addons = {
+        a["Properties"]["AddonName"]: a["Properties"]
+        for a in synth.resources(stage, "Cluster", "AWS::EKS::Addon").values()
+    }
     assert sorted(addons) == sorted(
-        ["vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "aws-efs-csi-driver", "eks-pod-identity-agent"]
+        [
+            "vpc-cni",
+            "coredns",
+            "kube-proxy",
+            "aws-ebs-csi-driver",
+            "aws-efs-csi-driver",
+            "eks-pod-identity-agent",
+        ]
     )
     assert json.loads(addons["vpc-cni"]["ConfigurationValues"]) == {"enableNetworkPolicy": "true"}
     assert "ServiceAccountRoleArn" in addons["vpc-cni"]
@@ -247,7 +274,9 @@ def _cfn_json_for_role(synth, stage: str, stack: str, role_prefix: str) -> str:
 
 
 def test_irsa_trust_names_the_exact_service_account(synth):
-    token_refresh = json.loads(_cfn_json_for_role(synth, "dev", "Cluster", "EcrTokenRefreshServiceAccountRole"))
+    token_refresh = json.loads(
+        _cfn_json_for_role(synth, "dev", "Cluster", "EcrTokenRefreshServiceAccountRole")
+    )
     assert token_refresh == {
         "<token>:aud": "sts.amazonaws.com",
         "<token>:sub": "system:serviceaccount:ecr-token-refresh:ecr-token-refresh",
@@ -336,7 +365,8 @@ def test_karpenter_controller_chart_queue_and_identity(synth):
     queue = only(synth.resources("dev", "Nodes", "AWS::SQS::Queue"))["Properties"]
     assert queue["MessageRetentionPeriod"] == 300 and queue["SqsManagedSseEnabled"] is True
     detail_types = sorted(
-        r["Properties"]["EventPattern"]["detail-type"][0] for r in synth.resources("dev", "Nodes", "AWS::Events::Rule").values()
+        r["Properties"]["EventPattern"]["detail-type"][0]
+        for r in synth.resources("dev", "Nodes", "AWS::Events::Rule").values()
     )
     assert detail_types == [
         "AWS Health Event",
@@ -355,7 +385,9 @@ def test_karpenter_pass_role_limited_to_its_node_role(synth):
     (pass_role,) = [s for s in policy["Statement"] if s.get("Sid") == "AllowPassingInstanceRole"]
     assert pass_role["Resource"]["Fn::GetAtt"][0].startswith("KarpenterNodeRole")
     (delete,) = [s for s in policy["Statement"] if s.get("Sid") == "AllowScopedDeletion"]
-    assert delete["Condition"]["StringEquals"] == {"aws:ResourceTag/kubernetes.io/cluster/gpu-platform-dev": "owned"}
+    assert delete["Condition"]["StringEquals"] == {
+        "aws:ResourceTag/kubernetes.io/cluster/gpu-platform-dev": "owned"
+    }
 
 
 def test_node_pools_manifest_carries_stage_settings(synth):
@@ -367,7 +399,9 @@ def test_node_pools_manifest_carries_stage_settings(synth):
     assert pools["g6"]["spec"]["weight"] == 40  # seed 000's karpenter_g6_weight = 40
     assert pools["g6"]["spec"]["limits"] == {"nvidia.com/gpu": 16}
     assert pools["g6"]["spec"]["disruption"]["consolidationPolicy"] == "WhenEmptyOrUnderutilized"
-    requirements = {r["key"]: r["values"] for r in pools["h100-efa"]["spec"]["template"]["spec"]["requirements"]}
+    requirements = {
+        r["key"]: r["values"] for r in pools["h100-efa"]["spec"]["template"]["spec"]["requirements"]
+    }
     assert requirements["node.kubernetes.io/instance-type"] == ["p5.48xlarge", "p5.4xlarge"]
     classes = {o["metadata"]["name"]: o for o in objects if o["kind"] == "EC2NodeClass"}
     assert classes["g6"]["spec"]["amiSelectorTerms"] == [{"alias": KARPENTER_AMI_ALIAS}]

@@ -87,9 +87,7 @@ def summarize(out: Path) -> str:
         total = sum(s.resources for s in stacks)
         largest = max(stacks, key=lambda s: s.template_bytes)
         lines.append(f"stage {stage}: {len(stacks)} stacks, {total} resources")
-        lines.append(
-            "  stacks: " + ", ".join(f"{s.name} {s.resources}" for s in stacks)
-        )
+        lines.append("  stacks: " + ", ".join(f"{s.name} {s.resources}" for s in stacks))
         lines.append(
             f"  largest template: {largest.name} {largest.template_bytes / 1024:.0f} KiB "
             f"({100 * largest.template_bytes / TEMPLATE_LIMIT_BYTES:.1f}% of the 1 MB limit)"

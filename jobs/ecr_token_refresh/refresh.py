@@ -156,7 +156,9 @@ def main(environ: dict[str, str] | None = None) -> int:
     namespaces = _split(env.get("TARGET_NAMESPACES"))
     secret_name = env.get("SECRET_NAME", "")
     if not namespaces or not secret_name:
-        log.error(json.dumps({"event": "misconfigured", "error": "TARGET_NAMESPACES and SECRET_NAME are required"}))
+        log.error(
+            json.dumps({"event": "misconfigured", "error": "TARGET_NAMESPACES and SECRET_NAME are required"})
+        )
         return 2
     config.load_incluster_config()
     try:

@@ -1,0 +1,64 @@
+"""Every chart, image, tool and package version is pinned, and pinned in one place."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from platform_config import versions
+
+ROOT = Path(__file__).resolve().parent.parent
+SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+SOURCE_DIRS = ["app.py", "stacks", "platform_constructs", "k8s_charts", "platform_config", "jobs", "tools"]
+
+
+def test_helm_charts_pinned_to_exact_versions():
+    assert versions.HELM_CHARTS
+    for pin in versions.HELM_CHARTS:
+        assert SEMVER.match(pin.version), pin
+
+
+def test_images_pinned_to_exact_tags():
+    for pin in versions.IMAGES:
+        assert pin.tag not in ("latest", "") and re.search(r"\d+\.\d+", pin.tag), pin
+
+
+def test_karpenter_ami_alias_is_a_release_not_latest():
+    assert re.fullmatch(r"al2023@v\d{8}", versions.KARPENTER_AMI_ALIAS)
+
+
+def test_no_version_literals_outside_the_versions_module():
+    """Chart versions and image tags appear in platform_config/versions.py only."""
+    pinned = {pin.version for pin in versions.HELM_CHARTS} | {pin.tag for pin in versions.IMAGES}
+    for entry in SOURCE_DIRS:
+        paths = [ROOT / entry] if entry.endswith(".py") else (ROOT / entry).rglob("*")
+        for path in paths:
+            if path.is_file() and path.suffix in (".py", "") and path.name != "versions.py":
+                text = path.read_text(errors="ignore")
+                for value in pinned:
+                    assert f'"{value}"' not in text, f"{path} repeats pinned version {value}"
+                assert ":latest" not in text, path
+
+
+def test_token_refresh_dockerfile_takes_its_base_from_the_pin():
+    dockerfile = (ROOT / "jobs" / "ecr_token_refresh" / "Dockerfile").read_text()
+    assert "ARG BASE_IMAGE" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
+    assert re.search(r"^USER \d+", dockerfile, re.M)
+
+
+def test_python_requirements_are_exact_pins():
+    for name in ("requirements.txt", "requirements-dev.txt", "jobs/ecr_token_refresh/requirements.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and not line.startswith("-r"):
+                assert re.fullmatch(r"[A-Za-z0-9_.\-\[\],]+==[\w.]+", line), f"{name}: {line}"
+
+
+def test_cdk_cli_pinned_on_the_v2_line():
+    dev_dependencies = json.loads((ROOT / "package.json").read_text())["devDependencies"]
+    major, minor, _ = (int(p) for p in dev_dependencies["aws-cdk"].split("."))
+    assert major == 2 and minor >= 1148  # aws-cdk@3.0.0 on npm is a deprecated mistake
+    assert SEMVER.match(dev_dependencies["cdk8s-cli"])
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    assert lock["packages"]["node_modules/aws-cdk"]["version"] == dev_dependencies["aws-cdk"]
