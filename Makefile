@@ -14,6 +14,8 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK := cdk --no-notices --no-version-reporting
 OUT ?= cdk.out
+# STAGE_FILE=path.yaml[,other.yaml] synthesizes those stage files instead of config/*.yaml
+STAGE_CONTEXT := $(if $(STAGE_FILE),-c stage_file=$(STAGE_FILE))
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
@@ -35,7 +37,7 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 ## synth: install, synthesize every stage into cdk.out/ and print a per-stage summary
 synth: install
 	rm -rf $(OUT)
-	$(CDK) synth '**' --quiet --output $(OUT)
+	$(CDK) synth '**' --quiet --output $(OUT) $(STAGE_CONTEXT)
 	$(PY) -m tools.synth_summary $(OUT)
 
 ## test: every test and gate (ruff, pytest with snapshots/nag/cfn-lint/k8s schemas, CLI synth)
