@@ -40,7 +40,19 @@ ECR_TOKEN_REFRESH_BASE = ImagePin(
     tag="3.12.12-slim-bookworm",
 )
 
-HELM_CHARTS: tuple[HelmChartPin, ...] = (KARPENTER,)
+NVIDIA_DEVICE_PLUGIN = HelmChartPin(
+    repository="https://nvidia.github.io/k8s-device-plugin",
+    chart="nvidia-device-plugin",
+    version="0.19.0",
+)
+
+EFA_DEVICE_PLUGIN = HelmChartPin(
+    repository="https://aws.github.io/eks-charts",
+    chart="aws-efa-k8s-device-plugin",
+    version="v0.5.15",
+)
+
+HELM_CHARTS: tuple[HelmChartPin, ...] = (KARPENTER, NVIDIA_DEVICE_PLUGIN, EFA_DEVICE_PLUGIN)
 IMAGES: tuple[ImagePin, ...] = (ECR_TOKEN_REFRESH_BASE,)
 
 # EKS managed add-ons. ``None`` lets EKS install its default build for the cluster's

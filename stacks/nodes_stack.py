@@ -11,6 +11,7 @@ from constructs import Construct
 
 from platform_config import gpu_catalog
 from platform_config.model import StageConfig
+from platform_constructs.device_plugins import DevicePlugins
 from platform_constructs.karpenter import Karpenter
 from platform_constructs.naming import discovery_value, pascal
 from platform_constructs.node_groups import CpuNodeGroup, GpuNodeGroup, node_role
@@ -84,6 +85,11 @@ class NodesStack(Stack):
         }
 
         self.template_options.metadata = {CAPACITY_METADATA_KEY: gpu_capacity(config)}
+
+        # Installed after the CPU group and removed before it, so `cdk destroy` uninstalls the
+        # releases while the cluster still has nodes to run the uninstall on.
+        self.device_plugins = DevicePlugins(self, "DevicePlugins", cluster=cluster, efa=config.needs_efa)
+        self.device_plugins.node.add_dependency(self.cpu)
 
         self.karpenter: Karpenter | None = None
         if config.karpenter.enabled:

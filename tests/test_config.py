@@ -196,7 +196,7 @@ def test_synth_with_bad_stage_file_prints_one_message_and_no_traceback(tmp_path)
         cwd=ROOT,
         env={
             "CDK_CONTEXT_JSON": f'{{"stage_file": "{bad}"}}',
-            "PATH": "/usr/bin:/bin",
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
             "AWS_EC2_METADATA_DISABLED": "true",
         },

@@ -354,7 +354,7 @@ def test_non_efa_pool_has_no_interfaces_or_placement(synth):
 
 
 def test_karpenter_controller_chart_queue_and_identity(synth):
-    chart = only(synth.resources("dev", "Nodes", "Custom::AWSCDK-EKS-HelmChart"))["Properties"]
+    chart = _helm_charts(synth, "dev")[KARPENTER.chart]
     assert (chart["Repository"], chart["Chart"], chart["Version"]) == (
         KARPENTER.repository,
         KARPENTER.chart,
@@ -422,3 +422,33 @@ def test_capacity_metadata_matches_config(synth):
     capacity = synth.template("prod", "Nodes")["Metadata"]["GpuPlatformCapacity"]
     a100 = next(p for p in capacity if p["pool"] == "a100")
     assert (a100["gpus_per_node"], a100["max_nodes"], a100["max_gpus"]) == (8, 2, 16)
+
+
+def _helm_charts(synth, stage: str) -> dict[str, dict]:
+    charts = synth.resources(stage, "Nodes", "Custom::AWSCDK-EKS-HelmChart").values()
+    return {c["Properties"]["Chart"]: c["Properties"] for c in charts}
+
+
+def test_device_plugins_make_gpus_and_efa_schedulable(synth):
+    from platform_config.versions import EFA_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN
+
+    dev = _helm_charts(synth, "dev")
+    nvidia = dev[NVIDIA_DEVICE_PLUGIN.chart]
+    assert (nvidia["Repository"], nvidia["Version"]) == (
+        NVIDIA_DEVICE_PLUGIN.repository,
+        NVIDIA_DEVICE_PLUGIN.version,
+    )
+    values = json.loads(literal(nvidia["Values"]))
+    assert values["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    terms = values["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+    assert [t["matchExpressions"][0]["key"] for t in terms] == [
+        "gpuplatform.io/gpu-model",
+        "karpenter.k8s.aws/instance-gpu-count",
+    ]
+    efa = json.loads(literal(dev[EFA_DEVICE_PLUGIN.chart]["Values"]))
+    assert efa["nodeSelector"] == {"gpuplatform.io/efa": "true"}
+    # staging has no EFA pool, so no EFA plugin
+    assert EFA_DEVICE_PLUGIN.chart not in _helm_charts(synth, "staging")
+    assert NVIDIA_DEVICE_PLUGIN.chart in _helm_charts(synth, "staging")
