@@ -46,6 +46,18 @@ def _family(
     }
 
 
+# g5 and g6 share their size ladder: 1 GPU up to 16xlarge except 4 on 12x/24xlarge, 8 on 48xlarge.
+_G_SIZES = {
+    "xlarge": (1, 4, 16, 0),
+    "2xlarge": (1, 8, 32, 0),
+    "4xlarge": (1, 16, 64, 0),
+    "8xlarge": (1, 32, 128, 1),
+    "12xlarge": (4, 48, 192, 1),
+    "16xlarge": (1, 64, 256, 1),
+    "24xlarge": (4, 96, 384, 1),
+    "48xlarge": (8, 192, 768, 1),
+}
+
 GPU_INSTANCES: dict[str, GpuInstance] = {
     **_family(
         "g4dn",
@@ -61,36 +73,8 @@ GPU_INSTANCES: dict[str, GpuInstance] = {
             "metal": (8, 96, 384, 1),
         },
     ),
-    **_family(
-        "g5",
-        "A10G",
-        24,
-        {
-            "xlarge": (1, 4, 16, 0),
-            "2xlarge": (1, 8, 32, 0),
-            "4xlarge": (1, 16, 64, 0),
-            "8xlarge": (1, 32, 128, 1),
-            "12xlarge": (4, 48, 192, 1),
-            "16xlarge": (1, 64, 256, 1),
-            "24xlarge": (4, 96, 384, 1),
-            "48xlarge": (8, 192, 768, 1),
-        },
-    ),
-    **_family(
-        "g6",
-        "L4",
-        24,
-        {
-            "xlarge": (1, 4, 16, 0),
-            "2xlarge": (1, 8, 32, 0),
-            "4xlarge": (1, 16, 64, 0),
-            "8xlarge": (1, 32, 128, 1),
-            "12xlarge": (4, 48, 192, 1),
-            "16xlarge": (1, 64, 256, 1),
-            "24xlarge": (4, 96, 384, 1),
-            "48xlarge": (8, 192, 768, 1),
-        },
-    ),
+    **_family("g5", "A10G", 24, _G_SIZES),
+    **_family("g6", "L4", 24, _G_SIZES),
     **_family(
         "g6e",
         "L40S",

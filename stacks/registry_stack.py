@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from platform_config.model import StageConfig
+from platform_constructs.keys import stage_key
 from platform_constructs.naming import pascal
 from platform_constructs.retention import destroys_data, removal_policy
 
@@ -22,12 +22,8 @@ class RegistryStack(Stack):
         settings = config.registry
         policy = removal_policy(config)
 
-        self.key = kms.Key(
-            self,
-            "RegistryKey",
-            description="Encrypts the platform's ECR repositories",
-            enable_key_rotation=True,
-            removal_policy=policy,
+        self.key = stage_key(
+            self, "RegistryKey", config=config, description="Encrypts the platform's ECR repositories"
         )
         self.repositories: dict[str, ecr.Repository] = {}
         for name in settings.repositories:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_efs as efs
-from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from platform_config.model import StageConfig
+from platform_constructs.keys import stage_key
 from platform_constructs.retention import destroys_data, removal_policy
 
 # uid/gid of the non-root user in platform images; access points create their roots as it.
@@ -28,12 +28,11 @@ class StorageStack(Stack):
         settings = config.storage
         policy = removal_policy(config)
 
-        self.key = kms.Key(
+        self.key = stage_key(
             self,
             "StorageKey",
+            config=config,
             description="Encrypts the platform's EFS file system and model bucket",
-            enable_key_rotation=True,
-            removal_policy=policy,
         )
 
         self.efs_security_group = ec2.SecurityGroup(
