@@ -82,7 +82,3 @@ class EcrTokenRefresh(Construct):
         self.manifest = cluster.add_cdk8s_chart("EcrTokenRefreshManifest", chart)
         self.manifest.node.add_dependency(self.service_account)
         self.manifest.node.add_dependency(namespaces_ready)
-
-    @property
-    def role(self) -> iam.IRole:
-        return self.service_account.role

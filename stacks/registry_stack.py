@@ -61,7 +61,3 @@ class RegistryStack(Stack):
                 upstream_registry_url=rule.upstream_registry_url,
                 credential_arn=rule.credential_secret_arn,
             )
-
-    @property
-    def repository_arns(self) -> list[str]:
-        return [repo.repository_arn for repo in self.repositories.values()]
