@@ -20,7 +20,7 @@ STAGE_CONTEXT := $(if $(STAGE_FILE),-c stage_file=$(STAGE_FILE))
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install synth test lint unit cli-synth snapshots imports clean
+.PHONY: install synth test lint unit cli-synth snapshots diff imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -61,6 +61,17 @@ cli-synth:
 snapshots: install
 	CDK_VALIDATION=false $(PY) -m pytest tests/test_snapshots.py --snapshot-update
 
+## diff: offline, stack-by-stack diff of BASE (a git ref, default main) against the working tree;
+##       fails when a stateful resource would be replaced or deleted (ALLOW_STATEFUL=1 to allow)
+BASE ?= main
+diff: install
+	rm -rf .diff && git worktree prune
+	git worktree add --detach .diff/base $(BASE) >/dev/null
+	cd .diff/base && CDK_VALIDATION=false $(CDK) synth '**' --quiet --output $(CURDIR)/.diff/base.out $(STAGE_CONTEXT) >/dev/null
+	CDK_VALIDATION=false $(CDK) synth '**' --quiet --output .diff/head.out $(STAGE_CONTEXT) >/dev/null
+	git worktree remove --force .diff/base
+	$(PY) -m tools.stack_diff .diff/base.out .diff/head.out $(if $(ALLOW_STATEFUL),--allow-stateful-changes)
+
 ## imports: regenerate the cdk8s CRD bindings in k8s_charts/imports from k8s_charts/crds
 imports: install
 	rm -rf k8s_charts/imports
@@ -70,4 +81,4 @@ imports: install
 	done
 
 clean:
-	rm -rf $(OUT) cdk.out.test .pytest_cache .ruff_cache
+	rm -rf $(OUT) cdk.out.test .diff .pytest_cache .ruff_cache
