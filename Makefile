@@ -20,7 +20,7 @@ STAGE_CONTEXT := $(if $(STAGE_FILE),-c stage_file=$(STAGE_FILE))
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install synth test lint unit cli-synth snapshots diff imports clean
+.PHONY: install synth test lint unit cli-synth snapshots diff deploy destroy destroy-guard imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -71,6 +71,20 @@ diff: install
 	CDK_VALIDATION=false $(CDK) synth '**' --quiet --output .diff/head.out $(STAGE_CONTEXT) >/dev/null
 	git worktree remove --force .diff/base
 	$(PY) -m tools.stack_diff .diff/base.out .diff/head.out $(if $(ALLOW_STATEFUL),--allow-stateful-changes)
+
+## deploy: cdk deploy one stage's stacks, e.g. `make deploy STAGE=dev` (needs AWS credentials);
+##         asks before security-broadening changes unless APPROVAL=never (CI, after a reviewed diff)
+APPROVAL ?= broadening
+deploy: install
+	@test -n "$(STAGE)" || { echo "usage: make deploy STAGE=<stage>" >&2; exit 2; }
+	$(CDK) deploy '$(STAGE)/*' --require-approval $(APPROVAL) $(STAGE_CONTEXT)
+
+## destroy: cdk destroy the dev stage only; any other stage is refused
+destroy: destroy-guard install
+	$(CDK) destroy '$(STAGE)/*' --force $(STAGE_CONTEXT)
+
+destroy-guard:
+	@case "$(STAGE)" in dev) ;; *) echo "refusing to destroy '$(STAGE)': only dev may be destroyed" >&2; exit 2;; esac
 
 ## imports: regenerate the cdk8s CRD bindings in k8s_charts/imports from k8s_charts/crds
 imports: install
