@@ -20,7 +20,7 @@ STAGE_CONTEXT := $(if $(STAGE_FILE),-c stage_file=$(STAGE_FILE))
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install synth test lint unit cli-synth snapshots diff deploy destroy destroy-guard imports clean
+.PHONY: install synth test lint unit cli-synth snapshots diff deploy destroy destroy-guard bench imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -85,6 +85,10 @@ destroy: destroy-guard install
 
 destroy-guard:
 	@case "$(STAGE)" in dev) ;; *) echo "refusing to destroy '$(STAGE)': only dev may be destroyed" >&2; exit 2;; esac
+
+## bench: synth of the full app vs a one-bucket app (ratio) and the test suite's wall time
+bench: install
+	$(PY) -m benchmarks.synth
 
 ## imports: regenerate the cdk8s CRD bindings in k8s_charts/imports from k8s_charts/crds
 imports: install

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -32,6 +33,7 @@ STATEFUL_TYPES = (
     "AWS::KMS::Key",
     "AWS::EKS::Cluster",
 )
+ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_REGION = "us-east-1"  # create-only properties do not differ between regions
 
 
@@ -111,9 +113,13 @@ def stateful_changes(stack: str, base: dict, head: dict) -> list[StatefulChange]
 
 def cdk_diff(stack: str, base_template: Path | None, head_out: Path) -> str:
     """The CDK CLI's rendering of the change, against a fixed base template (offline)."""
-    cdk = shutil.which("cdk")
+    # The repo's own pinned CLI and the venv's Node 24 first, however this was started.
+    path = os.pathsep.join(
+        [str(Path(sys.executable).parent), str(ROOT / "node_modules" / ".bin"), os.environ["PATH"]]
+    )
+    cdk = shutil.which("cdk", path=path)
     if cdk is None:
-        return "(cdk CLI not on PATH: run `make install`)"
+        return "(cdk CLI not found: run `make install`)"
     template = base_template
     if template is None:  # a new stack: compare against an empty template
         empty = head_out.parent / f".empty-{stack.replace('/', '-')}.json"
@@ -135,6 +141,7 @@ def cdk_diff(stack: str, base_template: Path | None, head_out: Path) -> str:
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, "PATH": path, "CDK_DISABLE_CLI_TELEMETRY": "true"},
     )
     return (result.stdout + result.stderr).strip()
 
