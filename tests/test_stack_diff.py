@@ -11,6 +11,9 @@ import pytest
 
 from tools.stack_diff import main, report, stack_templates, stateful_changes
 
+# A base assembly needs only its manifests and templates; asset bundles are tens of MB.
+ASSETS = shutil.ignore_patterns("asset.*")
+
 
 def _edit(out: Path, stack: str, resource_type: str, prop: str, value) -> None:
     path = stack_templates(out)[stack]
@@ -26,7 +29,7 @@ def base_out(synth, tmp_path_factory) -> Path:
     """A copy of the session assembly as the 'base branch': flow logs kept 30 days instead of
     14, and the EFS file system created with maxIO (a create-only property)."""
     base = tmp_path_factory.mktemp("base") / "cdk.out"
-    shutil.copytree(synth.outdir, base)
+    shutil.copytree(synth.outdir, base, ignore=ASSETS)
     _edit(base, "dev/Network", "AWS::Logs::LogGroup", "RetentionInDays", 30)
     _edit(base, "dev/Storage", "AWS::EFS::FileSystem", "PerformanceMode", "maxIO")
     return base
@@ -57,7 +60,7 @@ def test_exit_code_gates_stateful_changes_unless_allowed(synth, base_out, capsys
 
 def test_ordinary_change_alone_passes(synth, tmp_path):
     base = tmp_path / "cdk.out"
-    shutil.copytree(synth.outdir, base)
+    shutil.copytree(synth.outdir, base, ignore=ASSETS)
     _edit(base, "prod/Network", "AWS::Logs::LogGroup", "RetentionInDays", 90)
     assert main([str(base), str(synth.outdir), "--no-cdk"]) == 0
 
