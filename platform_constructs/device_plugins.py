@@ -14,7 +14,8 @@ from aws_cdk import Duration
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
-from platform_config.versions import EFA_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN, HelmChartPin
+from platform_config.versions import EFA_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN
+from platform_constructs.helm import pinned_chart
 from platform_constructs.naming import EFA_LABEL, GPU_MODEL_LABEL, GPU_TAINT_KEY
 
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
@@ -33,46 +34,26 @@ GPU_NODE_AFFINITY = {
 class DevicePlugins(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, cluster: eks.ICluster, efa: bool) -> None:
         super().__init__(scope, construct_id)
-        self.nvidia = _chart(
+        # wait=False: the DaemonSets run on GPU nodes, and scale-to-zero pools may have none.
+        self.nvidia = pinned_chart(
             self,
             "Nvidia",
-            cluster,
-            NVIDIA_DEVICE_PLUGIN,
+            cluster=cluster,
+            pin=NVIDIA_DEVICE_PLUGIN,
             namespace="nvidia-device-plugin",
             values={"affinity": GPU_NODE_AFFINITY, "tolerations": [GPU_TOLERATION]},
+            wait=False,
+            timeout=Duration.minutes(5),
         )
         self.efa: eks.HelmChart | None = None
         if efa:
-            self.efa = _chart(
+            self.efa = pinned_chart(
                 self,
                 "Efa",
-                cluster,
-                EFA_DEVICE_PLUGIN,
+                cluster=cluster,
+                pin=EFA_DEVICE_PLUGIN,
                 namespace="kube-system",
                 values={"nodeSelector": {EFA_LABEL: "true"}, "tolerations": [GPU_TOLERATION]},
+                wait=False,
+                timeout=Duration.minutes(5),
             )
-
-
-def _chart(
-    scope: Construct,
-    construct_id: str,
-    cluster: eks.ICluster,
-    pin: HelmChartPin,
-    *,
-    namespace: str,
-    values: dict,
-) -> eks.HelmChart:
-    return eks.HelmChart(
-        scope,
-        construct_id,
-        cluster=cluster,
-        repository=pin.repository,
-        chart=pin.chart,
-        version=pin.version,
-        release=pin.chart,
-        namespace=namespace,
-        create_namespace=namespace != "kube-system",
-        wait=False,  # DaemonSets on GPU nodes; scale-to-zero pools have none to wait for
-        timeout=Duration.minutes(5),
-        values=values,
-    )

@@ -17,6 +17,7 @@ from constructs import Construct
 from k8s_charts.karpenter_node_pools import KarpenterNodePoolsChart
 from platform_config.model import KarpenterSettings
 from platform_config.versions import KARPENTER
+from platform_constructs.helm import pinned_chart
 from platform_constructs.nag import acknowledge
 from platform_constructs.naming import POOL_LABEL
 from platform_constructs.node_groups import CPU_POOL, node_role
@@ -76,7 +77,6 @@ class Karpenter(Construct):
         cluster: eks.Cluster,
         cluster_name: str,
         settings: KarpenterSettings,
-        discovery_value: str,
         efa_security_group: ec2.ISecurityGroup,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -132,16 +132,12 @@ class Karpenter(Construct):
             "read-only describe/pricing calls are limited to the stage's region.",
             *KARPENTER_WILDCARD_FINDINGS,
         )
-        self.chart = eks.HelmChart(
+        self.chart = pinned_chart(
             self,
             "Chart",
             cluster=cluster,
-            chart=KARPENTER.chart,
-            repository=KARPENTER.repository,
-            version=KARPENTER.version,
-            release="karpenter",
+            pin=KARPENTER,
             namespace=NAMESPACE,
-            create_namespace=True,
             wait=True,
             timeout=Duration.minutes(10),
             values={
@@ -167,7 +163,7 @@ class Karpenter(Construct):
                 "karpenter-node-pools",
                 pools=list(settings.node_pools),
                 node_role_name=self.node_role.role_name,
-                discovery_value=discovery_value,
+                discovery_value=cluster_name,
                 cluster_security_group_id=cluster.cluster_security_group_id,
                 efa_security_group_id=efa_security_group.security_group_id,
             )

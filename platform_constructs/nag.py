@@ -11,13 +11,14 @@ from aws_cdk import Acknowledgment, Validations
 from constructs import IConstruct
 
 PREFIX = "AwsSolutions::"
+MIN_REASON_WORDS = 12
 
 
 def acknowledge(construct: IConstruct, reason: str, *finding_ids: str) -> None:
     """Acknowledge ``finding_ids`` (e.g. ``AwsSolutions-L1``) on ``construct`` and below."""
     if not finding_ids:
         raise ValueError("name at least one finding id")
-    if len(reason.split()) < 6:
+    if len(reason.split()) < MIN_REASON_WORDS:
         raise ValueError(f"an acknowledgement needs a reason a reviewer can accept, got {reason!r}")
     for finding_id in finding_ids:
         Validations.of(construct).acknowledge(Acknowledgment(id=PREFIX + finding_id, reason=reason))

@@ -16,8 +16,13 @@ GPU_TAINT_VALUE = "true"
 KARPENTER_DISCOVERY_TAG = "karpenter.sh/discovery"
 
 
-def discovery_value(stage_name: str) -> str:
-    """Value of the Karpenter discovery tag on the stage's subnets and security groups."""
+# Key of the Nodes stack's template metadata that records GPU capacity per pool.
+CAPACITY_METADATA_KEY = "GpuPlatformCapacity"
+
+
+def cluster_name(stage_name: str) -> str:
+    """The stage's EKS cluster name, which is also the value of the Karpenter discovery tag on
+    its subnets and security groups (Karpenter's convention)."""
     return f"gpu-platform-{stage_name}"
 
 

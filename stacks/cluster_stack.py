@@ -24,7 +24,7 @@ from platform_constructs.ecr_token_refresh import NAMESPACE as TOKEN_REFRESH_NAM
 from platform_constructs.ecr_token_refresh import EcrTokenRefresh
 from platform_constructs.managed_addons import ManagedAddons
 from platform_constructs.nag import acknowledge, managed_policy_finding
-from platform_constructs.naming import discovery_value
+from platform_constructs.naming import cluster_name
 
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 LOG_TYPES = {
@@ -69,7 +69,7 @@ class ClusterStack(Stack):
             "Cluster",
             # Named, not generated: kubeconfig commands, Karpenter's discovery tag and its
             # IAM conditions all carry the name, and a cluster is never replaced in place.
-            cluster_name=discovery_value(config.name),
+            cluster_name=cluster_name(config.name),
             version=eks.KubernetesVersion.V1_35,
             vpc=vpc,
             vpc_subnets=[private_subnets],
@@ -81,7 +81,7 @@ class ClusterStack(Stack):
             service_ipv4_cidr=settings.service_ipv4_cidr,
             kubectl_provider_options=eks.KubectlProviderOptions(
                 kubectl_layer=KubectlV35Layer(self, "KubectlLayer"),
-                private_subnets=vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnets,
+                private_subnets=vpc.select_subnets(private_subnets).subnets,
                 security_groups=[kubectl_security_group],
             ),
         )
@@ -109,16 +109,15 @@ class ClusterStack(Stack):
         self.storage_classes.node.add_dependency(self.addons)
 
         token_refresh = config.registry.token_refresh
-        platform_namespaces = (
-            [TOKEN_REFRESH_NAMESPACE, *token_refresh.namespaces] if token_refresh.enabled else []
-        )
+        self.namespaces: eks.KubernetesManifest | None = None
         self.token_refresh: EcrTokenRefresh | None = None
-        if platform_namespaces:
+        if token_refresh.enabled:
             self.namespaces = self.cluster.add_cdk8s_chart(
                 "Namespaces",
-                NamespacesChart(cdk8s.App(), "namespaces", namespaces=platform_namespaces),
+                NamespacesChart(
+                    cdk8s.App(), "namespaces", namespaces=[TOKEN_REFRESH_NAMESPACE, *token_refresh.namespaces]
+                ),
             )
-        if token_refresh.enabled:
             self.token_refresh = EcrTokenRefresh(
                 self,
                 "EcrTokenRefresh",

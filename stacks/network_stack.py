@@ -9,7 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from platform_config.model import StageConfig
-from platform_constructs.naming import KARPENTER_DISCOVERY_TAG, discovery_value
+from platform_constructs.naming import KARPENTER_DISCOVERY_TAG, cluster_name
 
 RETENTION: dict[int, logs.RetentionDays] = {
     7: logs.RetentionDays.ONE_WEEK,
@@ -87,7 +87,7 @@ class NetworkStack(Stack):
             Tags.of(subnet).add("kubernetes.io/role/elb", "1")
         for subnet in self.vpc.private_subnets:
             Tags.of(subnet).add("kubernetes.io/role/internal-elb", "1")
-            Tags.of(subnet).add(KARPENTER_DISCOVERY_TAG, discovery_value(config.name))
+            Tags.of(subnet).add(KARPENTER_DISCOVERY_TAG, cluster_name(config.name))
 
         self.efa_security_group = ec2.SecurityGroup(
             self,
@@ -102,4 +102,4 @@ class NetworkStack(Stack):
         self.efa_security_group.add_egress_rule(
             self.efa_security_group, ec2.Port.all_traffic(), "EFA to members"
         )
-        Tags.of(self.efa_security_group).add(KARPENTER_DISCOVERY_TAG, discovery_value(config.name))
+        Tags.of(self.efa_security_group).add(KARPENTER_DISCOVERY_TAG, cluster_name(config.name))

@@ -13,10 +13,8 @@ from platform_config import gpu_catalog
 from platform_config.model import StageConfig
 from platform_constructs.device_plugins import DevicePlugins
 from platform_constructs.karpenter import Karpenter
-from platform_constructs.naming import discovery_value, pascal
+from platform_constructs.naming import CAPACITY_METADATA_KEY, cluster_name, pascal
 from platform_constructs.node_groups import CpuNodeGroup, GpuNodeGroup, node_role
-
-CAPACITY_METADATA_KEY = "GpuPlatformCapacity"
 
 
 def gpu_capacity(config: StageConfig) -> list[dict]:
@@ -66,6 +64,7 @@ class NodesStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+        private_subnets = vpc.select_subnets(private).subnets
         role = node_role(self, "NodeRole", "Managed node groups (CPU and GPU)")
 
         self.cpu = CpuNodeGroup(
@@ -78,7 +77,7 @@ class NodesStack(Stack):
                 cluster=cluster,
                 pool=pool,
                 role=role,
-                subnets=vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnets,
+                subnets=private_subnets,
                 efa_security_group=efa_security_group,
             )
             for pool in config.gpu_pools
@@ -97,9 +96,8 @@ class NodesStack(Stack):
                 self,
                 "Karpenter",
                 cluster=cluster,
-                cluster_name=discovery_value(config.name),
+                cluster_name=cluster_name(config.name),
                 settings=config.karpenter,
-                discovery_value=discovery_value(config.name),
                 efa_security_group=efa_security_group,
             )
             # The controller runs on the CPU group; install it once that group exists.

@@ -36,14 +36,15 @@ def placeholder(intrinsic: dict) -> str:
     return "placeholder"
 
 
-def render(value) -> str:
-    """A CloudFormation string value with intrinsics replaced by plausible placeholders."""
+def render(value, placeholder_for=placeholder) -> str:
+    """A CloudFormation string value with its Fn::Join flattened and every other intrinsic
+    replaced by ``placeholder_for(intrinsic)`` (by default a plausible stand-in)."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and "Fn::Join" in value:
         separator, parts = value["Fn::Join"]
-        return separator.join(render(part) for part in parts)
-    return placeholder(value)
+        return separator.join(render(part, placeholder_for) for part in parts)
+    return placeholder_for(value)
 
 
 def manifests_in_template(template: dict) -> list[dict]:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.stack_diff import main, report, stack_templates, stateful_changes
+from tools.assembly import stack_templates
+from tools.stack_diff import main, report, stateful_changes
 
 # A base assembly needs only its manifests and templates; asset bundles are tens of MB.
 ASSETS = shutil.ignore_patterns("asset.*")

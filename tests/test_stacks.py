@@ -8,6 +8,7 @@ import pytest
 
 from platform_config.loader import load_stages
 from platform_config.versions import KARPENTER, KARPENTER_AMI_ALIAS
+from tests.manifests import render
 
 STAGES = {stage.name: stage for stage in load_stages()}
 STATEFUL_TYPES = ("AWS::ECR::Repository", "AWS::EFS::FileSystem", "AWS::S3::Bucket", "AWS::KMS::Key")
@@ -19,14 +20,8 @@ def only(resources: dict[str, dict]) -> dict:
 
 
 def literal(value) -> str:
-    """Concatenate the literal parts of an Fn::Join (placeholders for intrinsics)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        return "".join(
-            literal(part) if not isinstance(part, dict) else "<token>" for part in value["Fn::Join"][1]
-        )
-    return "<token>"
+    """A CloudFormation string with every intrinsic shown as ``<token>``."""
+    return render(value, lambda _intrinsic: "<token>")
 
 
 # --- network -------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from tools.assembly import stack_templates
+
 STATEFUL_TYPES = (
     "AWS::DynamoDB::Table",
     "AWS::DynamoDB::GlobalTable",
@@ -47,19 +49,6 @@ class StatefulChange:
 
     def describe(self) -> str:
         return f"{self.stack}: {self.resource_type} {self.logical_id} would be {self.action}d ({self.reason})"
-
-
-def stack_templates(out: Path) -> dict[str, Path]:
-    """``Stage/Stack`` -> template path for every stack in a (nested) cloud assembly."""
-    found: dict[str, Path] = {}
-    manifest = json.loads((out / "manifest.json").read_text())
-    for artifact in manifest.get("artifacts", {}).values():
-        properties = artifact.get("properties", {})
-        if artifact["type"] == "cdk:cloud-assembly":
-            found.update(stack_templates(out / properties["directoryName"]))
-        elif artifact["type"] == "aws:cloudformation:stack":
-            found[artifact.get("displayName", properties["templateFile"])] = out / properties["templateFile"]
-    return found
 
 
 @cache

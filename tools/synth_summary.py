@@ -11,8 +11,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-CAPACITY_METADATA_KEY = "GpuPlatformCapacity"
-TEMPLATE_LIMIT_BYTES = 1_000_000
+from platform_constructs.naming import CAPACITY_METADATA_KEY
+from tools.assembly import stack_templates
+
+TEMPLATE_LIMIT_BYTES = 1_000_000  # CloudFormation's maximum template body (uploaded via S3)
 
 
 @dataclass
@@ -23,32 +25,21 @@ class StackSummary:
     capacity: list[dict]
 
 
-def stage_assemblies(out: Path) -> dict[str, Path]:
-    manifest = json.loads((out / "manifest.json").read_text())
-    return {
-        artifact_id.removeprefix("assembly-"): out / artifact["properties"]["directoryName"]
-        for artifact_id, artifact in manifest.get("artifacts", {}).items()
-        if artifact["type"] == "cdk:cloud-assembly"
-    }
-
-
-def stack_summaries(assembly: Path) -> list[StackSummary]:
-    manifest = json.loads((assembly / "manifest.json").read_text())
-    summaries = []
-    for artifact in manifest["artifacts"].values():
-        if artifact["type"] != "aws:cloudformation:stack":
-            continue
-        path = assembly / artifact["properties"]["templateFile"]
+def stage_summaries(out: Path) -> dict[str, list[StackSummary]]:
+    """Stage name -> its stacks, in the order the app defines them."""
+    stages: dict[str, list[StackSummary]] = {}
+    for display_name, path in stack_templates(out).items():
+        stage, stack = display_name.split("/", 1)
         template = json.loads(path.read_text())
-        summaries.append(
+        stages.setdefault(stage, []).append(
             StackSummary(
-                name=artifact.get("displayName", path.stem).split("/")[-1],
+                name=stack,
                 resources=len(template.get("Resources", {})),
                 template_bytes=path.stat().st_size,
                 capacity=template.get("Metadata", {}).get(CAPACITY_METADATA_KEY, []),
             )
         )
-    return summaries
+    return stages
 
 
 def describe_pool(pool: dict) -> str:
@@ -82,8 +73,7 @@ def validation_findings(out: Path) -> list[str]:
 
 def summarize(out: Path) -> str:
     lines = []
-    for stage, assembly in stage_assemblies(out).items():
-        stacks = stack_summaries(assembly)
+    for stage, stacks in stage_summaries(out).items():
         total = sum(s.resources for s in stacks)
         largest = max(stacks, key=lambda s: s.template_bytes)
         lines.append(f"stage {stage}: {len(stacks)} stacks, {total} resources")
