@@ -81,7 +81,7 @@ class ClusterStack(Stack):
             service_ipv4_cidr=settings.service_ipv4_cidr,
             kubectl_provider_options=eks.KubectlProviderOptions(
                 kubectl_layer=KubectlV35Layer(self, "KubectlLayer"),
-                private_subnets=vpc.select_subnets(private_subnets).subnets,
+                private_subnets=vpc.private_subnets,
                 security_groups=[kubectl_security_group],
             ),
         )

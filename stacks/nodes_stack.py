@@ -64,7 +64,7 @@ class NodesStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         private = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
-        private_subnets = vpc.select_subnets(private).subnets
+        private_subnets = vpc.private_subnets
         role = node_role(self, "NodeRole", "Managed node groups (CPU and GPU)")
 
         self.cpu = CpuNodeGroup(
