@@ -20,7 +20,7 @@ STAGE_CONTEXT := $(if $(STAGE_FILE),-c stage_file=$(STAGE_FILE))
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install synth test lint unit cli-synth snapshots diff deploy destroy destroy-guard bench imports clean
+.PHONY: install synth test lint unit cli-synth snapshots diff cost deploy destroy destroy-guard bench imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
@@ -71,6 +71,12 @@ diff: install
 	CDK_VALIDATION=false $(CDK) synth '**' --quiet --output .diff/head.out $(STAGE_CONTEXT) >/dev/null
 	git worktree remove --force .diff/base
 	$(PY) -m tools.stack_diff .diff/base.out .diff/head.out $(if $(ALLOW_STATEFUL),--allow-stateful-changes)
+
+## cost: itemised idle and peak $/h and $/month per stage, from the synthesized templates and
+##       the dated price table (PRICES=your-table.yaml to use another)
+PRICES ?= cost/on_demand_prices.yaml
+cost: synth
+	$(PY) -m tools.cost_report $(OUT) --prices $(PRICES)
 
 ## deploy: cdk deploy one stage's stacks, e.g. `make deploy STAGE=dev` (needs AWS credentials);
 ##         asks before security-broadening changes unless APPROVAL=never (CI, after a reviewed diff)

@@ -1,5 +1,6 @@
 """Print what `cdk synth` produced, per stage: stacks and their resource counts, template
-sizes, GPU capacity per pool, and the validation gates' findings.
+sizes, GPU capacity per pool, the estimated idle and peak cost, and the validation gates'
+findings.
 
 Reads only the cloud assembly directory, so it describes exactly what would be deployed.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from platform_constructs.naming import CAPACITY_METADATA_KEY
 from tools.assembly import stack_templates
+from tools.cost_report import DEFAULT_PRICES, CostError, PriceTable, headline, stage_costs
 
 TEMPLATE_LIMIT_BYTES = 1_000_000  # CloudFormation's maximum template body (uploaded via S3)
 
@@ -71,8 +73,19 @@ def validation_findings(out: Path) -> list[str]:
     return lines
 
 
-def summarize(out: Path) -> str:
+def cost_lines(out: Path, prices_path: Path) -> dict[str, str]:
+    """Stage -> its idle/peak cost line; an unpriceable assembly says why instead of failing synth."""
+    try:
+        prices = PriceTable(prices_path)
+        dated = f"list prices of {prices.as_of} (`make cost` itemises)"
+        return {cost.stage: f"  cost: {headline(cost, prices)}, {dated}" for cost in stage_costs(out, prices)}
+    except CostError as error:
+        return dict.fromkeys(stage_summaries(out), f"  cost: not estimated: {error}")
+
+
+def summarize(out: Path, prices_path: Path = DEFAULT_PRICES) -> str:
     lines = []
+    costs = cost_lines(out, prices_path)
     for stage, stacks in stage_summaries(out).items():
         total = sum(s.resources for s in stacks)
         largest = max(stacks, key=lambda s: s.template_bytes)
@@ -88,6 +101,7 @@ def summarize(out: Path) -> str:
             lines.extend(f"    {describe_pool(pool)}" for pool in pools)
         else:
             lines.append("  GPU capacity: none configured")
+        lines.append(costs[stage])
     lines.extend(validation_findings(out))
     return "\n".join(lines)
 
