@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from platform_config import gpu_catalog
+from platform_config.workloads import WorkloadsSettings
 
 KUBERNETES_VERSION = "1.35"
 ACCOUNT_PATTERN = r"^\d{12}$"
@@ -325,6 +326,7 @@ class StageConfig(_Settings):
     karpenter: KarpenterSettings = KarpenterSettings()
     registry: RegistrySettings = RegistrySettings()
     storage: StorageSettings = StorageSettings()
+    workloads: WorkloadsSettings = WorkloadsSettings()
 
     @field_validator("availability_zones")
     @classmethod
@@ -346,6 +348,7 @@ class StageConfig(_Settings):
         self._service_cidr_apart()
         self._prod_keeps_data()
         self._unique_pool_names()
+        self._workload_pools_exist()
         return self
 
     def _azs_in_region(self) -> None:
@@ -401,6 +404,27 @@ class StageConfig(_Settings):
                 f"gpu_pools and karpenter.node_pools share the name(s) {duplicates}; "
                 "pool names label nodes and must be unique in a stage"
             )
+
+    def _workload_pools_exist(self) -> None:
+        """Triton and Dynamo models name the GPU pool they run on; disaggregated serving moves
+        KV caches over EFA, so its pool must have EFA."""
+        pools = {p.name: p.efa for p in self.gpu_pools} | {p.name: p.efa for p in self.karpenter.node_pools}
+        triton = self.workloads.triton
+        wanted = [("workloads.triton.gpu_pool", triton.gpu_pool, False)] if triton.enabled else []
+        if self.workloads.dynamo.enabled:
+            wanted += [
+                (f"workloads.dynamo.models[{m.name}].gpu_pool", m.gpu_pool, m.mode == "disaggregated")
+                for m in self.workloads.dynamo.models
+            ]
+        for setting, pool, needs_efa in wanted:
+            if pool not in pools:
+                raise ValueError(f"{setting} is {pool!r}; allowed: the stage's pools {sorted(pools)}")
+            if needs_efa and not pools[pool]:
+                efa_pools = sorted(name for name, efa in pools.items() if efa)
+                raise ValueError(
+                    f"{setting} is {pool!r}, which has no EFA; disaggregated serving needs an EFA pool: "
+                    f"{efa_pools or 'none in this stage'}"
+                )
 
     @property
     def nat_gateway_count(self) -> int:

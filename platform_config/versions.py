@@ -52,8 +52,76 @@ EFA_DEVICE_PLUGIN = HelmChartPin(
     version="v0.5.15",
 )
 
-HELM_CHARTS: tuple[HelmChartPin, ...] = (KARPENTER, NVIDIA_DEVICE_PLUGIN, EFA_DEVICE_PLUGIN)
-IMAGES: tuple[ImagePin, ...] = (ECR_TOKEN_REFRESH_BASE,)
+# --- Kubernetes layer (stacks/workloads_stack.py) -------------------------------------------
+KUBE_PROMETHEUS_STACK = HelmChartPin(
+    repository="https://prometheus-community.github.io/helm-charts",
+    chart="kube-prometheus-stack",
+    version="93.9.0",
+)
+# Since 2026-03-16 the open-source Loki chart lives in grafana-community (grafana/loki#20705);
+# the chart in grafana/helm-charts is for Grafana Enterprise Logs.
+LOKI = HelmChartPin(
+    repository="https://grafana-community.github.io/helm-charts", chart="loki", version="18.13.7"
+)
+# Promtail reached end of life on 2026-03-02; Grafana Alloy is its successor as log shipper.
+ALLOY = HelmChartPin(repository="https://grafana.github.io/helm-charts", chart="alloy", version="1.13.0")
+DCGM_EXPORTER = HelmChartPin(
+    repository="https://nvidia.github.io/dcgm-exporter/helm-charts",
+    chart="dcgm-exporter",
+    version="4.8.4",  # its image: nvcr.io/nvidia/k8s/dcgm-exporter:4.6.1-4.8.4-distroless
+)
+CERT_MANAGER = HelmChartPin(repository="https://charts.jetstack.io", chart="cert-manager", version="v1.21.2")
+TRUST_MANAGER = HelmChartPin(
+    repository="https://charts.jetstack.io", chart="trust-manager", version="v0.26.0"
+)
+# Open-source Linkerd publishes edge releases only (stable builds are Buoyant's).
+LINKERD_CRDS = HelmChartPin(
+    repository="https://helm.linkerd.io/edge", chart="linkerd-crds", version="2026.9.1"
+)
+LINKERD_CONTROL_PLANE = HelmChartPin(
+    repository="https://helm.linkerd.io/edge",
+    chart="linkerd-control-plane",
+    version="2026.9.1",
+)
+DYNAMO_PLATFORM = HelmChartPin(
+    repository="https://helm.ngc.nvidia.com/nvidia/ai-dynamo",
+    chart="dynamo-platform",
+    version="1.6.0",
+)
+
+NATS_SERVER = ImagePin(repository="docker.io/library/nats", tag="2.15.0-alpine")
+NATS_EXPORTER = ImagePin(repository="docker.io/natsio/prometheus-nats-exporter", tag="0.20.2")
+# MinIO went source-only in October 2025 (minio/minio#21647) and archived its repository in
+# April 2026; this is the last community release with a published image. It predates the
+# source-only fix for CVE-2025-62506 (README, "MinIO"). S3 is the default object store on AWS.
+MINIO = ImagePin(repository="quay.io/minio/minio", tag="RELEASE.2025-09-07T16-13-09Z")
+TRITON_SERVER = ImagePin(repository="nvcr.io/nvidia/tritonserver", tag="26.10-py3")
+DYNAMO_VLLM_RUNTIME = ImagePin(repository="nvcr.io/nvidia/ai-dynamo/vllm-runtime", tag="1.6.0")
+# Secret sync job base image (jobs/secret_sync/Dockerfile, build argument).
+SECRET_SYNC_BASE = ECR_TOKEN_REFRESH_BASE
+
+HELM_CHARTS: tuple[HelmChartPin, ...] = (
+    KARPENTER,
+    NVIDIA_DEVICE_PLUGIN,
+    EFA_DEVICE_PLUGIN,
+    KUBE_PROMETHEUS_STACK,
+    LOKI,
+    ALLOY,
+    DCGM_EXPORTER,
+    CERT_MANAGER,
+    TRUST_MANAGER,
+    LINKERD_CRDS,
+    LINKERD_CONTROL_PLANE,
+    DYNAMO_PLATFORM,
+)
+IMAGES: tuple[ImagePin, ...] = (
+    ECR_TOKEN_REFRESH_BASE,
+    NATS_SERVER,
+    NATS_EXPORTER,
+    MINIO,
+    TRITON_SERVER,
+    DYNAMO_VLLM_RUNTIME,
+)
 
 # EKS managed add-ons. ``None`` lets EKS install its default build for the cluster's
 # Kubernetes version (what `aws eks describe-addon-versions --kubernetes-version 1.35`

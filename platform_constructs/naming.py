@@ -31,3 +31,14 @@ def pascal(name: str) -> str:
     for separator in "/._":
         name = name.replace(separator, "-")
     return "".join(word.capitalize() for word in name.split("-") if word)
+
+
+# Namespaces of the Kubernetes layer, each owned by the Workloads stack's namespaces chart.
+MONITORING_NAMESPACE = "monitoring"
+NATS_NAMESPACE = "nats"
+MINIO_NAMESPACE = "minio"
+INFERENCE_NAMESPACE = "inference"
+DYNAMO_NAMESPACE = "dynamo-system"
+CERT_MANAGER_NAMESPACE = "cert-manager"
+LINKERD_NAMESPACE = "linkerd"
+PLATFORM_SECRETS_NAMESPACE = "platform-secrets"

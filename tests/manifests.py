@@ -55,10 +55,20 @@ def manifests_in_template(template: dict) -> list[dict]:
     return objects
 
 
+def _python_pattern(pattern: str) -> str:
+    """Go's regexp allows an inline flag after ``^`` (``^(?i)...``); Python wants it first."""
+    if "(?i)" in pattern and not pattern.startswith("(?i)"):
+        return "(?i)" + pattern.replace("(?i)", "", 1)
+    return pattern
+
+
 def _strict(schema):
     """Reject unknown fields wherever the CRD lists properties and does not opt out."""
     if isinstance(schema, dict):
-        schema = {key: _strict(value) for key, value in schema.items()}
+        schema = {
+            key: _python_pattern(value) if key == "pattern" and isinstance(value, str) else _strict(value)
+            for key, value in schema.items()
+        }
         if (
             "properties" in schema
             and "additionalProperties" not in schema

@@ -1,0 +1,156 @@
+"""What we add to kube-prometheus-stack: the alerts a GPU on-call wants and Grafana
+dashboards (GPU fleet, Triton, Dynamo) as ConfigMaps that Grafana's sidecar loads.
+
+The operators themselves (Prometheus, Alertmanager, Grafana, DCGM exporter, Loki, Alloy) come
+from their pinned Helm charts (``platform_constructs/operators.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import cdk8s
+from cdk8s_plus_35 import k8s
+from constructs import Construct
+
+from k8s_charts.baseline import app_labels
+from k8s_charts.imports.monitoring_coreos_com_prometheusrules.com.coreos import monitoring
+
+DASHBOARD_LABEL = "grafana_dashboard"  # kube-prometheus-stack's Grafana sidecar default
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    for_: str
+    severity: str
+    summary: str
+
+
+GPU_ALERTS = (
+    Alert("GpuXidError", "increase(DCGM_FI_DEV_XID_ERRORS[10m]) > 0", "0m", "critical",
+          "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} reported XID error {{ $value }}; "
+          "see docs/runbooks/gpu-node-provisioning.md"),
+    Alert("GpuTemperatureHigh", "DCGM_FI_DEV_GPU_TEMP > 85", "10m", "warning",
+          "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} is at {{ $value }} C"),
+    Alert("GpuMemoryNearlyFull",
+          "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) > 0.95", "15m", "warning",
+          "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} has used over 95 % of its memory for 15 minutes"),
+    Alert("GpuNodeNotAllocatable",
+          'kube_node_status_capacity{resource="nvidia_com_gpu"} > 0 '
+          'unless kube_node_status_allocatable{resource="nvidia_com_gpu"} > 0', "10m", "critical",
+          "Node {{ $labels.node }} has GPUs but none allocatable: device plugin or driver failure"),
+    Alert("GpuNodeMissingDevicePlugin",
+          'kube_node_labels{label_gpuplatform_io_gpu_model!=""} unless on(node) '
+          'kube_node_status_capacity{resource="nvidia_com_gpu"}', "15m", "critical",
+          "GPU node {{ $labels.node }} advertises no nvidia.com/gpu capacity"),
+)  # fmt: skip
+
+SERVING_ALERTS = (
+    Alert("TritonQueueTimeHigh",
+          "sum by (model) (rate(nv_inference_queue_duration_us[5m])) / "
+          "clamp_min(sum by (model) (rate(nv_inference_request_success[5m])), 1) > 100000", "10m", "warning",
+          "Triton model {{ $labels.model }} requests wait over 100 ms in queue"),
+    Alert("TritonInferenceFailures",
+          "sum by (model) (rate(nv_inference_request_failure[5m])) > 0", "5m", "critical",
+          "Triton model {{ $labels.model }} is failing requests"),
+    Alert("JetStreamStorageFilling",
+          'kubelet_volume_stats_used_bytes{namespace="nats"} '
+          '/ kubelet_volume_stats_capacity_bytes{namespace="nats"} > 0.8', "15m", "warning",
+          "JetStream volume {{ $labels.persistentvolumeclaim }} is over 80 % full"),
+    Alert("DynamoFrontendDown", 'up{namespace="dynamo-system", job=~".*frontend.*"} == 0', "5m", "critical",
+          "Dynamo frontend {{ $labels.pod }} is not answering scrapes"),
+)  # fmt: skip
+
+DASHBOARDS = {
+    "gpu-fleet": ("GPU fleet", [
+        ("GPU utilisation %", "avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)"),
+        ("GPU memory used %", "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) * 100"),
+        ("GPU temperature C", "DCGM_FI_DEV_GPU_TEMP"),
+        ("GPU power W", "DCGM_FI_DEV_POWER_USAGE"),
+        ("XID errors", "increase(DCGM_FI_DEV_XID_ERRORS[1h])"),
+        ("Allocatable GPUs per node", 'kube_node_status_allocatable{resource="nvidia_com_gpu"}'),
+    ]),
+    "triton": ("Triton Inference Server", [
+        ("Requests/s by model", "sum by (model) (rate(nv_inference_request_success[5m]))"),
+        ("Failures/s by model", "sum by (model) (rate(nv_inference_request_failure[5m]))"),
+        ("Queue time ms", "sum by (model) (rate(nv_inference_queue_duration_us[5m])) / "
+                          "clamp_min(sum by (model) (rate(nv_inference_request_success[5m])), 1) / 1000"),
+        ("Compute time ms", "sum by (model) (rate(nv_inference_compute_infer_duration_us[5m])) / "
+                            "clamp_min(sum by (model) (rate(nv_inference_exec_count[5m])), 1) / 1000"),
+    ]),
+    "dynamo": ("Dynamo", [
+        ("Frontend requests/s", 'sum by (model) (rate(dynamo_frontend_requests_total[5m]))'),
+        ("Time to first token p95 s",
+         "histogram_quantile(0.95, sum by (le, model) "
+         "(rate(dynamo_frontend_time_to_first_token_seconds_bucket[5m])))"),
+        ("Inter-token latency p95 s",
+         "histogram_quantile(0.95, sum by (le, model) "
+         "(rate(dynamo_frontend_inter_token_latency_seconds_bucket[5m])))"),
+        ("Inflight requests", "sum by (model) (dynamo_frontend_inflight_requests)"),
+    ]),
+}  # fmt: skip
+
+
+def dashboard(uid: str, title: str, panels: list[tuple[str, str]]) -> dict:
+    """A Grafana dashboard of time series panels, two per row, on the default Prometheus."""
+    return {
+        "uid": f"gpu-platform-{uid}",
+        "title": title,
+        "tags": ["gpu-platform"],
+        "schemaVersion": 39,
+        "time": {"from": "now-6h", "to": "now"},
+        "refresh": "30s",
+        "panels": [
+            {
+                "id": index + 1,
+                "type": "timeseries",
+                "title": panel_title,
+                "gridPos": {"h": 8, "w": 12, "x": 12 * (index % 2), "y": 8 * (index // 2)},
+                "datasource": {"type": "prometheus", "uid": "prometheus"},
+                "targets": [{"refId": "A", "expr": expr}],
+            }
+            for index, (panel_title, expr) in enumerate(panels)
+        ],
+    }
+
+
+def _rules(alerts: tuple[Alert, ...]) -> list[monitoring.PrometheusRuleSpecGroupsRules]:
+    return [
+        monitoring.PrometheusRuleSpecGroupsRules(
+            alert=alert.name,
+            expr=monitoring.PrometheusRuleSpecGroupsRulesExpr.from_string(alert.expr),
+            for_=alert.for_,
+            labels={"severity": alert.severity},
+            annotations={"summary": alert.summary},
+        )
+        for alert in alerts
+    ]
+
+
+class ObservabilityChart(cdk8s.Chart):
+    def __init__(self, scope: Construct, chart_id: str, *, namespace: str) -> None:
+        super().__init__(scope, chart_id)
+        labels = app_labels("gpu-platform-observability")
+        monitoring.PrometheusRule(
+            self,
+            "rules",
+            metadata=cdk8s.ApiObjectMetadata(name="gpu-platform", namespace=namespace, labels=labels),
+            spec=monitoring.PrometheusRuleSpec(
+                groups=[
+                    monitoring.PrometheusRuleSpecGroups(name="gpu", rules=_rules(GPU_ALERTS)),
+                    monitoring.PrometheusRuleSpecGroups(name="serving", rules=_rules(SERVING_ALERTS)),
+                ]
+            ),
+        )
+        for uid, (title, panels) in DASHBOARDS.items():
+            k8s.KubeConfigMap(
+                self,
+                f"dashboard-{uid}",
+                metadata=k8s.ObjectMeta(
+                    name=f"dashboard-{uid}", namespace=namespace, labels={**labels, DASHBOARD_LABEL: "1"}
+                ),
+                data={f"{uid}.json": json.dumps(dashboard(uid, title, panels), sort_keys=True)},
+            )

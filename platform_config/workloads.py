@@ -1,0 +1,172 @@
+"""Stage settings of the Kubernetes layer: which components run on the cluster, and how.
+
+Every component is off by default (a stage file turns it on), and every setting that could
+put a credential into a template is an ARN of a Secrets Manager secret instead: the platform
+copies those into Kubernetes Secrets in the cluster (``platform_constructs/secret_sync.py``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
+SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$"
+HF_MODEL_PATTERN = r"^[\w.-]+/[\w.-]+$"
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ObservabilitySettings(_Settings):
+    """kube-prometheus-stack, DCGM exporter, Loki with Alloy, our rules and dashboards."""
+
+    enabled: bool = False
+    grafana_admin_secret_arn: Annotated[str, Field(pattern=SECRET_ARN_PATTERN)] | None = Field(
+        None, description="Secrets Manager secret with JSON keys admin-user and admin-password"
+    )
+    prometheus_retention: Annotated[str, Field(pattern=r"^\d+[dh]$")] = "15d"
+    prometheus_storage_gib: Annotated[int, Field(ge=10, le=4000)] = 100
+    loki_storage_gib: Annotated[int, Field(ge=10, le=4000)] = 50
+    loki_retention: Annotated[str, Field(pattern=r"^\d+h$")] = "168h"
+
+    @model_validator(mode="after")
+    def _needs_admin_secret(self) -> ObservabilitySettings:
+        if self.enabled and not self.grafana_admin_secret_arn:
+            raise ValueError(
+                "observability.grafana_admin_secret_arn is required when observability is enabled "
+                "(a Secrets Manager secret with admin-user and admin-password; no default password)"
+            )
+        return self
+
+
+class NatsSettings(_Settings):
+    """NATS with JetStream on gp3 volumes: Dynamo's event plane."""
+
+    enabled: bool = False
+    replicas: Literal[1, 3, 5] = 3
+    storage_gib: Annotated[int, Field(ge=1, le=1000)] = 20
+
+
+class MinioSettings(_Settings):
+    """S3-compatible object storage inside the cluster (S3 itself is the default on AWS)."""
+
+    enabled: bool = False
+    replicas: Literal[1, 4, 8] = 4
+    storage_gib: Annotated[int, Field(ge=10, le=16000)] = 100
+    root_credentials_secret_arn: Annotated[str, Field(pattern=SECRET_ARN_PATTERN)] | None = Field(
+        None, description="Secrets Manager secret with JSON keys rootUser and rootPassword"
+    )
+
+    @model_validator(mode="after")
+    def _needs_credentials(self) -> MinioSettings:
+        if self.enabled and not self.root_credentials_secret_arn:
+            raise ValueError(
+                "minio.root_credentials_secret_arn is required when minio is enabled "
+                "(a Secrets Manager secret with rootUser and rootPassword; no default password)"
+            )
+        return self
+
+
+class ModelRepository(StrEnum):
+    S3 = "s3"
+    EFS = "efs"
+
+
+class TritonSettings(_Settings):
+    """Triton Inference Server on a GPU pool, models from the S3 model bucket or from EFS."""
+
+    enabled: bool = False
+    gpu_pool: Annotated[str, Field(pattern=NAME_PATTERN)] | None = None
+    model_repository: ModelRepository = ModelRepository.S3
+    model_prefix: Annotated[str, Field(pattern=r"^[\w.-]+(/[\w.-]+)*$")] = "triton"
+    min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = 2
+    gpus_per_replica: Annotated[int, Field(ge=1, le=8)] = 1
+    startup_minutes: Annotated[int, Field(ge=1, le=180)] = 20
+    allowed_clients: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")]] = Field(
+        default_factory=list,
+        description="namespace/serviceaccount identities allowed to call Triton through the mesh",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TritonSettings:
+        if self.enabled and not self.gpu_pool:
+            raise ValueError(
+                "triton.gpu_pool is required when triton is enabled (a gpu_pools or Karpenter pool)"
+            )
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(
+                f"triton.max_replicas ({self.max_replicas}) is below min_replicas ({self.min_replicas})"
+            )
+        return self
+
+
+class ServingMode(StrEnum):
+    AGGREGATED = "aggregated"
+    DISAGGREGATED = "disaggregated"
+
+
+class DynamoModelSettings(_Settings):
+    """One DynamoGraphDeployment serving one model with vLLM."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    model: Annotated[str, Field(pattern=HF_MODEL_PATTERN)]
+    gpu_pool: Annotated[str, Field(pattern=NAME_PATTERN)]
+    mode: ServingMode = ServingMode.AGGREGATED
+    gpus_per_worker: Annotated[int, Field(ge=1, le=8)] = 1
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    startup_minutes: Annotated[int, Field(ge=5, le=240)] = 45
+
+
+class DynamoSettings(_Settings):
+    """The Dynamo operator and the models it serves."""
+
+    enabled: bool = False
+    hf_token_secret_arn: Annotated[str, Field(pattern=SECRET_ARN_PATTERN)] | None = Field(
+        None, description="Secrets Manager secret with the JSON key HF_TOKEN"
+    )
+    models: list[DynamoModelSettings] = Field(default_factory=list)
+    allowed_clients: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")]] = Field(
+        default_factory=list,
+        description="namespace/serviceaccount identities allowed to call the Dynamo frontends",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DynamoSettings:
+        if self.models and not self.hf_token_secret_arn:
+            raise ValueError(
+                "dynamo.hf_token_secret_arn is required when dynamo.models is set "
+                "(model downloads read the Hugging Face token from it; never a literal)"
+            )
+        names = [m.name for m in self.models]
+        if len(set(names)) != len(names):
+            raise ValueError(f"dynamo.models repeats a name: {names}")
+        return self
+
+
+class LinkerdSettings(_Settings):
+    """Linkerd with its trust anchor and issuer from cert-manager; policies for inference."""
+
+    enabled: bool = False
+    high_availability: bool = False
+
+
+class WorkloadsSettings(_Settings):
+    observability: ObservabilitySettings = ObservabilitySettings()
+    nats: NatsSettings = NatsSettings()
+    minio: MinioSettings = MinioSettings()
+    triton: TritonSettings = TritonSettings()
+    dynamo: DynamoSettings = DynamoSettings()
+    linkerd: LinkerdSettings = LinkerdSettings()
+
+    @model_validator(mode="after")
+    def _dependencies(self) -> WorkloadsSettings:
+        if self.dynamo.enabled and not self.nats.enabled:
+            raise ValueError(
+                "workloads.dynamo needs workloads.nats enabled: Dynamo's event plane is NATS JetStream"
+            )
+        return self
