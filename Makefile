@@ -24,7 +24,7 @@ NODE_STAMP := node_modules/.installed
 
 install: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt jobs/ecr_token_refresh/requirements.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt jobs/platform_jobs/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m tools.link_node $(VENV)/bin

@@ -1,24 +1,14 @@
-"""Kubernetes side of the ECR token refresh: least-privilege RBAC in each target namespace,
-a CronJob (default every 6 hours; tokens live 12) and a Job that runs once at install.
-
-The ServiceAccount itself is created by CDK (``eks.ServiceAccount``) so that its IRSA role
-annotation and the role's trust policy come from one construct.
-"""
+"""Kubernetes side of the ECR token refresh: a CronJob (default every 6 hours; tokens live
+12), a Job at install, and RBAC to write one dockerconfigjson Secret per target namespace."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-
-import cdk8s
-from cdk8s_plus_35 import k8s
 from constructs import Construct
 
-APP_LABELS = {"app.kubernetes.io/name": "ecr-token-refresh", "app.kubernetes.io/part-of": "gpu-platform"}
-RUN_AS_USER = 65532
+from k8s_charts.secret_writer_job import SecretWriterJobChart, content_digest
 
 
-class EcrTokenRefreshChart(cdk8s.Chart):
+class EcrTokenRefreshChart(SecretWriterJobChart):
     def __init__(
         self,
         scope: Construct,
@@ -35,11 +25,11 @@ class EcrTokenRefreshChart(cdk8s.Chart):
     ) -> None:
         """``revision`` identifies the job's content (image asset hash and settings); it names
         the install-time Job, because CDK token strings are not stable enough to hash."""
-        super().__init__(scope, chart_id)
-        for target in target_namespaces:
-            self._grant_secret_access(target, namespace, service_account, secret_name)
-
-        job_spec = _job_spec(
+        super().__init__(
+            scope,
+            chart_id,
+            name="ecr-token-refresh",
+            namespace=namespace,
             service_account=service_account,
             image=image,
             env={
@@ -48,108 +38,8 @@ class EcrTokenRefreshChart(cdk8s.Chart):
                 "TARGET_NAMESPACES": ",".join(target_namespaces),
                 "SECRET_NAME": secret_name,
             },
+            grants={target: [secret_name] for target in target_namespaces},
+            schedule=schedule,
+            revision=content_digest(revision, target_namespaces, secret_name, region),
+            container="refresh",
         )
-        k8s.KubeCronJob(
-            self,
-            "cronjob",
-            metadata=k8s.ObjectMeta(name="ecr-token-refresh", namespace=namespace, labels=APP_LABELS),
-            spec=k8s.CronJobSpec(
-                schedule=schedule,
-                concurrency_policy="Forbid",
-                starting_deadline_seconds=600,
-                successful_jobs_history_limit=3,
-                failed_jobs_history_limit=3,
-                job_template=k8s.JobTemplateSpec(spec=job_spec),
-            ),
-        )
-        # Job specs are immutable: name the install-time Job after its content so a changed
-        # spec is a new Job rather than a failed `kubectl apply`.
-        digest = hashlib.sha256(
-            json.dumps([revision, target_namespaces, secret_name, region]).encode()
-        ).hexdigest()[:8]
-        k8s.KubeJob(
-            self,
-            "initial",
-            metadata=k8s.ObjectMeta(
-                name=f"ecr-token-refresh-initial-{digest}", namespace=namespace, labels=APP_LABELS
-            ),
-            spec=job_spec,
-        )
-
-    def _grant_secret_access(
-        self, target: str, namespace: str, service_account: str, secret_name: str
-    ) -> None:
-        role_name = "ecr-token-refresh-writer"
-        k8s.KubeRole(
-            self,
-            f"role-{target}",
-            metadata=k8s.ObjectMeta(name=role_name, namespace=target, labels=APP_LABELS),
-            rules=[
-                # create cannot be limited to a name (the object does not exist yet).
-                k8s.PolicyRule(api_groups=[""], resources=["secrets"], verbs=["create"]),
-                k8s.PolicyRule(
-                    api_groups=[""],
-                    resources=["secrets"],
-                    resource_names=[secret_name],
-                    verbs=["get", "update", "patch"],
-                ),
-            ],
-        )
-        k8s.KubeRoleBinding(
-            self,
-            f"binding-{target}",
-            metadata=k8s.ObjectMeta(name=role_name, namespace=target, labels=APP_LABELS),
-            role_ref=k8s.RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name=role_name),
-            subjects=[k8s.Subject(kind="ServiceAccount", name=service_account, namespace=namespace)],
-        )
-
-
-def _job_spec(*, service_account: str, image: str, env: dict[str, str]) -> k8s.JobSpec:
-    return k8s.JobSpec(
-        backoff_limit=2,
-        active_deadline_seconds=300,
-        ttl_seconds_after_finished=86400,
-        template=k8s.PodTemplateSpec(
-            metadata=k8s.ObjectMeta(labels=APP_LABELS),
-            spec=k8s.PodSpec(
-                service_account_name=service_account,
-                restart_policy="Never",
-                automount_service_account_token=True,
-                security_context=k8s.PodSecurityContext(
-                    run_as_non_root=True,
-                    run_as_user=RUN_AS_USER,
-                    run_as_group=RUN_AS_USER,
-                    seccomp_profile=k8s.SeccompProfile(type="RuntimeDefault"),
-                ),
-                containers=[
-                    k8s.Container(
-                        name="refresh",
-                        image=image,
-                        env=[k8s.EnvVar(name=key, value=value) for key, value in env.items()],
-                        resources=k8s.ResourceRequirements(
-                            requests={
-                                "cpu": k8s.Quantity.from_string("50m"),
-                                "memory": k8s.Quantity.from_string("96Mi"),
-                            },
-                            limits={
-                                "cpu": k8s.Quantity.from_string("250m"),
-                                "memory": k8s.Quantity.from_string("256Mi"),
-                            },
-                        ),
-                        security_context=k8s.SecurityContext(
-                            allow_privilege_escalation=False,
-                            read_only_root_filesystem=True,
-                            capabilities=k8s.Capabilities(drop=["ALL"]),
-                        ),
-                        volume_mounts=[k8s.VolumeMount(name="tmp", mount_path="/tmp")],
-                    )
-                ],
-                volumes=[
-                    k8s.Volume(
-                        name="tmp",
-                        empty_dir=k8s.EmptyDirVolumeSource(size_limit=k8s.Quantity.from_string("16Mi")),
-                    )
-                ],
-            ),
-        ),
-    )

@@ -33,7 +33,7 @@ KARPENTER = HelmChartPin(
     version="1.12.1",
 )
 
-# Base image of the in-cluster ECR token refresh job (jobs/ecr_token_refresh/Dockerfile
+# Base image of the in-cluster ECR token refresh job (jobs/platform_jobs/Dockerfile
 # reads this through a build argument, so the Dockerfile holds no version of its own).
 ECR_TOKEN_REFRESH_BASE = ImagePin(
     repository="public.ecr.aws/docker/library/python",

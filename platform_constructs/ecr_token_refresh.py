@@ -20,7 +20,7 @@ from platform_config.model import TokenRefreshSettings
 from platform_config.versions import ECR_TOKEN_REFRESH_BASE
 from platform_constructs.nag import acknowledge
 
-JOB_SOURCE = Path(__file__).resolve().parent.parent / "jobs" / "ecr_token_refresh"
+JOB_SOURCE = Path(__file__).resolve().parent.parent / "jobs" / "platform_jobs"
 NAMESPACE = "ecr-token-refresh"
 SERVICE_ACCOUNT = "ecr-token-refresh"
 

@@ -14,7 +14,7 @@ from moto import mock_aws
 
 from tests.fake_kube import FakeKube
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "jobs" / "ecr_token_refresh"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "jobs" / "platform_jobs"))
 import refresh
 
 REGION = "us-west-2"

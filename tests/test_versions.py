@@ -45,13 +45,13 @@ def test_no_version_literals_outside_the_versions_module():
 
 
 def test_token_refresh_dockerfile_takes_its_base_from_the_pin():
-    dockerfile = (ROOT / "jobs" / "ecr_token_refresh" / "Dockerfile").read_text()
+    dockerfile = (ROOT / "jobs" / "platform_jobs" / "Dockerfile").read_text()
     assert "ARG BASE_IMAGE" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
     assert re.search(r"^USER \d+", dockerfile, re.M)
 
 
 def test_python_requirements_are_exact_pins():
-    for name in ("requirements.txt", "requirements-dev.txt", "jobs/ecr_token_refresh/requirements.txt"):
+    for name in ("requirements.txt", "requirements-dev.txt", "jobs/platform_jobs/requirements.txt"):
         for line in (ROOT / name).read_text().splitlines():
             line = line.split("#", 1)[0].strip()
             if line and not line.startswith("-r"):

@@ -1,0 +1,110 @@
+"""Copy Secrets Manager secrets into Kubernetes Secrets, so that no credential is ever a
+literal in a template, a Helm value or the repository.
+
+``SECRETS`` (set by the CronJob) is a JSON list of ``{"namespace", "name", "arn"}``. Each
+secret's SecretString must be a JSON object; its keys become the Kubernetes Secret's keys
+(e.g. ``HF_TOKEN``, or ``admin-user``/``admin-password`` for Grafana).
+
+Guarantees, as for the ECR token refresh (refresh.py, whose single-call write it shares):
+- a secret that cannot be read or is not a JSON object of strings is reported and skipped,
+  and its previous Kubernetes Secret stays as it was;
+- one failure never stops the other secrets;
+- a second run with the same values writes the same Secrets (idempotent);
+- any failure ends the process non-zero, so the Job shows Failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+
+from refresh import _reason, write_secret
+
+MANAGED_BY = "secret-sync"
+log = logging.getLogger(MANAGED_BY)
+
+
+class UnusableSecret(ValueError):
+    """The secret's value is not a JSON object of strings."""
+
+
+@dataclass
+class SyncResult:
+    written: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def secret_data(secret_string: str) -> dict[str, str]:
+    try:
+        value = json.loads(secret_string)
+    except json.JSONDecodeError as exc:
+        raise UnusableSecret(f"SecretString is not JSON ({exc.msg})") from None
+    if not isinstance(value, dict) or not value or not all(isinstance(v, str) for v in value.values()):
+        raise UnusableSecret("SecretString must be a non-empty JSON object of string values")
+    return {key: base64.b64encode(text.encode()).decode() for key, text in sorted(value.items())}
+
+
+def secret_manifest(namespace: str, name: str, arn: str, data: dict[str, str]) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {"app.kubernetes.io/managed-by": MANAGED_BY},
+            "annotations": {"gpuplatform.io/source": arn},
+        },
+        "data": data,
+    }
+
+
+def sync(secrets_client, core_v1, targets: list[dict]) -> SyncResult:
+    result = SyncResult()
+    for target in targets:
+        where = f"{target['namespace']}/{target['name']}"
+        try:
+            value = secrets_client.get_secret_value(SecretId=target["arn"])
+            data = secret_data(value.get("SecretString") or "")
+            write_secret(core_v1, secret_manifest(target["namespace"], target["name"], target["arn"], data))
+        except Exception as exc:  # one secret failing must not stop the others
+            result.failed[where] = _reason(exc)
+            log.error(json.dumps({"event": "sync_failed", "secret": where, "error": _reason(exc)}))
+        else:
+            result.written.append(where)
+            log.info(json.dumps({"event": "secret_written", "secret": where}))
+    return result
+
+
+def main(environ: dict[str, str] | None = None) -> int:
+    import boto3
+    from kubernetes import client, config
+
+    env = os.environ if environ is None else environ
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        targets = json.loads(env.get("SECRETS", ""))
+        assert isinstance(targets, list) and all({"namespace", "name", "arn"} <= set(t) for t in targets)
+    except (json.JSONDecodeError, AssertionError, TypeError):
+        log.error(
+            json.dumps(
+                {"event": "misconfigured", "error": "SECRETS must be a JSON list of namespace/name/arn"}
+            )
+        )
+        return 2
+    config.load_incluster_config()
+    result = sync(boto3.client("secretsmanager"), client.CoreV1Api(), targets)
+    log.info(json.dumps({"event": "done", "written": result.written, "failed": result.failed}))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
