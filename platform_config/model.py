@@ -349,6 +349,7 @@ class StageConfig(_Settings):
         self._prod_keeps_data()
         self._unique_pool_names()
         self._workload_pools_exist()
+        self._triton_has_its_bucket()
         return self
 
     def _azs_in_region(self) -> None:
@@ -425,6 +426,14 @@ class StageConfig(_Settings):
                     f"{setting} is {pool!r}, which has no EFA; disaggregated serving needs an EFA pool: "
                     f"{efa_pools or 'none in this stage'}"
                 )
+
+    def _triton_has_its_bucket(self) -> None:
+        triton = self.workloads.triton
+        if triton.enabled and triton.model_repository == "s3" and not self.storage.model_bucket:
+            raise ValueError(
+                "workloads.triton.model_repository is 's3' but storage.model_bucket is false; "
+                "allowed: enable storage.model_bucket, or model_repository 'efs'"
+            )
 
     @property
     def nat_gateway_count(self) -> int:

@@ -51,26 +51,6 @@ class NatsSettings(_Settings):
     storage_gib: Annotated[int, Field(ge=1, le=1000)] = 20
 
 
-class MinioSettings(_Settings):
-    """S3-compatible object storage inside the cluster (S3 itself is the default on AWS)."""
-
-    enabled: bool = False
-    replicas: Literal[1, 4, 8] = 4
-    storage_gib: Annotated[int, Field(ge=10, le=16000)] = 100
-    root_credentials_secret_arn: Annotated[str, Field(pattern=SECRET_ARN_PATTERN)] | None = Field(
-        None, description="Secrets Manager secret with JSON keys rootUser and rootPassword"
-    )
-
-    @model_validator(mode="after")
-    def _needs_credentials(self) -> MinioSettings:
-        if self.enabled and not self.root_credentials_secret_arn:
-            raise ValueError(
-                "minio.root_credentials_secret_arn is required when minio is enabled "
-                "(a Secrets Manager secret with rootUser and rootPassword; no default password)"
-            )
-        return self
-
-
 class ModelRepository(StrEnum):
     S3 = "s3"
     EFS = "efs"
@@ -87,10 +67,6 @@ class TritonSettings(_Settings):
     max_replicas: Annotated[int, Field(ge=1, le=100)] = 2
     gpus_per_replica: Annotated[int, Field(ge=1, le=8)] = 1
     startup_minutes: Annotated[int, Field(ge=1, le=180)] = 20
-    allowed_clients: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")]] = Field(
-        default_factory=list,
-        description="namespace/serviceaccount identities allowed to call Triton through the mesh",
-    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TritonSettings:
@@ -130,10 +106,6 @@ class DynamoSettings(_Settings):
         None, description="Secrets Manager secret with the JSON key HF_TOKEN"
     )
     models: list[DynamoModelSettings] = Field(default_factory=list)
-    allowed_clients: list[Annotated[str, Field(pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")]] = Field(
-        default_factory=list,
-        description="namespace/serviceaccount identities allowed to call the Dynamo frontends",
-    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DynamoSettings:
@@ -148,20 +120,11 @@ class DynamoSettings(_Settings):
         return self
 
 
-class LinkerdSettings(_Settings):
-    """Linkerd with its trust anchor and issuer from cert-manager; policies for inference."""
-
-    enabled: bool = False
-    high_availability: bool = False
-
-
 class WorkloadsSettings(_Settings):
     observability: ObservabilitySettings = ObservabilitySettings()
     nats: NatsSettings = NatsSettings()
-    minio: MinioSettings = MinioSettings()
     triton: TritonSettings = TritonSettings()
     dynamo: DynamoSettings = DynamoSettings()
-    linkerd: LinkerdSettings = LinkerdSettings()
 
     @model_validator(mode="after")
     def _dependencies(self) -> WorkloadsSettings:

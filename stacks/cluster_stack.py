@@ -111,12 +111,12 @@ class ClusterStack(Stack):
         token_refresh = config.registry.token_refresh
         self.namespaces: eks.KubernetesManifest | None = None
         self.token_refresh: EcrTokenRefresh | None = None
+        # Namespaces this stack owns; the Workloads stack creates only the others.
+        self.namespace_names: list[str] = []
         if token_refresh.enabled:
+            self.namespace_names = [TOKEN_REFRESH_NAMESPACE, *token_refresh.namespaces]
             self.namespaces = self.cluster.add_cdk8s_chart(
-                "Namespaces",
-                NamespacesChart(
-                    cdk8s.App(), "namespaces", namespaces=[TOKEN_REFRESH_NAMESPACE, *token_refresh.namespaces]
-                ),
+                "Namespaces", NamespacesChart(cdk8s.App(), "namespaces", namespaces=self.namespace_names)
             )
             self.token_refresh = EcrTokenRefresh(
                 self,

@@ -11,6 +11,7 @@ from stacks.network_stack import NetworkStack
 from stacks.nodes_stack import NodesStack
 from stacks.registry_stack import RegistryStack
 from stacks.storage_stack import StorageStack
+from stacks.workloads_stack import WorkloadsStack
 
 
 class PlatformStage(Stage):
@@ -43,7 +44,18 @@ class PlatformStage(Stage):
             efa_security_group=self.network.efa_security_group,
             **common,
         )
+        self.workloads = WorkloadsStack(
+            self,
+            "Workloads",
+            config=config,
+            cluster=self.cluster.cluster,
+            model_bucket=self.storage.model_bucket,
+            owned_namespaces=self.cluster.namespace_names,
+            nodes_ready=self.nodes.cpu,
+            **common,
+        )
+        self.workloads.add_dependency(self.nodes)
 
     @property
     def stacks(self):
-        return [self.network, self.registry, self.storage, self.cluster, self.nodes]
+        return [self.network, self.registry, self.storage, self.cluster, self.nodes, self.workloads]

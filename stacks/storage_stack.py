@@ -6,7 +6,7 @@ reachable only from inside the VPC (EFS) or over TLS (S3).
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_s3 as s3
@@ -18,6 +18,10 @@ from platform_constructs.retention import destroys_data, removal_policy
 
 # uid/gid of the non-root user in platform images; access points create their roots as it.
 POSIX_USER = efs.PosixUser(uid="1000", gid="1000")
+
+
+def model_bucket_arn_export(storage_stack_name: str) -> str:
+    return f"{storage_stack_name}-ModelBucketArn"
 
 
 class StorageStack(Stack):
@@ -96,6 +100,14 @@ class StorageStack(Stack):
                 ],
                 removal_policy=policy,
                 auto_delete_objects=destroys_data(config),
+            )
+            # A named export, so that IAM policies built on it in other stacks (Triton's
+            # read-only role) have a predictable text that cdk-nag findings can name.
+            CfnOutput(
+                self,
+                "ModelBucketArnExport",
+                value=self.model_bucket.bucket_arn,
+                export_name=model_bucket_arn_export(self.stack_name),
             )
 
     def _access_point(self, construct_id: str, path: str) -> efs.AccessPoint:

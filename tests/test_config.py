@@ -76,9 +76,11 @@ def test_hyphenated_family_is_a_family_and_a_valid_pool():
     assert gpu_catalog.lookup("p6-b200.48xlarge").family == "p6-b200"
     assert "p6-b200" in gpu_catalog.known_families()
     pools = [{"name": "b200", "instance_type": "p6-b200.48xlarge", "efa": True, "max_size": 2}]
-    config = parse_stage(stage_with(gpu_pools=pools), "t")
+    config = parse_stage(stage_with(gpu_pools=pools, workloads={}), "t")
     assert config.gpu_pools[0].gpu.efa_interfaces == 8
-    karpenter = stage_with(**{"karpenter.node_pools": [{"name": "b200", "instance_families": ["p6-b200"]}]})
+    karpenter = stage_with(
+        workloads={}, **{"karpenter.node_pools": [{"name": "b200", "instance_families": ["p6-b200"]}]}
+    )
     assert parse_stage(karpenter, "t").karpenter.node_pools[0].instance_types == ["p6-b200.48xlarge"]
 
 
@@ -208,3 +210,38 @@ def test_synth_with_bad_stage_file_prints_one_message_and_no_traceback(tmp_path)
     assert "Traceback" not in result.stderr
     assert f"error: {bad}: invalid stage configuration" in result.stderr
     assert "gpu_pools[0].instance_type: 'g9.xlarge' is not a known GPU instance type" in result.stderr
+
+
+def test_workloads_name_pools_that_exist_and_disaggregation_needs_efa():
+    message = error_of(stage_with(**{"workloads.triton.gpu_pool": "a100"}))
+    assert (
+        "workloads.triton.gpu_pool is 'a100'; allowed: the stage's pools ['g5', 'g6', 'h100-efa', 't4']"
+        in message
+    )
+    message = error_of(stage_with(**{"workloads.dynamo.models.1.gpu_pool": "g6"}))
+    assert "workloads.dynamo.models[llama-disagg].gpu_pool is 'g6', which has no EFA" in message
+    assert "['h100-efa']" in message
+
+
+def test_components_refuse_to_start_without_their_secrets_or_dependencies():
+    assert "grafana_admin_secret_arn is required" in error_of(
+        stage_with(**{"workloads.observability.grafana_admin_secret_arn": None})
+    )
+    assert "hf_token_secret_arn is required" in error_of(
+        stage_with(**{"workloads.dynamo.hf_token_secret_arn": None})
+    )
+    assert "workloads.dynamo needs workloads.nats enabled" in error_of(
+        stage_with(**{"workloads.nats.enabled": False})
+    )
+    assert "storage.model_bucket is false" in error_of(stage_with(**{"storage.model_bucket": False}))
+    message = error_of(stage_with(**{"workloads.nats.replicas": 2}))
+    assert "workloads.nats.replicas" in message and "1" in message and "3" in message and "5" in message
+
+
+def test_workloads_are_off_by_default():
+    data = stage_with()
+    del data["workloads"]
+    workloads = parse_stage(data, "t").workloads
+    assert not any(
+        c.enabled for c in (workloads.observability, workloads.nats, workloads.triton, workloads.dynamo)
+    )

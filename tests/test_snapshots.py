@@ -15,7 +15,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.test_stacks import STAGES
 
-STACKS = ["Network", "Registry", "Storage", "Cluster", "Nodes"]
+STACKS = ["Network", "Registry", "Storage", "Cluster", "Nodes", "Workloads"]
 NORMALISE = [
     (re.compile(r"[0-9a-f]{64}"), "<asset-hash>"),
     (re.compile(r"ecr-token-refresh-initial-[0-9a-f]{8}"), "ecr-token-refresh-initial-<content-hash>"),

@@ -1,0 +1,166 @@
+"""Helm values for the third-party operators of the Kubernetes layer.
+
+Each function maps typed stage settings to the values of one pinned chart
+(``platform_config/versions.py``); the charts themselves install their Deployments, RBAC and
+CRDs, which we do not hand-write. Nothing here holds a credential: Grafana reads its admin
+user from the ``grafana-admin`` Secret that the secret sync writes.
+"""
+
+from __future__ import annotations
+
+from platform_config.workloads import ObservabilitySettings
+from platform_constructs.naming import GPU_MODEL_LABEL, GPU_TAINT_KEY, POOL_LABEL
+
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+LOKI_PUSH_PATH = "/loki/api/v1/push"
+CPU_PLACEMENT = {"nodeSelector": {POOL_LABEL: "cpu"}}
+
+
+def _claim(storage_class: str, gib: int) -> dict:
+    return {
+        "spec": {
+            "storageClassName": storage_class,
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": f"{gib}Gi"}},
+        }
+    }
+
+
+def kube_prometheus_stack_values(settings: ObservabilitySettings, *, storage_class: str) -> dict:
+    """Prometheus selects every ServiceMonitor, PodMonitor and PrometheusRule in the cluster
+    (ours carry no Helm release label); kube-state-metrics exports the GPU pool labels the
+    alerts join on."""
+    return {
+        "grafana": {
+            "admin": {
+                "existingSecret": GRAFANA_ADMIN_SECRET,
+                "userKey": "admin-user",
+                "passwordKey": "admin-password",
+            },
+            "sidecar": {
+                "dashboards": {"enabled": True, "label": "grafana_dashboard", "searchNamespace": "ALL"}
+            },
+            "persistence": {"enabled": True, "storageClassName": storage_class, "size": "10Gi"},
+            **CPU_PLACEMENT,
+        },
+        "prometheus": {
+            "prometheusSpec": {
+                "retention": settings.prometheus_retention,
+                "serviceMonitorSelectorNilUsesHelmValues": False,
+                "podMonitorSelectorNilUsesHelmValues": False,
+                "ruleSelectorNilUsesHelmValues": False,
+                "storageSpec": {
+                    "volumeClaimTemplate": _claim(storage_class, settings.prometheus_storage_gib)
+                },
+                **CPU_PLACEMENT,
+            }
+        },
+        "alertmanager": {
+            "alertmanagerSpec": {
+                "storage": {"volumeClaimTemplate": _claim(storage_class, 10)},
+                **CPU_PLACEMENT,
+            }
+        },
+        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{GPU_MODEL_LABEL},{POOL_LABEL}]"]},
+    }
+
+
+def dcgm_exporter_values() -> dict:
+    """On every GPU node (they carry the GPU taint and the gpu-model label), scraped through
+    the chart's ServiceMonitor."""
+    return {
+        "serviceMonitor": {"enabled": True, "interval": "30s"},
+        "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": GPU_MODEL_LABEL, "operator": "Exists"}]}
+                    ]
+                }
+            }
+        },
+    }
+
+
+def loki_values(settings: ObservabilitySettings, *, storage_class: str) -> dict:
+    """Single-binary Loki on a gp3 volume with retention; enough for a platform's own logs.
+    Teams with heavy log volume switch to the chart's scalable mode on S3."""
+    return {
+        "deploymentMode": "SingleBinary",
+        "loki": {
+            "auth_enabled": False,
+            "commonConfig": {"replication_factor": 1},
+            "storage": {"type": "filesystem"},
+            "schemaConfig": {
+                "configs": [
+                    {
+                        "from": "2026-01-01",
+                        "store": "tsdb",
+                        "object_store": "filesystem",
+                        "schema": "v13",
+                        "index": {"prefix": "index_", "period": "24h"},
+                    }
+                ]
+            },
+            "limits_config": {"retention_period": settings.loki_retention},
+            "compactor": {"retention_enabled": True, "delete_request_store": "filesystem"},
+        },
+        "singleBinary": {
+            "replicas": 1,
+            "persistence": {"storageClass": storage_class, "size": f"{settings.loki_storage_gib}Gi"},
+            **CPU_PLACEMENT,
+        },
+        "backend": {"replicas": 0},
+        "read": {"replicas": 0},
+        "write": {"replicas": 0},
+        "chunksCache": {"enabled": False},
+        "resultsCache": {"enabled": False},
+    }
+
+
+def alloy_values(*, loki_url: str) -> dict:
+    """One Alloy instance that tails every pod's log through the Kubernetes API and pushes
+    to Loki, labelled by namespace, pod and container."""
+    config = f"""
+discovery.kubernetes "pods" {{
+  role = "pod"
+}}
+discovery.relabel "pods" {{
+  targets = discovery.kubernetes.pods.targets
+  rule {{
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }}
+  rule {{
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }}
+}}
+loki.source.kubernetes "pods" {{
+  targets    = discovery.relabel.pods.output
+  forward_to = [loki.write.default.receiver]
+}}
+loki.write "default" {{
+  endpoint {{
+    url = "{loki_url}{LOKI_PUSH_PATH}"
+  }}
+}}
+""".lstrip()
+    return {
+        "controller": {"type": "deployment", "replicas": 1, **CPU_PLACEMENT},
+        "alloy": {"configMap": {"content": config}, "mounts": {"varlog": False}},
+    }
+
+
+def dynamo_platform_values(*, nats_url: str) -> dict:
+    """The operator with Kubernetes-native discovery and our NATS JetStream; the chart's
+    bundled NATS and etcd stay off (``global.*.install``, chart 1.4 and later)."""
+    return {
+        "global": {"nats": {"install": False}, "etcd": {"install": False}},
+        "dynamo-operator": {"natsAddr": nats_url, "discoveryBackend": "kubernetes", **CPU_PLACEMENT},
+    }

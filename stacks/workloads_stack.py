@@ -1,0 +1,261 @@
+"""The Kubernetes layer: operators from their pinned Helm charts and our cdk8s charts
+(observability rules and dashboards, NATS JetStream, Triton, Dynamo graphs), each enabled by
+a stage setting.
+
+A stack of its own, deployed after Nodes: it holds no data that outlives the cluster, it can
+be destroyed and redeployed alone, and the templates of the cluster stack stay small.
+Order is explicit: namespaces and secrets first, then each operator, then the custom
+resources that need its CRDs, so that `cdk destroy` removes them in the reverse order while
+the operators (and the nodes they run on) still exist.
+"""
+
+from __future__ import annotations
+
+import cdk8s
+from aws_cdk import Duration, Fn, Stack
+from aws_cdk import aws_eks_v2 as eks
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from k8s_charts.dynamo_graphs import DynamoGraphsChart
+from k8s_charts.namespaces import NamespacesChart
+from k8s_charts.nats import NatsChart, client_url
+from k8s_charts.observability import ObservabilityChart
+from k8s_charts.storage_classes import EFS_CLASS, GP3_CLASS
+from k8s_charts.triton import SERVICE_ACCOUNT as TRITON_SERVICE_ACCOUNT
+from k8s_charts.triton import TritonChart
+from platform_config import gpu_catalog, versions
+from platform_config.model import StageConfig
+from platform_constructs import operators
+from platform_constructs.helm import pinned_chart
+from platform_constructs.nag import acknowledge
+from platform_constructs.naming import (
+    DYNAMO_NAMESPACE,
+    INFERENCE_NAMESPACE,
+    MONITORING_NAMESPACE,
+    NATS_NAMESPACE,
+    PLATFORM_SECRETS_NAMESPACE,
+)
+from platform_constructs.secret_sync import SecretSync
+from platform_constructs.workload_identity import irsa_role
+from stacks.storage_stack import model_bucket_arn_export
+
+HELM_TIMEOUT = Duration.minutes(15)
+
+
+def attach(
+    scope: Construct, construct_id: str, cluster: eks.ICluster, chart: cdk8s.Chart
+) -> eks.KubernetesManifest:
+    """A cdk8s chart as one manifest in ``scope``'s stack (``cluster.add_cdk8s_chart`` would
+    put it into the cluster's stack)."""
+    return eks.KubernetesManifest(scope, construct_id, cluster=cluster, manifest=chart.to_json())
+
+
+def workload_namespaces(config: StageConfig) -> list[str]:
+    """Namespaces the enabled components need (the Helm-installed ones create their own)."""
+    workloads = config.workloads
+    wanted = {
+        MONITORING_NAMESPACE: workloads.observability.enabled,
+        NATS_NAMESPACE: workloads.nats.enabled,
+        INFERENCE_NAMESPACE: workloads.triton.enabled,
+        DYNAMO_NAMESPACE: workloads.dynamo.enabled,
+        PLATFORM_SECRETS_NAMESPACE: bool(secret_targets(config)),
+    }
+    return [name for name, enabled in wanted.items() if enabled]
+
+
+def secret_targets(config: StageConfig) -> list[dict[str, str]]:
+    """Every Kubernetes Secret a component reads, with the Secrets Manager ARN it comes from."""
+    workloads = config.workloads
+    wanted = [
+        (workloads.observability.enabled, MONITORING_NAMESPACE, operators.GRAFANA_ADMIN_SECRET,
+         workloads.observability.grafana_admin_secret_arn),
+        (workloads.dynamo.enabled, DYNAMO_NAMESPACE, "hf-token", workloads.dynamo.hf_token_secret_arn),
+    ]  # fmt: skip
+    return [
+        {"namespace": ns, "name": name, "arn": arn} for enabled, ns, name, arn in wanted if enabled and arn
+    ]
+
+
+def _grant_prefix_read(role: iam.Role, bucket: s3.IBucket, prefix: str) -> None:
+    """Read objects under ``prefix/`` and list only that prefix; decrypt with the bucket key.
+    The bucket ARN comes through the storage stack's named export (see there)."""
+    export = model_bucket_arn_export(Stack.of(bucket).stack_name)
+    bucket_arn = Fn.import_value(export)
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket_arn}/{prefix}/*"])
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
+        )
+    )
+    if bucket.encryption_key is not None:
+        bucket.encryption_key.grant_decrypt(role)
+    acknowledge(
+        role,
+        "Triton reads every model version under its own prefix of the model bucket, which "
+        "needs an object wildcard below that prefix; listing is limited to the prefix too.",
+        f"AwsSolutions-IAM5[Resource::{export}/{prefix}/*]",
+    )
+
+
+class WorkloadsStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StageConfig,
+        cluster: eks.Cluster,
+        model_bucket: s3.IBucket | None,
+        owned_namespaces: list[str],
+        nodes_ready: Construct,
+        **kwargs,
+    ) -> None:
+        """``owned_namespaces`` are created by the cluster stack already; ``nodes_ready`` is
+        what Helm releases must follow (the CPU node group) so uninstalls still have nodes."""
+        super().__init__(scope, construct_id, **kwargs)
+        self.config, self.cluster, self.nodes_ready = config, cluster, nodes_ready
+        workloads = config.workloads
+        self.manifests: dict[str, eks.KubernetesManifest] = {}
+        self.releases: dict[str, eks.HelmChart] = {}
+
+        namespaces = [n for n in workload_namespaces(config) if n not in owned_namespaces]
+        self.namespaces = attach(
+            self, "Namespaces", cluster, NamespacesChart(cdk8s.App(), "namespaces", namespaces=namespaces)
+        )
+        self.namespaces.node.add_dependency(nodes_ready)
+
+        self.secret_sync: SecretSync | None = None
+        if secret_targets(config):
+            self.secret_sync = SecretSync(
+                self, "SecretSync", cluster=cluster, namespace=PLATFORM_SECRETS_NAMESPACE,
+                targets=secret_targets(config), namespaces_ready=self.namespaces,
+            )  # fmt: skip
+
+        if workloads.observability.enabled:
+            self._observability()
+        if workloads.nats.enabled:
+            self._manifest(
+                "Nats",
+                NatsChart(
+                    cdk8s.App(),
+                    "nats",
+                    settings=workloads.nats,
+                    namespace=NATS_NAMESPACE,
+                    storage_class=GP3_CLASS,
+                ),
+            )
+        if workloads.triton.enabled:
+            self._triton(model_bucket)
+        if workloads.dynamo.enabled:
+            self._dynamo()
+
+    # -- building blocks ---------------------------------------------------------------------
+
+    def _release(
+        self, name: str, pin: versions.HelmChartPin, namespace: str, values: dict, *after: Construct
+    ) -> eks.HelmChart:
+        release = pinned_chart(
+            self, f"{name}Release", cluster=self.cluster, pin=pin, namespace=namespace, values=values,
+            wait=True, timeout=HELM_TIMEOUT,
+        )  # fmt: skip
+        release.node.add_dependency(self.nodes_ready, self.namespaces, *after)
+        self.releases[name] = release
+        return release
+
+    def _manifest(self, name: str, chart: cdk8s.Chart, *after: Construct) -> eks.KubernetesManifest:
+        """Our chart, after the namespaces, the secrets it reads and the operators whose CRDs
+        it uses (kube-prometheus-stack for ServiceMonitors)."""
+        manifest = attach(self, name, self.cluster, chart)
+        manifest.node.add_dependency(self.namespaces, *after)
+        if "KubePrometheusStack" in self.releases:
+            manifest.node.add_dependency(self.releases["KubePrometheusStack"])
+        if self.secret_sync:
+            manifest.node.add_dependency(self.secret_sync.manifest)
+        self.manifests[name] = manifest
+        return manifest
+
+    # -- components --------------------------------------------------------------------------
+
+    def _observability(self) -> None:
+        settings = self.config.workloads.observability
+        after_secrets = [self.secret_sync.manifest] if self.secret_sync else []
+        stack = self._release(
+            "KubePrometheusStack",
+            versions.KUBE_PROMETHEUS_STACK,
+            MONITORING_NAMESPACE,
+            operators.kube_prometheus_stack_values(settings, storage_class=GP3_CLASS),
+            *after_secrets,
+        )
+        self._release(
+            "DcgmExporter",
+            versions.DCGM_EXPORTER,
+            MONITORING_NAMESPACE,
+            operators.dcgm_exporter_values(),
+            stack,
+        )
+        loki = self._release(
+            "Loki",
+            versions.LOKI,
+            MONITORING_NAMESPACE,
+            operators.loki_values(settings, storage_class=GP3_CLASS),
+            stack,
+        )
+        loki_url = f"http://{versions.LOKI.chart}.{MONITORING_NAMESPACE}.svc.cluster.local:3100"
+        self._release(
+            "Alloy", versions.ALLOY, MONITORING_NAMESPACE, operators.alloy_values(loki_url=loki_url), loki
+        )
+        self._manifest(
+            "Observability", ObservabilityChart(cdk8s.App(), "observability", namespace=MONITORING_NAMESPACE)
+        )
+
+    def _triton(self, model_bucket: s3.IBucket | None) -> None:
+        settings = self.config.workloads.triton
+        role = irsa_role(
+            self,
+            "TritonRole",
+            cluster=self.cluster,
+            namespace=INFERENCE_NAMESPACE,
+            service_account=TRITON_SERVICE_ACCOUNT,
+            description="Triton Inference Server: read the model bucket",
+        )
+        if model_bucket is not None:  # the stage model refuses s3 without a bucket
+            _grant_prefix_read(role, model_bucket, settings.model_prefix)
+        chart = TritonChart(
+            cdk8s.App(),
+            "triton",
+            settings=settings,
+            namespace=INFERENCE_NAMESPACE,
+            role_arn=role.role_arn,
+            model_bucket=model_bucket.bucket_name if model_bucket else "",
+            region=self.region,
+            efs_storage_class=EFS_CLASS,
+        )
+        self._manifest("Triton", chart, role)
+        self.triton_role: iam.Role = role
+
+    def _dynamo(self) -> None:
+        settings = self.config.workloads.dynamo
+        after_nats = [self.manifests["Nats"]] if "Nats" in self.manifests else []
+        operator = self._release(
+            "DynamoPlatform",
+            versions.DYNAMO_PLATFORM,
+            DYNAMO_NAMESPACE,
+            operators.dynamo_platform_values(nats_url=client_url(NATS_NAMESPACE)),
+            *after_nats,
+        )
+        pools = {p.name: [gpu_catalog.lookup(p.instance_type)] for p in self.config.gpu_pools}
+        pools |= {
+            p.name: [gpu_catalog.lookup(t) for t in p.instance_types]
+            for p in self.config.karpenter.node_pools
+        }
+        chart = DynamoGraphsChart(
+            cdk8s.App(), "dynamo-graphs", settings=settings, namespace=DYNAMO_NAMESPACE, pool_instances=pools,
+            efs_storage_class=EFS_CLASS,
+        )  # fmt: skip
+        self._manifest("DynamoGraphs", chart, operator)
