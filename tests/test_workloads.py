@@ -1,0 +1,198 @@
+"""What matters in the Kubernetes layer, asserted on the synthesized Workloads stacks: wiring
+(IRSA role into Triton's service account, Dynamo onto our NATS), EFA on disaggregated
+workers, JetStream storage, order of install and teardown, and no credential anywhere."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from platform_constructs.naming import GPU_TAINT_KEY, POOL_LABEL
+from tests.manifests import manifests_in_template, render
+
+HELM = "Custom::AWSCDK-EKS-HelmChart"
+MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
+
+
+def objects(synth, stage: str, kind: str) -> list[dict]:
+    return [o for o in manifests_in_template(synth.template(stage, "Workloads")) if o["kind"] == kind]
+
+
+def resource(synth, stage: str, prefix: str, resource_type: str) -> tuple[str, dict]:
+    (found,) = [
+        (k, r) for k, r in synth.resources(stage, "Workloads", resource_type).items() if k.startswith(prefix)
+    ]
+    return found
+
+
+def helm_values(synth, stage: str, release: str) -> dict:
+    _, chart = resource(synth, stage, release, HELM)
+    return json.loads(render(chart["Properties"]["Values"]))
+
+
+def test_triton_service_account_carries_the_irsa_role_that_may_only_read_its_prefix(synth):
+    role_id, _ = resource(synth, "dev", "TritonRole", "AWS::IAM::Role")
+    _, triton = resource(synth, "dev", "Triton", MANIFEST)
+    manifest = json.dumps(triton["Properties"]["Manifest"])
+    assert json.dumps({"Fn::GetAtt": [role_id, "Arn"]})[1:-1] in manifest.replace('\\"', '"')
+    (account,) = [o for o in objects(synth, "dev", "ServiceAccount") if o["metadata"]["name"] == "triton"]
+    assert "eks.amazonaws.com/role-arn" in account["metadata"]["annotations"]
+
+    _, policy = resource(synth, "dev", "TritonRoleDefaultPolicy", "AWS::IAM::Policy")
+    statements = {tuple(s["Action"]) if isinstance(s["Action"], list) else (s["Action"],): s
+                  for s in policy["Properties"]["PolicyDocument"]["Statement"]}  # fmt: skip
+    assert render(statements[("s3:GetObject",)]["Resource"], lambda _: "BUCKET") == "BUCKET/triton/*"
+    assert statements[("s3:ListBucket",)]["Condition"] == {
+        "StringLike": {"s3:prefix": ["triton", "triton/*"]}
+    }
+    assert not [a for actions in statements for a in actions if a.startswith("s3:") and a.endswith("*")]
+
+
+def test_triton_runs_on_its_gpu_pool_with_health_probes_and_ports(synth):
+    (deployment,) = [o for o in objects(synth, "dev", "Deployment") if o["metadata"]["name"] == "triton"]
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {POOL_LABEL: "t4"}
+    assert pod["tolerations"][0]["key"] == GPU_TAINT_KEY
+    (container,) = pod["containers"]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert {p["containerPort"] for p in container["ports"]} == {8000, 8001, 8002}
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] == 20 * 60
+    assert any(a.startswith("--model-repository=s3://") for a in container["args"])
+    (hpa,) = objects(synth, "dev", "HorizontalPodAutoscaler")
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (1, 2)
+
+
+def graphs(synth, stage: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o["spec"] for o in objects(synth, stage, "DynamoGraphDeployment")}
+
+
+def test_disaggregated_workers_request_efa_and_ipc_lock_and_aggregated_ones_do_not(synth):
+    dev = graphs(synth, "dev")
+    disagg = {c["name"]: c for c in dev["llama-disagg"]["components"]}
+    assert set(disagg) == {"frontend", "prefill", "decode"}
+    for role in ("prefill", "decode"):
+        (main,) = disagg[role]["podTemplate"]["spec"]["containers"]
+        assert main["resources"]["limits"]["vpc.amazonaws.com/efa"] == "1"  # p5.4xlarge has 1 per GPU
+        assert main["securityContext"]["capabilities"]["add"] == ["IPC_LOCK"]
+        assert ["--disaggregation-mode", role] == main["command"][
+            main["command"].index("--disaggregation-mode") :
+        ][:2]
+        assert disagg[role]["podTemplate"]["spec"]["nodeSelector"] == {POOL_LABEL: "h100-efa"}
+        # startup_minutes: 60 in config/dev.yaml, for a model download and load
+        assert main["startupProbe"]["periodSeconds"] * main["startupProbe"]["failureThreshold"] == 3600
+    agg = {c["name"]: c for c in dev["qwen-agg"]["components"]}
+    (worker,) = agg["worker"]["podTemplate"]["spec"]["containers"]
+    assert "vpc.amazonaws.com/efa" not in worker["resources"]["limits"]
+    assert "add" not in worker["securityContext"]["capabilities"]
+    # prod: 4 GPUs per worker on p4d (4 EFA for 8 GPUs) -> 2 EFA devices per worker
+    prod = {c["name"]: c for c in graphs(synth, "prod")["llama-70b-disagg"]["components"]}
+    (prefill,) = prod["prefill"]["podTemplate"]["spec"]["containers"]
+    assert prefill["resources"]["limits"]["vpc.amazonaws.com/efa"] == "2"
+
+
+def test_dynamo_reads_its_token_from_the_synced_secret_and_caches_weights_on_efs(synth):
+    for spec in graphs(synth, "dev").values():
+        for component in spec["components"]:
+            pod = component["podTemplate"]["spec"]
+            (main,) = pod["containers"]
+            assert main["envFrom"] == [{"secretRef": {"name": "hf-token"}}]
+            assert not [e for e in main["env"] if "TOKEN" in e["name"]]
+            assert pod["volumes"] == [
+                {"name": "model-cache", "persistentVolumeClaim": {"claimName": "model-cache"}}
+            ]
+    (cache,) = [
+        o for o in objects(synth, "dev", "PersistentVolumeClaim") if o["metadata"]["name"] == "model-cache"
+    ]
+    assert cache["spec"]["accessModes"] == ["ReadWriteMany"] and cache["spec"]["storageClassName"] == "efs"
+
+
+def test_dynamo_operator_uses_our_nats_and_not_its_bundled_one(synth):
+    values = helm_values(synth, "dev", "DynamoPlatformRelease")
+    assert values["dynamo-operator"]["natsAddr"] == "nats://nats.nats.svc.cluster.local:4222"
+    assert values["global"] == {"nats": {"install": False}, "etcd": {"install": False}}
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_jetstream_is_clustered_on_gp3_spread_across_zones(synth, stage):
+    (nats,) = objects(synth, stage, "StatefulSet")
+    assert nats["spec"]["replicas"] == 3
+    (claim,) = nats["spec"]["volumeClaimTemplates"]
+    assert claim["spec"]["storageClassName"] == "gp3"
+    spread = nats["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert {(s["topologyKey"], s["whenUnsatisfiable"]) for s in spread} == {
+        ("topology.kubernetes.io/zone", "DoNotSchedule"),
+        ("kubernetes.io/hostname", "DoNotSchedule"),
+    }
+    (config,) = [o for o in objects(synth, stage, "ConfigMap") if o["metadata"]["name"] == "nats-config"]
+    assert "jetstream {" in config["data"]["nats.conf"] and "routes: [" in config["data"]["nats.conf"]
+
+
+def test_custom_resources_follow_their_operators_and_helm_follows_the_namespaces(synth):
+    workloads = synth.template("dev", "Workloads")["Resources"]
+
+    def depends(prefix: str) -> set[str]:
+        (found,) = [r for k, r in workloads.items() if k.startswith(prefix) and r["Type"] in (HELM, MANIFEST)]
+        return {d.rstrip("0123456789ABCDEF") for d in found.get("DependsOn", [])}
+
+    assert "DynamoPlatformRelease" in depends("DynamoGraphs")
+    assert "Nats" in depends("DynamoPlatformRelease")
+    for name in ("Observability", "Nats", "Triton"):
+        assert "KubePrometheusStackRelease" in depends(name)  # ServiceMonitor/PrometheusRule CRDs
+    for release in ("KubePrometheusStackRelease", "DcgmExporterRelease", "LokiRelease", "AlloyRelease"):
+        assert "Namespaces" in depends(release)
+    assert "SecretSyncManifest" in depends("KubePrometheusStackRelease")  # grafana-admin exists first
+
+
+def test_grafana_admin_comes_from_the_synced_secret_and_no_credential_is_in_any_template(synth):
+    grafana = helm_values(synth, "dev", "KubePrometheusStackRelease")["grafana"]
+    assert grafana["admin"] == {
+        "existingSecret": "grafana-admin",
+        "userKey": "admin-user",
+        "passwordKey": "admin-password",
+    }
+    (sync,) = objects(synth, "dev", "CronJob")
+    pod = sync["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    targets = json.loads(next(e["value"] for e in pod["containers"][0]["env"] if e["name"] == "SECRETS"))
+    assert {(t["namespace"], t["name"]) for t in targets} == {
+        ("monitoring", "grafana-admin"),
+        ("dynamo-system", "hf-token"),
+    }
+    # No Secret object is ever applied from a template, and no Helm value carries a password.
+    for (stage, stack), template in synth.templates.items():
+        assert not [o for o in manifests_in_template(template) if o["kind"] == "Secret"], (stage, stack)
+        for chart in (r for r in template["Resources"].values() if r["Type"] == HELM):
+            values = render(chart["Properties"].get("Values", "{}"))
+            assert '"password"' not in values.lower() and "adminpassword" not in values.lower(), (
+                stage,
+                stack,
+            )
+    _, policy = resource(synth, "dev", "SecretSyncServiceAccountRoleDefaultPolicy", "AWS::IAM::Policy")
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert sorted(statement["Resource"]) == sorted(t["arn"] for t in targets)
+
+
+def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
+    (rules,) = objects(synth, "dev", "PrometheusRule")
+    alerts = {r["alert"] for group in rules["spec"]["groups"] for r in group["rules"]}
+    assert {
+        "GpuXidError",
+        "GpuTemperatureHigh",
+        "GpuMemoryNearlyFull",
+        "GpuNodeNotAllocatable",
+        "TritonQueueTimeHigh",
+        "TritonInferenceFailures",
+        "JetStreamStorageFilling",
+    } <= alerts
+    dashboards = [
+        o for o in objects(synth, "dev", "ConfigMap") if o["metadata"]["labels"].get("grafana_dashboard")
+    ]
+    titles = {json.loads(next(iter(d["data"].values())))["title"] for d in dashboards}
+    assert titles == {"GPU fleet", "Triton Inference Server", "Dynamo"}
+    monitors = {o["metadata"]["name"] for o in objects(synth, "dev", "ServiceMonitor")}
+    assert monitors == {"nats", "triton"}
+    assert helm_values(synth, "dev", "DcgmExporterRelease")["serviceMonitor"]["enabled"] is True
