@@ -91,10 +91,6 @@ DYNAMO_PLATFORM = HelmChartPin(
 
 NATS_SERVER = ImagePin(repository="docker.io/library/nats", tag="2.15.0-alpine")
 NATS_EXPORTER = ImagePin(repository="docker.io/natsio/prometheus-nats-exporter", tag="0.20.2")
-# MinIO went source-only in October 2025 (minio/minio#21647) and archived its repository in
-# April 2026; this is the last community release with a published image. It predates the
-# source-only fix for CVE-2025-62506 (README, "MinIO"). S3 is the default object store on AWS.
-MINIO = ImagePin(repository="quay.io/minio/minio", tag="RELEASE.2025-09-07T16-13-09Z")
 TRITON_SERVER = ImagePin(repository="nvcr.io/nvidia/tritonserver", tag="26.10-py3")
 DYNAMO_VLLM_RUNTIME = ImagePin(repository="nvcr.io/nvidia/ai-dynamo/vllm-runtime", tag="1.6.0")
 # Secret sync job base image (jobs/secret_sync/Dockerfile, build argument).
@@ -118,7 +114,6 @@ IMAGES: tuple[ImagePin, ...] = (
     ECR_TOKEN_REFRESH_BASE,
     NATS_SERVER,
     NATS_EXPORTER,
-    MINIO,
     TRITON_SERVER,
     DYNAMO_VLLM_RUNTIME,
 )
