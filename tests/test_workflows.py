@@ -123,6 +123,8 @@ def _dependencies(synth, stage: str) -> dict[str, set[str]]:
 def test_destroy_order_removes_releases_before_cluster_and_cluster_before_network(synth):
     """cdk destroy deletes a stack only after every stack that depends on it."""
     deps = _dependencies(synth, "dev")
+    # The Kubernetes layer goes first: its charts and releases before the nodes and cluster.
+    assert deps["Workloads"] >= {"Nodes", "Cluster", "Storage"}
     assert deps["Nodes"] == {"Cluster", "Network"}
     assert deps["Cluster"] == {"Network", "Storage", "Registry"}
     assert deps["Storage"] == {"Network"}
