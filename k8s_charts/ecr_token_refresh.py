@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from k8s_charts.secret_writer_job import SecretWriterJobChart, content_digest
+from k8s_charts.secret_writer_job import SecretWriterJobChart
 
 
 class EcrTokenRefreshChart(SecretWriterJobChart):
@@ -23,8 +23,7 @@ class EcrTokenRefreshChart(SecretWriterJobChart):
         schedule: str,
         revision: str,
     ) -> None:
-        """``revision`` identifies the job's content (image asset hash and settings); it names
-        the install-time Job, because CDK token strings are not stable enough to hash."""
+        """``revision``: the image asset hash (see ``SecretWriterJobChart``)."""
         super().__init__(
             scope,
             chart_id,
@@ -40,6 +39,6 @@ class EcrTokenRefreshChart(SecretWriterJobChart):
             },
             grants={target: [secret_name] for target in target_namespaces},
             schedule=schedule,
-            revision=content_digest(revision, target_namespaces, secret_name, region),
+            revision=revision,
             container="refresh",
         )

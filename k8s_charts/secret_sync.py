@@ -7,7 +7,7 @@ import json
 
 from constructs import Construct
 
-from k8s_charts.secret_writer_job import SecretWriterJobChart, content_digest
+from k8s_charts.secret_writer_job import SecretWriterJobChart
 
 SCHEDULE = "*/15 * * * *"
 
@@ -41,7 +41,7 @@ class SecretSyncChart(SecretWriterJobChart):
             env={"AWS_REGION": region, "AWS_STS_REGIONAL_ENDPOINTS": "regional", "SECRETS": secrets},
             grants=grants,
             schedule=SCHEDULE,
-            revision=content_digest(revision, secrets, region),
+            revision=revision,
             container="sync",
             command=["python", "/app/sync_secrets.py"],
         )

@@ -41,7 +41,9 @@ class SecretWriterJobChart(cdk8s.Chart):
         command: list[str] | None = None,
     ) -> None:
         """``grants``: target namespace -> the Secret names the job writes there; ``revision``
-        identifies the job's content (image asset hash and settings)."""
+        identifies the image (its asset hash: the image URI itself is a CDK token, which is
+        not stable enough to hash). The install-time Job is named after ``revision`` and every
+        other input that shapes it, so a changed Job is a new Job, never a failed apply."""
         super().__init__(scope, chart_id)
         labels = {**APP_LABELS, "app.kubernetes.io/name": name}
         for target, secret_names in grants.items():
@@ -70,7 +72,11 @@ class SecretWriterJobChart(cdk8s.Chart):
         k8s.KubeJob(
             self,
             "initial",
-            metadata=k8s.ObjectMeta(name=f"{name}-initial-{revision}", namespace=namespace, labels=labels),
+            metadata=k8s.ObjectMeta(
+                name=f"{name}-initial-{_digest(revision, env, command, container, service_account)}",
+                namespace=namespace,
+                labels=labels,
+            ),
             spec=job_spec,
         )
 
@@ -168,6 +174,6 @@ def _job_spec(
     )
 
 
-def content_digest(*parts) -> str:
+def _digest(*parts) -> str:
     """Eight hex digits naming a Job after everything that shapes it."""
-    return hashlib.sha256(json.dumps(list(parts)).encode()).hexdigest()[:8]
+    return hashlib.sha256(json.dumps(list(parts), sort_keys=True).encode()).hexdigest()[:8]

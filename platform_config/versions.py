@@ -33,9 +33,10 @@ KARPENTER = HelmChartPin(
     version="1.12.1",
 )
 
-# Base image of the in-cluster ECR token refresh job (jobs/platform_jobs/Dockerfile
-# reads this through a build argument, so the Dockerfile holds no version of its own).
-ECR_TOKEN_REFRESH_BASE = ImagePin(
+# Base image of the in-cluster platform jobs, ECR token refresh and Secrets Manager sync
+# (jobs/platform_jobs/Dockerfile reads it through a build argument, so the Dockerfile holds
+# no version of its own).
+PLATFORM_JOBS_BASE = ImagePin(
     repository="public.ecr.aws/docker/library/python",
     tag="3.12.12-slim-bookworm",
 )
@@ -93,8 +94,6 @@ NATS_SERVER = ImagePin(repository="docker.io/library/nats", tag="2.15.0-alpine")
 NATS_EXPORTER = ImagePin(repository="docker.io/natsio/prometheus-nats-exporter", tag="0.20.2")
 TRITON_SERVER = ImagePin(repository="nvcr.io/nvidia/tritonserver", tag="26.10-py3")
 DYNAMO_VLLM_RUNTIME = ImagePin(repository="nvcr.io/nvidia/ai-dynamo/vllm-runtime", tag="1.6.0")
-# Secret sync job base image (jobs/secret_sync/Dockerfile, build argument).
-SECRET_SYNC_BASE = ECR_TOKEN_REFRESH_BASE
 
 HELM_CHARTS: tuple[HelmChartPin, ...] = (
     KARPENTER,
@@ -111,7 +110,7 @@ HELM_CHARTS: tuple[HelmChartPin, ...] = (
     DYNAMO_PLATFORM,
 )
 IMAGES: tuple[ImagePin, ...] = (
-    ECR_TOKEN_REFRESH_BASE,
+    PLATFORM_JOBS_BASE,
     NATS_SERVER,
     NATS_EXPORTER,
     TRITON_SERVER,

@@ -5,22 +5,19 @@ token and push/pull the platform's repositories, and the CronJob that keeps a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import cdk8s
 from aws_cdk import Stack
 from aws_cdk import aws_ecr as ecr
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
 from platform_config.model import TokenRefreshSettings
-from platform_config.versions import ECR_TOKEN_REFRESH_BASE
 from platform_constructs.nag import acknowledge
+from platform_constructs.platform_jobs import platform_jobs_image
 
-JOB_SOURCE = Path(__file__).resolve().parent.parent / "jobs" / "platform_jobs"
 NAMESPACE = "ecr-token-refresh"
 SERVICE_ACCOUNT = "ecr-token-refresh"
 
@@ -60,13 +57,7 @@ class EcrTokenRefresh(Construct):
         for repository in repositories:
             repository.grant_pull_push(role)
 
-        image = ecr_assets.DockerImageAsset(
-            self,
-            "Image",
-            directory=str(JOB_SOURCE),
-            build_args={"BASE_IMAGE": ECR_TOKEN_REFRESH_BASE.uri},
-            platform=ecr_assets.Platform.LINUX_AMD64,
-        )
+        image = platform_jobs_image(self, "Image")
         chart = EcrTokenRefreshChart(
             cdk8s.App(),
             "ecr-token-refresh",

@@ -36,9 +36,6 @@ def pascal(name: str) -> str:
 # Namespaces of the Kubernetes layer, each owned by the Workloads stack's namespaces chart.
 MONITORING_NAMESPACE = "monitoring"
 NATS_NAMESPACE = "nats"
-MINIO_NAMESPACE = "minio"
 INFERENCE_NAMESPACE = "inference"
 DYNAMO_NAMESPACE = "dynamo-system"
-CERT_MANAGER_NAMESPACE = "cert-manager"
-LINKERD_NAMESPACE = "linkerd"
 PLATFORM_SECRETS_NAMESPACE = "platform-secrets"

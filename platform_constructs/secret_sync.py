@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import cdk8s
 from aws_cdk import Stack
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from k8s_charts.secret_sync import SecretSyncChart
-from platform_config.versions import SECRET_SYNC_BASE
-from platform_constructs.ecr_token_refresh import JOB_SOURCE
+from platform_constructs.platform_jobs import attach, platform_jobs_image
 
 SERVICE_ACCOUNT = "secret-sync"
 
@@ -39,18 +37,13 @@ class SecretSync(Construct):
             identity_type=eks.IdentityType.IRSA,
         )
         self.service_account.node.add_dependency(namespaces_ready)
-        # Secret ARNs from the console end in a random suffix; "-??????" matches it either way.
-        arns = sorted({t["arn"] if t["arn"][-7:-6] == "-" else f"{t['arn']}-??????" for t in targets})
+        # Full ARNs (the stage model requires the random suffix): exactly these secrets.
         self.service_account.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=arns)
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"], resources=sorted({t["arn"] for t in targets})
+            )
         )
-        image = ecr_assets.DockerImageAsset(
-            self,
-            "Image",
-            directory=str(JOB_SOURCE),
-            build_args={"BASE_IMAGE": SECRET_SYNC_BASE.uri},
-            platform=ecr_assets.Platform.LINUX_AMD64,
-        )
+        image = platform_jobs_image(self, "Image")
         chart = SecretSyncChart(
             cdk8s.App(),
             "secret-sync",
@@ -61,5 +54,5 @@ class SecretSync(Construct):
             targets=targets,
             revision=image.asset_hash,
         )
-        self.manifest = eks.KubernetesManifest(self, "Manifest", cluster=cluster, manifest=chart.to_json())
+        self.manifest = attach(self, "Manifest", cluster, chart)
         self.manifest.node.add_dependency(self.service_account, namespaces_ready)

@@ -54,7 +54,7 @@ class PlatformStage(Stage):
             nodes_ready=self.nodes.cpu,
             **common,
         )
-        self.workloads.add_dependency(self.nodes)
+        self.workloads.add_stack_dependency(self.nodes)
 
     @property
     def stacks(self):

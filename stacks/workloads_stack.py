@@ -37,19 +37,12 @@ from platform_constructs.naming import (
     NATS_NAMESPACE,
     PLATFORM_SECRETS_NAMESPACE,
 )
+from platform_constructs.platform_jobs import attach
 from platform_constructs.secret_sync import SecretSync
 from platform_constructs.workload_identity import irsa_role
 from stacks.storage_stack import model_bucket_arn_export
 
 HELM_TIMEOUT = Duration.minutes(15)
-
-
-def attach(
-    scope: Construct, construct_id: str, cluster: eks.ICluster, chart: cdk8s.Chart
-) -> eks.KubernetesManifest:
-    """A cdk8s chart as one manifest in ``scope``'s stack (``cluster.add_cdk8s_chart`` would
-    put it into the cluster's stack)."""
-    return eks.KubernetesManifest(scope, construct_id, cluster=cluster, manifest=chart.to_json())
 
 
 def workload_namespaces(config: StageConfig) -> list[str]:
@@ -237,7 +230,6 @@ class WorkloadsStack(Stack):
             efs_storage_class=EFS_CLASS,
         )
         self._manifest("Triton", chart, role)
-        self.triton_role: iam.Role = role
 
     def _dynamo(self) -> None:
         settings = self.config.workloads.dynamo

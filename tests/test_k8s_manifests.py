@@ -272,7 +272,10 @@ def test_token_refresh_runs_every_six_hours_and_once_at_install():
 
 
 def test_install_job_name_changes_with_its_content():
-    def job_name(revision: str) -> str:
+    """Job specs are immutable: any change to the image or to the Job's settings must give
+    the install-time Job a new name, or the apply fails."""
+
+    def job_name(revision: str = "one", secret_name: str = "x", schedule: str = "0 */6 * * *") -> str:
         chart = EcrTokenRefreshChart(
             cdk8s.App(),
             "c",
@@ -281,11 +284,23 @@ def test_install_job_name_changes_with_its_content():
             image="i:1",
             region="us-west-2",
             target_namespaces=["a"],
-            secret_name="x",
-            schedule="0 */6 * * *",
+            secret_name=secret_name,
+            schedule=schedule,
             revision=revision,
         )
         return next(o for o in chart.to_json() if o["kind"] == "Job")["metadata"]["name"]
 
-    assert job_name("one") == job_name("one")
-    assert job_name("one") != job_name("two")
+    assert job_name() == job_name()
+    assert job_name() != job_name(revision="two")
+    assert job_name() != job_name(secret_name="y")
+    assert job_name() == job_name(schedule="0 * * * *")  # the schedule is the CronJob's, not the Job's
+
+    def sync_job_name(arn: str) -> str:
+        target = {"namespace": "monitoring", "name": "grafana-admin", "arn": arn}
+        chart = SecretSyncChart(
+            cdk8s.App(), "s", namespace="n", service_account="s", image="i:1", region="us-west-2",
+            targets=[target], revision="one",
+        )  # fmt: skip
+        return next(o for o in chart.to_json() if o["kind"] == "Job")["metadata"]["name"]
+
+    assert sync_job_name("arn:a") != sync_job_name("arn:b")
