@@ -230,6 +230,10 @@ def test_components_refuse_to_start_without_their_secrets_or_dependencies():
     assert "hf_token_secret_arn is required" in error_of(
         stage_with(**{"workloads.dynamo.hf_token_secret_arn": None})
     )
+    # A name without Secrets Manager's six-character suffix would make IAM grant too little.
+    partial = "arn:aws:secretsmanager:us-west-2:111111111111:secret:gpu-platform/dev/hf-token"
+    message = error_of(stage_with(**{"workloads.dynamo.hf_token_secret_arn": partial}))
+    assert "workloads.dynamo.hf_token_secret_arn" in message
     assert "workloads.dynamo needs workloads.nats enabled" in error_of(
         stage_with(**{"workloads.nats.enabled": False})
     )
