@@ -1,0 +1,120 @@
+"""The reservation record (seed 002's DynamoDB schema) and the life cycle it moves through.
+
+pending -> queued -> preparing -> active -> expired, with cancelled and failed reachable from
+every state that has not ended. Every write of a record is conditional on the ``version`` it
+was read at (see ``store``), so two writers can never both move the same reservation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    PENDING = "pending"  # written by the CLI, not yet seen by the processor
+    QUEUED = "queued"  # accepted, waiting for capacity
+    PREPARING = "preparing"  # GPUs allocated on a node, pod starting
+    ACTIVE = "active"  # pod ready, SSH command published
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+ENDED = frozenset({Status.EXPIRED, Status.CANCELLED, Status.FAILED})
+HOLDS_GPUS = frozenset({Status.PREPARING, Status.ACTIVE})
+
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.QUEUED, Status.PREPARING, Status.CANCELLED, Status.FAILED}),
+    Status.QUEUED: frozenset({Status.PREPARING, Status.CANCELLED, Status.FAILED}),
+    Status.PREPARING: frozenset({Status.ACTIVE, Status.CANCELLED, Status.FAILED, Status.EXPIRED}),
+    Status.ACTIVE: frozenset({Status.EXPIRED, Status.CANCELLED, Status.FAILED}),
+    Status.EXPIRED: frozenset(),
+    Status.CANCELLED: frozenset(),
+    Status.FAILED: frozenset(),
+}
+
+
+class IllegalTransition(ValueError):
+    pass
+
+
+def check_transition(current: Status, target: Status) -> None:
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(f"a {current} reservation cannot become {target}")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_iso(moment: datetime) -> str:
+    """Seed 002's timestamp form, ``2025-01-12T10:30:00.000Z`` (sortable as a string)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+@dataclass
+class Reservation:
+    """One row of the reservations table. Optional fields are absent from the item when None."""
+
+    reservation_id: str
+    user_id: str
+    github_user: str
+    gpu_type: str
+    gpu_count: int
+    duration_hours: float
+    status: Status
+    created_at: str
+    version: int = 0
+    expires_at: str | None = None
+    launched_at: str | None = None
+    reservation_ended: str | None = None
+    cancelled_at: str | None = None
+    pod_name: str | None = None
+    namespace: str | None = None
+    node_name: str | None = None
+    node_ip: str | None = None
+    node_port: int | None = None
+    ssh_command: str | None = None
+    queue_position: int | None = None
+    estimated_start: str | None = None  # when the scheduler's plan starts it
+    estimated_wait_minutes: int | None = None
+    last_queue_update: str | None = None
+    preparing_since: str | None = None
+    failure_reason: str | None = None
+    warnings_sent: list[int] = field(default_factory=list)
+
+    @property
+    def status_gpu_type(self) -> str:
+        """Partition key of ``StatusGpuTypeIndex``: the queue of one GPU type, e.g. ``queued#t4``."""
+        return f"{self.status}#{self.gpu_type}"
+
+    def to_item(self) -> dict:
+        item: dict = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if value is None or value == []:
+                continue
+            if isinstance(value, float):
+                value = Decimal(str(value))
+            item[spec.name] = value.value if isinstance(value, Status) else value
+        item["status_gpu_type"] = self.status_gpu_type
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict) -> Reservation:
+        known = {spec.name for spec in fields(cls)}
+        values = {key: value for key, value in item.items() if key in known}
+        values["status"] = Status(values["status"])
+        for key in ("gpu_count", "version", "node_port", "queue_position", "estimated_wait_minutes"):
+            if key in values:
+                values[key] = int(values[key])
+        values["duration_hours"] = float(values["duration_hours"])
+        values["warnings_sent"] = sorted(int(v) for v in values.get("warnings_sent", []))
+        return cls(**values)
