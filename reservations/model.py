@@ -89,6 +89,13 @@ class Reservation:
     preparing_since: str | None = None
     failure_reason: str | None = None
     warnings_sent: list[int] = field(default_factory=list)
+    # Set in the same write that ends a reservation which may own a pod or service; removed once
+    # both are confirmed gone (the expiry pass retries the deletion of whatever is left).
+    cleanup_pending: bool | None = None
+    # Why the latest extension was refused (the reservation itself carries on unchanged).
+    extension_refusal: str | None = None
+    # SQS message ids of the extensions applied, so a redelivered message extends only once.
+    applied_messages: list[str] = field(default_factory=list)
 
     @property
     def status_gpu_type(self) -> str:
@@ -117,4 +124,5 @@ class Reservation:
                 values[key] = int(values[key])
         values["duration_hours"] = float(values["duration_hours"])
         values["warnings_sent"] = sorted(int(v) for v in values.get("warnings_sent", []))
+        values["applied_messages"] = [str(v) for v in values.get("applied_messages", [])]
         return cls(**values)
