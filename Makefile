@@ -19,19 +19,31 @@ STAGE_CONTEXT := $(if $(STAGE_FILE),-c stage_file=$(STAGE_FILE))
 
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+LAYER_DIR := build/layers/kubernetes
+LAYER_STAMP := build/layers/kubernetes.installed
 
 .PHONY: install synth test lint unit cli-synth snapshots diff cost deploy destroy destroy-guard bench imports clean
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt jobs/platform_jobs/requirements.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt jobs/platform_jobs/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m tools.link_node $(VENV)/bin
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The reservation Lambdas' Kubernetes client layer, for Lambda's python3.13 on x86_64
+# (wheels only, no bytecode, so the asset is the same on every machine).
+$(LAYER_STAMP): lambda/layers/kubernetes/requirements.txt $(PY_STAMP)
+	rm -rf $(LAYER_DIR)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+	  --target $(LAYER_DIR)/python --platform manylinux2014_x86_64 --python-version 3.13 \
+	  --implementation cp --only-binary=:all: -r lambda/layers/kubernetes/requirements.txt
 	touch $@
 
 ## synth: install, synthesize every stage into cdk.out/ and print a per-stage summary
@@ -57,9 +69,9 @@ cli-synth:
 	$(PY) -m tools.synth_summary cdk.out.test
 	rm -rf cdk.out.test
 
-## snapshots: rewrite the template snapshots after a reviewed infrastructure change
+## snapshots: rewrite the template and chart snapshots after a reviewed infrastructure change
 snapshots: install
-	CDK_VALIDATION=false $(PY) -m pytest tests/test_snapshots.py --snapshot-update
+	CDK_VALIDATION=false $(PY) -m pytest tests/test_snapshots.py tests/test_k8s_manifests.py --snapshot-update
 
 ## diff: offline, stack-by-stack diff of BASE (a git ref, default main) against the working tree;
 ##       fails when a stateful resource would be replaced or deleted (ALLOW_STATEFUL=1 to allow)

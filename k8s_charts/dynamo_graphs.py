@@ -24,7 +24,7 @@ from k8s_charts.baseline import EFA_RESOURCE, GPU_RESOURCE, app_labels
 from platform_config.gpu_catalog import GpuInstance
 from platform_config.versions import DYNAMO_VLLM_RUNTIME
 from platform_config.workloads import DynamoModelSettings, DynamoSettings, ServingMode
-from platform_constructs.naming import GPU_TAINT_KEY, POOL_LABEL
+from platform_constructs.naming import GPU_TAINT_KEY, MESH_INJECT, POOL_LABEL
 
 API_VERSION = "nvidia.com/v1beta1"
 MODEL_CACHE_CLAIM = "model-cache"
@@ -69,7 +69,7 @@ def _container(*, command: list[str], resources: dict, env: list[dict], probe_po
     }
 
 
-def _pod(container: dict, *, labels: dict, pool: str | None) -> dict:
+def _pod(container: dict, *, labels: dict, pool: str | None, annotations: dict | None = None) -> dict:
     spec = {
         "containers": [container],
         "volumes": [{"name": "model-cache", "persistentVolumeClaim": {"claimName": MODEL_CACHE_CLAIM}}],
@@ -77,11 +77,14 @@ def _pod(container: dict, *, labels: dict, pool: str | None) -> dict:
     if pool:
         spec["nodeSelector"] = {POOL_LABEL: pool}
         spec["tolerations"] = [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]
-    return {"metadata": {"labels": labels}, "spec": spec}
+    metadata = {"labels": labels, **({"annotations": annotations} if annotations else {})}
+    return {"metadata": metadata, "spec": spec}
 
 
-def graph(model: DynamoModelSettings, instances: list[GpuInstance]) -> dict:
-    """The DynamoGraphDeployment spec for one model."""
+def graph(model: DynamoModelSettings, instances: list[GpuInstance], *, meshed: bool = False) -> dict:
+    """The DynamoGraphDeployment spec for one model. ``meshed`` gives the frontend a Linkerd
+    proxy (its clients are authorized by mesh identity); the GPU workers stay out of the mesh,
+    since their KV-cache transfer goes over EFA/RDMA, which no proxy sees."""
     common_env = [
         {"name": "HF_HOME", "value": f"{MODEL_CACHE_PATH}/hf"},
         {"name": "DYN_SYSTEM_ENABLED", "value": "true"},
@@ -105,6 +108,7 @@ def graph(model: DynamoModelSettings, instances: list[GpuInstance]) -> dict:
             ),
             labels={**labels, **FRONTEND_LABEL},
             pool=None,
+            annotations=MESH_INJECT if meshed else None,
         ),
     }
     disaggregated = model.mode is ServingMode.DISAGGREGATED
@@ -156,6 +160,7 @@ class DynamoGraphsChart(cdk8s.Chart):
         pool_instances: dict[str, list[GpuInstance]],
         efs_storage_class: str,
         model_cache_gib: int = 500,
+        meshed: bool = False,
     ) -> None:
         """``pool_instances``: GPU pool name -> the instance types it may launch."""
         super().__init__(scope, chart_id)
@@ -182,4 +187,6 @@ class DynamoGraphsChart(cdk8s.Chart):
                 metadata=cdk8s.ApiObjectMetadata(
                     name=model.name, namespace=namespace, labels=app_labels("dynamo", model.name)
                 ),
-            ).add_json_patch(cdk8s.JsonPatch.add("/spec", graph(model, pool_instances[model.gpu_pool])))
+            ).add_json_patch(
+                cdk8s.JsonPatch.add("/spec", graph(model, pool_instances[model.gpu_pool], meshed=meshed))
+            )

@@ -7,14 +7,27 @@ whichever manifest owned it would delete the namespace, and everything in it, wh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
 
 
 class NamespacesChart(cdk8s.Chart):
-    def __init__(self, scope: Construct, chart_id: str, *, namespaces: list[str]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        chart_id: str,
+        *,
+        namespaces: list[str],
+        labels: Mapping[str, Mapping[str, str]] | None = None,
+        annotations: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        """``labels`` and ``annotations`` add metadata to some of the namespaces (Linkerd's
+        control-plane labels, its injection annotation)."""
         super().__init__(scope, chart_id)
+        labels, annotations = labels or {}, annotations or {}
         for name in sorted(set(namespaces)):
             k8s.KubeNamespace(
                 self,
@@ -24,6 +37,8 @@ class NamespacesChart(cdk8s.Chart):
                     labels={
                         "app.kubernetes.io/part-of": "gpu-platform",
                         "pod-security.kubernetes.io/warn": "restricted",
+                        **labels.get(name, {}),
                     },
+                    annotations=dict(annotations[name]) if name in annotations else None,
                 ),
             )

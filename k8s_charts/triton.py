@@ -31,6 +31,13 @@ from platform_config.workloads import ModelRepository, TritonSettings
 NAME = "triton"
 SERVICE_ACCOUNT = "triton"
 HTTP_PORT, GRPC_PORT, METRICS_PORT = 8000, 8001, 8002
+
+
+def pod_labels() -> dict[str, str]:
+    """The labels of Triton's pods, which its Service, PDB and mesh policy select."""
+    return app_labels(NAME, "inference-server")
+
+
 MODELS_CLAIM = "triton-models"
 TRITON_USER = 1000  # the image's triton-server user
 
@@ -51,7 +58,7 @@ class TritonChart(cdk8s.Chart):
         """``role_arn`` is the IRSA role that may read ``model_bucket``; it is used only when
         the model repository is S3."""
         super().__init__(scope, chart_id)
-        labels = app_labels(NAME, "inference-server")
+        labels = pod_labels()
         from_s3 = settings.model_repository is ModelRepository.S3
         k8s.KubeServiceAccount(
             self,

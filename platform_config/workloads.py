@@ -17,6 +17,9 @@ NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 # IAM grants exactly that secret (what `aws secretsmanager describe-secret` prints).
 SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$"
 HF_MODEL_PATTERN = r"^[\w.-]+/[\w.-]+$"
+# A mesh client: ``namespace/serviceaccount``, or ``namespace/*`` for every meshed workload
+# of a namespace (Linkerd identities are ServiceAccounts).
+MESH_CLIENT_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\*)$"
 
 
 class _Settings(BaseModel):
@@ -122,11 +125,27 @@ class DynamoSettings(_Settings):
         return self
 
 
+MeshClient = Annotated[str, Field(pattern=MESH_CLIENT_PATTERN)]
+
+
+class LinkerdSettings(_Settings):
+    """Linkerd with its identity from cert-manager, proxies in the inference workloads, and
+    policy so that only the listed clients reach Triton and the Dynamo frontends."""
+
+    enabled: bool = False
+    high_availability: bool = Field(False, description="3 control-plane replicas, PDBs, anti-affinity")
+    trust_anchor_days: Annotated[int, Field(ge=30, le=3650)] = 365
+    issuer_hours: Annotated[int, Field(ge=24, le=8760)] = 48
+    triton_clients: list[MeshClient] = Field(default_factory=list)
+    dynamo_clients: list[MeshClient] = Field(default_factory=list)
+
+
 class WorkloadsSettings(_Settings):
     observability: ObservabilitySettings = ObservabilitySettings()
     nats: NatsSettings = NatsSettings()
     triton: TritonSettings = TritonSettings()
     dynamo: DynamoSettings = DynamoSettings()
+    linkerd: LinkerdSettings = LinkerdSettings()
 
     @model_validator(mode="after")
     def _dependencies(self) -> WorkloadsSettings:
@@ -134,4 +153,15 @@ class WorkloadsSettings(_Settings):
             raise ValueError(
                 "workloads.dynamo needs workloads.nats enabled: Dynamo's event plane is NATS JetStream"
             )
+        if self.linkerd.enabled:
+            for component, clients in (
+                ("triton", self.linkerd.triton_clients),
+                ("dynamo", self.linkerd.dynamo_clients),
+            ):
+                if getattr(self, component).enabled and not clients:
+                    raise ValueError(
+                        f"workloads.linkerd.{component}_clients is empty, so no workload could reach "
+                        f"{component} through the mesh; list the callers as 'namespace/serviceaccount' "
+                        "or 'namespace/*'"
+                    )
         return self

@@ -39,3 +39,7 @@ NATS_NAMESPACE = "nats"
 INFERENCE_NAMESPACE = "inference"
 DYNAMO_NAMESPACE = "dynamo-system"
 PLATFORM_SECRETS_NAMESPACE = "platform-secrets"
+LINKERD_NAMESPACE = "linkerd"
+# Pod or namespace annotation that makes Linkerd's injector add its proxy.
+MESH_INJECT = {"linkerd.io/inject": "enabled"}
+CERT_MANAGER_NAMESPACE = "cert-manager"

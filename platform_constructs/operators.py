@@ -8,10 +8,11 @@ user from the ``grafana-admin`` Secret that the secret sync writes.
 
 from __future__ import annotations
 
-from platform_config.workloads import ObservabilitySettings
-from platform_constructs.naming import GPU_MODEL_LABEL, GPU_TAINT_KEY, POOL_LABEL
+from platform_config.workloads import LinkerdSettings, ObservabilitySettings
+from platform_constructs.naming import GPU_MODEL_LABEL, GPU_TAINT_KEY, MESH_INJECT, POOL_LABEL
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"
+PROMETHEUS_SERVICE_ACCOUNT = "kube-prometheus-stack-prometheus"  # the chart's name for it
 LOKI_PUSH_PATH = "/loki/api/v1/push"
 CPU_PLACEMENT = {"nodeSelector": {POOL_LABEL: "cpu"}}
 
@@ -26,10 +27,14 @@ def _claim(storage_class: str, gib: int) -> dict:
     }
 
 
-def kube_prometheus_stack_values(settings: ObservabilitySettings, *, storage_class: str) -> dict:
+def kube_prometheus_stack_values(
+    settings: ObservabilitySettings, *, storage_class: str, meshed: bool = False
+) -> dict:
     """Prometheus selects every ServiceMonitor, PodMonitor and PrometheusRule in the cluster
     (ours carry no Helm release label); kube-state-metrics exports the GPU pool labels the
-    alerts join on."""
+    alerts join on. ``meshed`` gives Prometheus a Linkerd proxy, so that its mesh identity
+    may scrape ports that Linkerd policy protects."""
+    mesh = {"podMetadata": {"annotations": MESH_INJECT}} if meshed else {}
     return {
         "grafana": {
             "admin": {
@@ -52,6 +57,7 @@ def kube_prometheus_stack_values(settings: ObservabilitySettings, *, storage_cla
                 "storageSpec": {
                     "volumeClaimTemplate": _claim(storage_class, settings.prometheus_storage_gib)
                 },
+                **mesh,
                 **CPU_PLACEMENT,
             }
         },
@@ -164,3 +170,49 @@ def dynamo_platform_values(*, nats_url: str) -> dict:
         "global": {"nats": {"install": False}, "etcd": {"install": False}},
         "dynamo-operator": {"natsAddr": nats_url, "discoveryBackend": "kubernetes", **CPU_PLACEMENT},
     }
+
+
+# --- Linkerd and its PKI ----------------------------------------------------------------------
+
+
+def cert_manager_values() -> dict:
+    """cert-manager with its CRDs (kept on uninstall, so certificates survive a rollback)."""
+    return {
+        "crds": {"enabled": True, "keep": True},
+        "replicaCount": 2,
+        "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+        **CPU_PLACEMENT,
+        "webhook": {"replicaCount": 2, "podDisruptionBudget": {"enabled": True}, **CPU_PLACEMENT},
+        "cainjector": CPU_PLACEMENT,
+    }
+
+
+def trust_manager_values(*, trust_namespace: str) -> dict:
+    """trust-manager reads Bundle sources from cert-manager's namespace, where the trust
+    anchor's Secret lives."""
+    return {"app": {"trust": {"namespace": trust_namespace}}, **CPU_PLACEMENT}
+
+
+def linkerd_crds_values() -> dict:
+    """The namespace is ours (labelled in the namespaces chart), not the CRD chart's."""
+    return {"installNamespace": False}
+
+
+def linkerd_control_plane_values(settings: LinkerdSettings) -> dict:
+    """Identity from cert-manager (``externalCA``: the chart generates no key and reads the
+    issuer Secret and the trust-roots ConfigMap); the values-ha.yaml settings when
+    ``high_availability`` is on."""
+    values: dict = {
+        "installNamespace": False,
+        "identity": {"externalCA": True, "issuer": {"scheme": "kubernetes.io/tls"}},
+        **CPU_PLACEMENT,
+    }
+    if settings.high_availability:
+        values |= {
+            "controllerReplicas": 3,
+            "enablePodDisruptionBudget": True,
+            "enablePodAntiAffinity": True,
+            "webhookFailurePolicy": "Fail",
+            "deploymentStrategy": {"rollingUpdate": {"maxUnavailable": 1, "maxSurge": "25%"}},
+        }
+    return values

@@ -1,6 +1,6 @@
 """The Kubernetes layer: operators from their pinned Helm charts and our cdk8s charts
-(observability rules and dashboards, NATS JetStream, Triton, Dynamo graphs), each enabled by
-a stage setting.
+(observability rules and dashboards, NATS JetStream, Triton, Dynamo graphs, Linkerd identity
+and policy), each enabled by a stage setting.
 
 A stack of its own, deployed after Nodes: it holds no data that outlives the cluster, it can
 be destroyed and redeployed alone, and the templates of the cluster stack stay small.
@@ -18,21 +18,28 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from k8s_charts.dynamo_graphs import DynamoGraphsChart
+from k8s_charts.dynamo_graphs import FRONTEND_LABEL, FRONTEND_PORT, DynamoGraphsChart
+from k8s_charts.linkerd_identity import CONTROL_PLANE_LABEL, LinkerdIdentityChart
+from k8s_charts.mesh_policy import MeshPolicyChart, ProtectedPort, ProtectedService
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.nats import NatsChart, client_url
 from k8s_charts.observability import ObservabilityChart
 from k8s_charts.storage_classes import EFS_CLASS, GP3_CLASS
+from k8s_charts.triton import GRPC_PORT, HTTP_PORT, TritonChart
+from k8s_charts.triton import NAME as TRITON
 from k8s_charts.triton import SERVICE_ACCOUNT as TRITON_SERVICE_ACCOUNT
-from k8s_charts.triton import TritonChart
+from k8s_charts.triton import pod_labels as triton_pod_labels
 from platform_config import gpu_catalog, versions
 from platform_config.model import StageConfig
 from platform_constructs import operators
 from platform_constructs.helm import pinned_chart
 from platform_constructs.nag import acknowledge
 from platform_constructs.naming import (
+    CERT_MANAGER_NAMESPACE,
     DYNAMO_NAMESPACE,
     INFERENCE_NAMESPACE,
+    LINKERD_NAMESPACE,
+    MESH_INJECT,
     MONITORING_NAMESPACE,
     NATS_NAMESPACE,
     PLATFORM_SECRETS_NAMESPACE,
@@ -54,8 +61,45 @@ def workload_namespaces(config: StageConfig) -> list[str]:
         INFERENCE_NAMESPACE: workloads.triton.enabled,
         DYNAMO_NAMESPACE: workloads.dynamo.enabled,
         PLATFORM_SECRETS_NAMESPACE: bool(secret_targets(config)),
+        LINKERD_NAMESPACE: workloads.linkerd.enabled,
     }
     return [name for name, enabled in wanted.items() if enabled]
+
+
+# Labels Linkerd requires on its own namespace: trust-manager's Bundle targets it by the
+# first; the injector skips it and its webhooks ignore it.
+LINKERD_NAMESPACE_LABELS = {
+    **CONTROL_PLANE_LABEL,
+    "linkerd.io/control-plane-ns": LINKERD_NAMESPACE,
+    "config.linkerd.io/admission-webhooks": "disabled",
+}
+
+
+def protected_services(config: StageConfig) -> list[ProtectedService]:
+    """The mesh-protected endpoints of the enabled components, with their allowed clients.
+    Prometheus (itself meshed when Linkerd is on) may always scrape the Dynamo frontends,
+    whose metrics share the API port."""
+    workloads, linkerd = config.workloads, config.workloads.linkerd
+    services = []
+    if workloads.triton.enabled:
+        services.append(
+            ProtectedService(
+                name=TRITON, namespace=INFERENCE_NAMESPACE, pod_labels=triton_pod_labels(),
+                ports=(ProtectedPort(f"{TRITON}-http", HTTP_PORT, "HTTP/1"),
+                       ProtectedPort(f"{TRITON}-grpc", GRPC_PORT, "gRPC")),
+                clients=tuple(linkerd.triton_clients),
+            )
+        )  # fmt: skip
+    if workloads.dynamo.enabled:
+        scraper = [f"{MONITORING_NAMESPACE}/{operators.PROMETHEUS_SERVICE_ACCOUNT}"]
+        services.append(
+            ProtectedService(
+                name="dynamo-frontend", namespace=DYNAMO_NAMESPACE, pod_labels=FRONTEND_LABEL,
+                ports=(ProtectedPort("dynamo-frontend-http", FRONTEND_PORT, "HTTP/1"),),
+                clients=tuple(linkerd.dynamo_clients + (scraper if workloads.observability.enabled else [])),
+            )
+        )  # fmt: skip
+    return services
 
 
 def secret_targets(config: StageConfig) -> list[dict[str, str]]:
@@ -118,9 +162,15 @@ class WorkloadsStack(Stack):
         self.releases: dict[str, eks.HelmChart] = {}
 
         namespaces = [n for n in workload_namespaces(config) if n not in owned_namespaces]
+        meshed = workloads.linkerd.enabled
         self.namespaces = attach(
-            self, "Namespaces", cluster, NamespacesChart(cdk8s.App(), "namespaces", namespaces=namespaces)
-        )
+            self, "Namespaces", cluster,
+            NamespacesChart(
+                cdk8s.App(), "namespaces", namespaces=namespaces,
+                labels={LINKERD_NAMESPACE: LINKERD_NAMESPACE_LABELS},
+                annotations={INFERENCE_NAMESPACE: MESH_INJECT} if meshed else {},
+            ),
+        )  # fmt: skip
         self.namespaces.node.add_dependency(nodes_ready)
 
         self.secret_sync: SecretSync | None = None
@@ -130,6 +180,8 @@ class WorkloadsStack(Stack):
                 targets=secret_targets(config), namespaces_ready=self.namespaces,
             )  # fmt: skip
 
+        if meshed:
+            self._linkerd()
         if workloads.observability.enabled:
             self._observability()
         if workloads.nats.enabled:
@@ -147,6 +199,12 @@ class WorkloadsStack(Stack):
             self._triton(model_bucket)
         if workloads.dynamo.enabled:
             self._dynamo()
+        if meshed:
+            self._manifest(
+                "MeshPolicy",
+                MeshPolicyChart(cdk8s.App(), "mesh-policy", services=protected_services(config)),
+                self.releases["LinkerdCrds"],
+            )
 
     # -- building blocks ---------------------------------------------------------------------
 
@@ -162,12 +220,14 @@ class WorkloadsStack(Stack):
         return release
 
     def _manifest(self, name: str, chart: cdk8s.Chart, *after: Construct) -> eks.KubernetesManifest:
-        """Our chart, after the namespaces, the secrets it reads and the operators whose CRDs
-        it uses (kube-prometheus-stack for ServiceMonitors)."""
+        """Our chart, after the namespaces, the secrets it reads, the operators whose CRDs
+        it uses (kube-prometheus-stack for ServiceMonitors) and the mesh's proxy injector (so
+        its pods start with their proxies)."""
         manifest = attach(self, name, self.cluster, chart)
         manifest.node.add_dependency(self.namespaces, *after)
-        if "KubePrometheusStack" in self.releases:
-            manifest.node.add_dependency(self.releases["KubePrometheusStack"])
+        for operator in ("KubePrometheusStack", "LinkerdControlPlane"):
+            if operator in self.releases:
+                manifest.node.add_dependency(self.releases[operator])
         if self.secret_sync:
             manifest.node.add_dependency(self.secret_sync.manifest)
         self.manifests[name] = manifest
@@ -175,15 +235,43 @@ class WorkloadsStack(Stack):
 
     # -- components --------------------------------------------------------------------------
 
+    def _linkerd(self) -> None:
+        """cert-manager and trust-manager, the identity PKI they issue, then Linkerd's CRDs and
+        control plane (which reads that PKI at start)."""
+        cert_manager = self._release(
+            "CertManager", versions.CERT_MANAGER, CERT_MANAGER_NAMESPACE, operators.cert_manager_values()
+        )
+        trust_manager = self._release(
+            "TrustManager", versions.TRUST_MANAGER, CERT_MANAGER_NAMESPACE,
+            operators.trust_manager_values(trust_namespace=CERT_MANAGER_NAMESPACE), cert_manager,
+        )  # fmt: skip
+        identity = self._manifest(
+            "LinkerdIdentity",
+            LinkerdIdentityChart(
+                cdk8s.App(), "linkerd-identity", settings=self.config.workloads.linkerd,
+                cert_manager_namespace=CERT_MANAGER_NAMESPACE, linkerd_namespace=LINKERD_NAMESPACE,
+            ),
+            cert_manager, trust_manager,
+        )  # fmt: skip
+        crds = self._release(
+            "LinkerdCrds", versions.LINKERD_CRDS, LINKERD_NAMESPACE, operators.linkerd_crds_values()
+        )
+        self._release(
+            "LinkerdControlPlane", versions.LINKERD_CONTROL_PLANE, LINKERD_NAMESPACE,
+            operators.linkerd_control_plane_values(self.config.workloads.linkerd), crds, identity,
+        )  # fmt: skip
+
     def _observability(self) -> None:
         settings = self.config.workloads.observability
-        after_secrets = [self.secret_sync.manifest] if self.secret_sync else []
+        meshed = "LinkerdControlPlane" in self.releases
+        after = [self.secret_sync.manifest] if self.secret_sync else []
+        after += [self.releases["LinkerdControlPlane"]] if meshed else []
         stack = self._release(
             "KubePrometheusStack",
             versions.KUBE_PROMETHEUS_STACK,
             MONITORING_NAMESPACE,
-            operators.kube_prometheus_stack_values(settings, storage_class=GP3_CLASS),
-            *after_secrets,
+            operators.kube_prometheus_stack_values(settings, storage_class=GP3_CLASS, meshed=meshed),
+            *after,
         )
         self._release(
             "DcgmExporter",
@@ -248,6 +336,6 @@ class WorkloadsStack(Stack):
         }
         chart = DynamoGraphsChart(
             cdk8s.App(), "dynamo-graphs", settings=settings, namespace=DYNAMO_NAMESPACE, pool_instances=pools,
-            efs_storage_class=EFS_CLASS,
+            efs_storage_class=EFS_CLASS, meshed=self.config.workloads.linkerd.enabled,
         )  # fmt: skip
         self._manifest("DynamoGraphs", chart, operator)
