@@ -132,3 +132,48 @@ def service_monitor(
             endpoints=[monitoring.ServiceMonitorSpecEndpoints(port=port, path=path, interval="30s")],
         ),
     )
+
+
+def stateful_services(
+    scope: Construct, *, name: str, namespace: str, labels: dict[str, str], ports: list[tuple[str, int]]
+) -> None:
+    """The two Services of a clustered StatefulSet: ``<name>-headless`` gives each pod the
+    stable DNS name its peers dial (also before it is ready), ``<name>`` spreads clients."""
+    service_ports = [
+        k8s.ServicePort(name=n, port=p, target_port=k8s.IntOrString.from_string(n)) for n, p in ports
+    ]
+    meta = {"namespace": namespace, "labels": labels}
+    k8s.KubeService(
+        scope,
+        "headless",
+        metadata=k8s.ObjectMeta(name=f"{name}-headless", **meta),
+        spec=k8s.ServiceSpec(
+            cluster_ip="None", publish_not_ready_addresses=True, selector=labels, ports=service_ports
+        ),
+    )
+    k8s.KubeService(
+        scope,
+        "client",
+        metadata=k8s.ObjectMeta(name=name, **meta),
+        spec=k8s.ServiceSpec(selector=labels, ports=service_ports),
+    )
+
+
+def data_volume_claim(*, storage_class: str, gib: int) -> k8s.KubePersistentVolumeClaimProps:
+    """The ``data`` volume claim template of a StatefulSet: one RWO volume per pod."""
+    return k8s.KubePersistentVolumeClaimProps(
+        metadata=k8s.ObjectMeta(name="data"),
+        spec=k8s.PersistentVolumeClaimSpec(
+            access_modes=["ReadWriteOnce"],
+            storage_class_name=storage_class,
+            resources=k8s.VolumeResourceRequirements(
+                requests={"storage": k8s.Quantity.from_string(f"{gib}Gi")}
+            ),
+        ),
+    )
+
+
+# Volumes outlive their pods: deleting or scaling down a StatefulSet never deletes data.
+RETAIN_CLAIMS = k8s.StatefulSetPersistentVolumeClaimRetentionPolicy(
+    when_deleted="Retain", when_scaled="Retain"
+)

@@ -12,13 +12,16 @@ from cdk8s_plus_35 import k8s
 from constructs import Construct
 
 from k8s_charts.baseline import (
+    RETAIN_CLAIMS,
     app_labels,
+    data_volume_claim,
     http_probe,
     pod_disruption_budget,
     pod_security,
     resources,
     restricted_security_context,
     service_monitor,
+    stateful_services,
     zone_spread,
 )
 from platform_config.versions import NATS_EXPORTER, NATS_SERVER
@@ -83,23 +86,7 @@ class NatsChart(cdk8s.Chart):
             ("monitor", MONITOR_PORT),
             ("metrics", METRICS_PORT),
         ]
-        service_ports = [
-            k8s.ServicePort(name=n, port=p, target_port=k8s.IntOrString.from_string(n)) for n, p in ports
-        ]
-        k8s.KubeService(
-            self,
-            "headless",
-            metadata=k8s.ObjectMeta(name=f"{NAME}-headless", **meta),
-            spec=k8s.ServiceSpec(
-                cluster_ip="None", publish_not_ready_addresses=True, selector=labels, ports=service_ports
-            ),
-        )
-        k8s.KubeService(
-            self,
-            "client",
-            metadata=k8s.ObjectMeta(name=NAME, **meta),
-            spec=k8s.ServiceSpec(selector=labels, ports=service_ports),
-        )
+        stateful_services(self, name=NAME, namespace=namespace, labels=labels, ports=ports)
         k8s.KubeStatefulSet(
             self,
             "statefulset",
@@ -109,9 +96,7 @@ class NatsChart(cdk8s.Chart):
                 replicas=settings.replicas,
                 pod_management_policy="Parallel",
                 selector=k8s.LabelSelector(match_labels=labels),
-                persistent_volume_claim_retention_policy=k8s.StatefulSetPersistentVolumeClaimRetentionPolicy(
-                    when_deleted="Retain", when_scaled="Retain"
-                ),
+                persistent_volume_claim_retention_policy=RETAIN_CLAIMS,
                 template=k8s.PodTemplateSpec(
                     metadata=k8s.ObjectMeta(labels=labels),
                     spec=k8s.PodSpec(
@@ -128,16 +113,7 @@ class NatsChart(cdk8s.Chart):
                     ),
                 ),
                 volume_claim_templates=[
-                    k8s.KubePersistentVolumeClaimProps(
-                        metadata=k8s.ObjectMeta(name="data"),
-                        spec=k8s.PersistentVolumeClaimSpec(
-                            access_modes=["ReadWriteOnce"],
-                            storage_class_name=storage_class,
-                            resources=k8s.VolumeResourceRequirements(
-                                requests={"storage": k8s.Quantity.from_string(f"{settings.storage_gib}Gi")}
-                            ),
-                        ),
-                    )
+                    data_volume_claim(storage_class=storage_class, gib=settings.storage_gib)
                 ],
             ),
         )

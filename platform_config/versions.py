@@ -94,6 +94,11 @@ NATS_SERVER = ImagePin(repository="docker.io/library/nats", tag="2.15.0-alpine")
 NATS_EXPORTER = ImagePin(repository="docker.io/natsio/prometheus-nats-exporter", tag="0.20.2")
 TRITON_SERVER = ImagePin(repository="nvcr.io/nvidia/tritonserver", tag="26.10-py3")
 DYNAMO_VLLM_RUNTIME = ImagePin(repository="nvcr.io/nvidia/ai-dynamo/vllm-runtime", tag="1.6.0")
+# MinIO stopped publishing community images in 10/2025 (source only) and archived its
+# repository in 4/2026. This is the last published community image; it predates the fix for
+# CVE-2025-62506 (a service account or STS session could exceed its session policy), so
+# the platform uses only the root credentials and creates no service accounts (README).
+MINIO = ImagePin(repository="quay.io/minio/minio", tag="RELEASE.2025-09-07T16-13-09Z")
 
 HELM_CHARTS: tuple[HelmChartPin, ...] = (
     KARPENTER,
@@ -115,6 +120,7 @@ IMAGES: tuple[ImagePin, ...] = (
     NATS_EXPORTER,
     TRITON_SERVER,
     DYNAMO_VLLM_RUNTIME,
+    MINIO,
 )
 
 # EKS managed add-ons. ``None`` lets EKS install its default build for the cluster's

@@ -56,6 +56,28 @@ class NatsSettings(_Settings):
     storage_gib: Annotated[int, Field(ge=1, le=1000)] = 20
 
 
+class MinioSettings(_Settings):
+    """Distributed MinIO (erasure-coded over ``replicas`` volumes) for S3-compatible storage
+    inside the cluster. On AWS the S3 model bucket covers the platform's own needs; MinIO is
+    for teams whose tools need an in-cluster S3 endpoint (README, "MinIO")."""
+
+    enabled: bool = False
+    replicas: Literal[4, 8, 16] = 4
+    storage_gib: Annotated[int, Field(ge=10, le=16000)] = 100
+    root_secret_arn: Annotated[str, Field(pattern=SECRET_ARN_PATTERN)] | None = Field(
+        None, description="Secrets Manager secret with JSON keys MINIO_ROOT_USER and MINIO_ROOT_PASSWORD"
+    )
+
+    @model_validator(mode="after")
+    def _needs_root_secret(self) -> MinioSettings:
+        if self.enabled and not self.root_secret_arn:
+            raise ValueError(
+                "minio.root_secret_arn is required when minio is enabled (a Secrets Manager secret with "
+                "MINIO_ROOT_USER and MINIO_ROOT_PASSWORD; there is no default password)"
+            )
+        return self
+
+
 class ModelRepository(StrEnum):
     S3 = "s3"
     EFS = "efs"
@@ -146,6 +168,7 @@ class WorkloadsSettings(_Settings):
     triton: TritonSettings = TritonSettings()
     dynamo: DynamoSettings = DynamoSettings()
     linkerd: LinkerdSettings = LinkerdSettings()
+    minio: MinioSettings = MinioSettings()
 
     @model_validator(mode="after")
     def _dependencies(self) -> WorkloadsSettings:

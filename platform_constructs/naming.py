@@ -43,3 +43,4 @@ LINKERD_NAMESPACE = "linkerd"
 # Pod or namespace annotation that makes Linkerd's injector add its proxy.
 MESH_INJECT = {"linkerd.io/inject": "enabled"}
 CERT_MANAGER_NAMESPACE = "cert-manager"
+MINIO_NAMESPACE = "minio"

@@ -21,6 +21,8 @@ from constructs import Construct
 from k8s_charts.dynamo_graphs import FRONTEND_LABEL, FRONTEND_PORT, DynamoGraphsChart
 from k8s_charts.linkerd_identity import CONTROL_PLANE_LABEL, LinkerdIdentityChart
 from k8s_charts.mesh_policy import MeshPolicyChart, ProtectedPort, ProtectedService
+from k8s_charts.minio import ROOT_SECRET as MINIO_ROOT_SECRET
+from k8s_charts.minio import MinioChart
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.nats import NatsChart, client_url
 from k8s_charts.observability import ObservabilityChart
@@ -40,6 +42,7 @@ from platform_constructs.naming import (
     INFERENCE_NAMESPACE,
     LINKERD_NAMESPACE,
     MESH_INJECT,
+    MINIO_NAMESPACE,
     MONITORING_NAMESPACE,
     NATS_NAMESPACE,
     PLATFORM_SECRETS_NAMESPACE,
@@ -62,6 +65,7 @@ def workload_namespaces(config: StageConfig) -> list[str]:
         DYNAMO_NAMESPACE: workloads.dynamo.enabled,
         PLATFORM_SECRETS_NAMESPACE: bool(secret_targets(config)),
         LINKERD_NAMESPACE: workloads.linkerd.enabled,
+        MINIO_NAMESPACE: workloads.minio.enabled,
     }
     return [name for name, enabled in wanted.items() if enabled]
 
@@ -109,6 +113,7 @@ def secret_targets(config: StageConfig) -> list[dict[str, str]]:
         (workloads.observability.enabled, MONITORING_NAMESPACE, operators.GRAFANA_ADMIN_SECRET,
          workloads.observability.grafana_admin_secret_arn),
         (workloads.dynamo.enabled, DYNAMO_NAMESPACE, "hf-token", workloads.dynamo.hf_token_secret_arn),
+        (workloads.minio.enabled, MINIO_NAMESPACE, MINIO_ROOT_SECRET, workloads.minio.root_secret_arn),
     ]  # fmt: skip
     return [
         {"namespace": ns, "name": name, "arn": arn} for enabled, ns, name, arn in wanted if enabled and arn
@@ -199,6 +204,17 @@ class WorkloadsStack(Stack):
             self._triton(model_bucket)
         if workloads.dynamo.enabled:
             self._dynamo()
+        if workloads.minio.enabled:
+            self._manifest(
+                "Minio",
+                MinioChart(
+                    cdk8s.App(),
+                    "minio",
+                    settings=workloads.minio,
+                    namespace=MINIO_NAMESPACE,
+                    storage_class=GP3_CLASS,
+                ),
+            )
         if meshed:
             self._manifest(
                 "MeshPolicy",

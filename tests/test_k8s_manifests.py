@@ -14,6 +14,7 @@ from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
 from k8s_charts.karpenter_node_pools import KarpenterNodePoolsChart
 from k8s_charts.linkerd_identity import LinkerdIdentityChart
 from k8s_charts.mesh_policy import MeshPolicyChart
+from k8s_charts.minio import MinioChart
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.nats import NatsChart
 from k8s_charts.observability import ObservabilityChart
@@ -106,6 +107,9 @@ def charts() -> dict[str, cdk8s.Chart]:
             linkerd_namespace="linkerd",
         ),
         "mesh-policy": MeshPolicyChart(app, "mesh-policy", services=protected_services(DEV)),
+        "minio": MinioChart(
+            app, "minio", settings=DEV.workloads.minio, namespace="minio", storage_class="gp3"
+        ),
     }
 
 
@@ -122,6 +126,7 @@ CHART_NAMES = [
     "secret-sync",
     "linkerd-identity",
     "mesh-policy",
+    "minio",
 ]
 
 

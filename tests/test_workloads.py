@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from platform_config.workloads import WorkloadsSettings
 from platform_constructs.naming import GPU_TAINT_KEY, POOL_LABEL
 from tests.manifests import manifests_in_template, render
 
@@ -118,7 +119,7 @@ def test_dynamo_operator_uses_our_nats_and_not_its_bundled_one(synth):
 
 @pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
 def test_jetstream_is_clustered_on_gp3_spread_across_zones(synth, stage):
-    (nats,) = objects(synth, stage, "StatefulSet")
+    (nats,) = [o for o in objects(synth, stage, "StatefulSet") if o["metadata"]["name"] == "nats"]
     assert nats["spec"]["replicas"] == 3
     (claim,) = nats["spec"]["volumeClaimTemplates"]
     assert claim["spec"]["storageClassName"] == "gp3"
@@ -160,6 +161,7 @@ def test_grafana_admin_comes_from_the_synced_secret_and_no_credential_is_in_any_
     assert {(t["namespace"], t["name"]) for t in targets} == {
         ("monitoring", "grafana-admin"),
         ("dynamo-system", "hf-token"),
+        ("minio", "minio-root"),
     }
     # No Secret object is ever applied from a template, and no Helm value carries a password.
     for (stage, stack), template in synth.templates.items():
@@ -194,5 +196,39 @@ def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
     titles = {json.loads(next(iter(d["data"].values())))["title"] for d in dashboards}
     assert titles == {"GPU fleet", "Triton Inference Server", "Dynamo"}
     monitors = {o["metadata"]["name"] for o in objects(synth, "dev", "ServiceMonitor")}
-    assert monitors == {"nats", "triton"}
+    assert monitors == {"nats", "triton", "minio"}
     assert helm_values(synth, "dev", "DcgmExporterRelease")["serviceMonitor"]["enabled"] is True
+
+
+def test_minio_is_an_erasure_coded_pool_with_synced_credentials_and_metrics(synth):
+    (minio,) = [o for o in objects(synth, "dev", "StatefulSet") if o["metadata"]["name"] == "minio"]
+    replicas = minio["spec"]["replicas"]
+    assert replicas == 4
+    (container,) = minio["spec"]["template"]["spec"]["containers"]
+    # Every pod names the whole pool, through the headless Service's per-pod DNS names.
+    assert (
+        f"http://minio-{{0...{replicas - 1}}}.minio-headless.minio.svc.cluster.local/data"
+        in container["args"]
+    )
+    assert container["envFrom"] == [{"secretRef": {"name": "minio-root"}}]
+    assert not [e for e in container.get("env", []) if "ROOT" in e["name"]]  # no literal credential
+    (claim,) = minio["spec"]["volumeClaimTemplates"]
+    assert (claim["spec"]["storageClassName"], claim["spec"]["resources"]["requests"]["storage"]) == (
+        "gp3",
+        "50Gi",
+    )
+    assert minio["spec"]["persistentVolumeClaimRetentionPolicy"] == {
+        "whenDeleted": "Retain",
+        "whenScaled": "Retain",
+    }
+    (pdb,) = [o for o in objects(synth, "dev", "PodDisruptionBudget") if o["metadata"]["name"] == "minio"]
+    assert pdb["spec"]["maxUnavailable"] == 1
+    (monitor,) = [o for o in objects(synth, "dev", "ServiceMonitor") if o["metadata"]["name"] == "minio"]
+    assert monitor["spec"]["endpoints"][0]["path"] == "/minio/v2/metrics/cluster"
+    # staging and prod leave it off: their object storage is S3.
+    assert not [o for o in objects(synth, "prod", "StatefulSet") if o["metadata"]["name"] == "minio"]
+
+
+def test_minio_without_a_root_secret_is_refused():
+    with pytest.raises(ValueError, match=r"minio\.root_secret_arn is required"):
+        WorkloadsSettings.model_validate({"minio": {"enabled": True}})
