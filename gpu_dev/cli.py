@@ -351,6 +351,10 @@ def cmd_edit(ctx: Context, args: argparse.Namespace) -> int:
     sid = render.short_id(record.reservation_id)
     if record.status in ENDED:
         raise UsageError(f"reservation {sid} has already ended ({record.status}); reserve a new one instead")
+    if record.status not in (Status.PREPARING, Status.ACTIVE):
+        raise UsageError(
+            f"reservation {sid} is {record.status}; only a preparing or active reservation can be extended"
+        )
     policy = ctx.policy
     total = record.duration_hours + args.extend
     if total > policy.max_hours:
@@ -374,6 +378,7 @@ def cmd_edit(ctx: Context, args: argparse.Namespace) -> int:
     else:
         then = f"it will last {total:g} h once started"
     out(f"Extension of reservation {sid} by {args.extend:g} h requested; {then}.")
+    out(f"Check it with: gpu-dev show {sid}")
     return 0
 
 

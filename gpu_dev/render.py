@@ -108,6 +108,8 @@ def notes(record: Reservation, now: datetime) -> str:
         parts.append(record.failure_reason)
     if record.status not in ENDED and record.warnings_sent:
         parts.append(warnings_text(record))
+    if record.status not in ENDED and record.extension_refusal:
+        parts.append(f"extension refused: {record.extension_refusal}")
     return "; ".join(parts)
 
 
@@ -154,6 +156,8 @@ def reservation_detail(record: Reservation, now: datetime) -> str:
         lines.append(("SSH", record.ssh_command))
     if record.failure_reason:
         lines.append(("Reason", record.failure_reason))
+    if record.extension_refusal:
+        lines.append(("Extension", f"refused: {record.extension_refusal}"))
     if record.reservation_ended:
         lines.append(("Ended", when(record.reservation_ended)))
     lines.append(("Warnings", warnings_text(record) or "none sent"))

@@ -379,6 +379,22 @@ def test_edit_extend_sends_one_extension(fake_stage, run):
     ]
 
 
+def test_only_a_preparing_or_active_reservation_can_be_extended(fake_stage, run):
+    fake_stage.put(ID_A, status=Status.QUEUED)
+    code, _, err = run("edit", ID_A, "--extend", "1")
+    assert code == 2
+    assert "reservation aaaaaaaa is queued; only a preparing or active reservation can be extended" in err
+    assert fake_stage.messages() == []
+
+
+def test_a_refused_extension_is_shown(fake_stage, run):
+    refusal = "extending by 30 h would make it 34 h long; the limit is 24 h"
+    fake_stage.put(ID_A, status=Status.ACTIVE, extension_refusal=refusal)
+    [line] = [line for line in run("show", ID_A)[1].splitlines() if line.startswith("Extension:")]
+    assert line.split(None, 1)[1] == f"refused: {refusal}"
+    assert f"extension refused: {refusal}" in run("list")[1]
+
+
 @pytest.mark.parametrize(
     ("extend", "expected"),
     [
