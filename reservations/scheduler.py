@@ -1,12 +1,54 @@
 """The reservation planner: capacity per GPU type, FIFO with conservative backfill, ETAs.
 
-INTERFACE (fixed; the processor and the simulation depend on it). Implementation pending.
+:func:`plan` is a pure function of what the processor reads each minute (the GPU nodes, the
+GPUs held by preparing and active reservations, the queue) and returns which requests start
+now, on which node, the ETA of every other one, and the requests it refuses.
+
+Rules
+  * Capacity is per GPU type: the nodes given, each with its allocatable GPUs.
+  * One reservation is one dev pod on ONE node. A request for more GPUs than a node of its type
+    holds is refused with a reason, rather than spanning nodes: a dev pod cannot span nodes, and
+    a "4 + 4" reservation would be two machines the user has to stitch together. Requests for a
+    GPU count the stage does not offer, for longer than ``max_hours``, for an unknown type, or
+    for more GPUs than one user may hold are refused too.
+  * Conservative backfill, per GPU type. The queue is walked in FIFO order (``created_at``, then
+    ``reservation_id``); each request gets the earliest (time, node) slot where its GPUs fit on
+    one node for its whole duration, given the running allocations (free at ``ends_at``) and the
+    slots already given to earlier requests. A slot at ``now`` is a :class:`Start`. Because
+    reservations have known end times, a later request is only given a slot that leaves every
+    earlier slot intact: a small, short job starts now when it fits in the hole before the head's
+    slot, and never when it would delay the head (or anyone ahead of it). Removing a request
+    never moves an earlier request's slot.
+  * Among the nodes where the slot's time fits, the plan takes the best fit (fewest free GPUs at
+    that time, then the node name), so the plan packs and is deterministic.
+  * A user's GPUs (running and planned, all types) never exceed ``max_gpus_per_user`` at any
+    time: such a request is planned no earlier than when the user's own reservations free enough.
+  * Every waiting request gets a :class:`Forecast` from the same plan: its 1-based place in the
+    remaining queue of its type and ``start_at``, the start the plan would meet if reservations
+    end when they say. ``start_at`` is None when no node of the type can hold the request at all
+    (the type has no nodes now, or its nodes report fewer allocatable GPUs than asked).
+  * An allocation on a node that is gone does not count; one whose ``ends_at`` has passed ends
+    ``now``.
+
+Implementation: each node (and each user) is a step function of free GPUs over time, kept as
+two parallel lists (breakpoints in integer microseconds after ``now``, free GPUs from each
+breakpoint on). Adding a planned reservation only ever lowers free capacity, so the earliest fit
+of a given (GPUs, duration) on a node can only move later while the queue is walked; each node
+caches that earliest fit per (GPUs, duration) and the next search starts there, and a node's
+search stops once it passes the best slot another node already offers. 5,000 requests over
+512 GPUs plan in about a second (``tests/test_scheduler.py`` measures a smaller case).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+
+from .policy import Policy
+
+_US = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -51,7 +93,8 @@ class Start:
 class Forecast:
     reservation_id: str
     position: int  # 1-based place in its GPU type's queue
-    start_at: datetime  # when the plan starts it; the ETA shown to the user
+    start_at: datetime | None  # when the plan starts it; the ETA shown. None: no node can hold it
+    node: str | None = None  # the node the plan holds for it (informational; may change next run)
 
 
 @dataclass(frozen=True)
@@ -65,3 +108,191 @@ class Plan:
     starts: list[Start] = field(default_factory=list)
     forecasts: dict[str, Forecast] = field(default_factory=dict)
     refusals: list[Refusal] = field(default_factory=list)
+
+
+def refusal_reason(request: Request, policy: Policy) -> str | None:
+    """Why ``request`` can never be granted under ``policy``, or None if it can."""
+    names = [t.name for t in policy.gpu_types]
+    if request.gpu_type not in names:
+        return f"unknown GPU type {request.gpu_type!r}; this stage offers: {', '.join(names)}"
+    per_node = policy.gpu_type(request.gpu_type).gpus_per_node
+    counts = ", ".join(str(c) for c in policy.allowed_gpu_counts)
+    if request.gpus not in policy.allowed_gpu_counts:
+        return f"{request.gpus} GPUs is not a count this stage offers; ask for one of {counts}"
+    if request.gpus > per_node:
+        return (
+            f"{request.gpu_type} nodes have {per_node} GPUs; a reservation fits on one node, "
+            f"so ask for at most {per_node}"
+        )
+    if request.gpus > policy.max_gpus_per_user:
+        return f"one user may hold at most {policy.max_gpus_per_user} GPUs; ask for fewer"
+    if request.duration > timedelta(hours=policy.max_hours):
+        return f"a reservation lasts at most {policy.max_hours:g} hours; ask for less"
+    if request.duration <= timedelta(0):
+        return "a reservation must last longer than zero hours"
+    return None
+
+
+def fifo_order(queue: Sequence[Request]) -> list[Request]:
+    return sorted(queue, key=lambda r: (r.created_at, r.reservation_id))
+
+
+class _Steps:
+    """Free capacity over time: ``free[i]`` GPUs from ``times[i]`` until ``times[i + 1]``."""
+
+    __slots__ = ("cache", "free", "times")
+
+    def __init__(self, free_now: int, releases: list[tuple[int, int]]) -> None:
+        self.times = [0]
+        self.free = [free_now]
+        for moment, gpus in sorted(releases):
+            if moment == self.times[-1]:
+                self.free[-1] += gpus
+            else:
+                self.times.append(moment)
+                self.free.append(self.free[-1] + gpus)
+        self.cache: dict[tuple[int, int], int] = {}  # (gpus, duration) -> no fit starts before
+
+    def free_at(self, moment: int) -> int:
+        return self.free[bisect_right(self.times, moment) - 1]
+
+    def _split(self, moment: int) -> int:
+        times = self.times
+        i = bisect_left(times, moment)
+        if i < len(times) and times[i] == moment:
+            return i
+        times.insert(i, moment)
+        self.free.insert(i, self.free[i - 1])
+        return i
+
+    def take(self, start: int, end: int, gpus: int) -> None:
+        i, j = self._split(start), self._split(end)
+        free = self.free
+        for k in range(i, j):
+            free[k] -= gpus
+
+    def earliest(self, gpus: int, duration: int, after: int, give_up: int) -> tuple[bool, int]:
+        """(True, t): the earliest t >= ``after`` with ``gpus`` free during [t, t + duration).
+        (False, t): none starts at or before ``give_up``; none starts before t either.
+        Free capacity only ever drops, so the answer for ``after=0`` is remembered per
+        (gpus, duration) as where the next search may begin."""
+        key = (gpus, duration)
+        known = self.cache.get(key, 0)
+        begin = max(after, known)
+        times, free = self.times, self.free
+        last = len(times) - 1
+        i = bisect_right(times, begin) - 1
+        run = -1
+        found = False
+        while True:
+            if free[i] >= gpus:
+                if run < 0:
+                    run = times[i] if times[i] > begin else begin
+                    if run > give_up:
+                        break
+                if i == last or times[i + 1] - run >= duration:
+                    found = True
+                    break
+            else:
+                run = -1
+                if i == last:  # capacity never frees enough; cannot happen for a node that fits
+                    run = -2
+                    break
+            i += 1
+        if run == -2:
+            return False, -1
+        if after <= known:
+            self.cache[key] = run
+        return found, run
+
+
+def plan(
+    nodes: Sequence[Node],
+    allocations: Sequence[Allocation],
+    queue: Sequence[Request],
+    now: datetime,
+    policy: Policy,
+) -> Plan:
+    result = Plan()
+    node_by_name = {node.name: node for node in nodes}
+    held: dict[str, int] = {}
+    releases: dict[str, list[tuple[int, int]]] = {}
+    user_held: dict[str, int] = {}
+    user_releases: dict[str, list[tuple[int, int]]] = {}
+    for allocation in allocations:
+        if allocation.node not in node_by_name:
+            continue  # the node is gone, and its GPUs with it
+        ends = (allocation.ends_at - now) // _US
+        if ends <= 0:
+            continue  # ended: counts as ending now
+        held[allocation.node] = held.get(allocation.node, 0) + allocation.gpus
+        releases.setdefault(allocation.node, []).append((ends, allocation.gpus))
+        user_held[allocation.user_id] = user_held.get(allocation.user_id, 0) + allocation.gpus
+        user_releases.setdefault(allocation.user_id, []).append((ends, allocation.gpus))
+
+    capacity: dict[str, _Steps] = {}
+    by_type: dict[str, list[tuple[str, int, _Steps]]] = {}
+    for name in sorted(node_by_name):
+        node = node_by_name[name]
+        steps = _Steps(node.gpus - held.get(name, 0), releases.get(name, []))
+        capacity[name] = steps
+        by_type.setdefault(node.gpu_type, []).append((name, node.gpus, steps))
+
+    limit = policy.max_gpus_per_user
+    users: dict[str, _Steps] = {}
+    never = 1 << 62
+    positions: dict[str, int] = {}
+
+    for request in fifo_order(queue):
+        reason = refusal_reason(request, policy)
+        if reason is not None:
+            result.refusals.append(Refusal(request.reservation_id, reason))
+            continue
+        gpus, duration = request.gpus, request.duration // _US
+        user = users.get(request.user_id)
+        if user is None:
+            user = _Steps(limit - user_held.get(request.user_id, 0), user_releases.get(request.user_id, []))
+            users[request.user_id] = user
+        candidates = [entry for entry in by_type.get(request.gpu_type, ()) if entry[1] >= gpus]
+        slot, node_name = _slot(candidates, user, gpus, duration, never)
+        if slot == 0:
+            result.starts.append(Start(request.reservation_id, node_name))
+        else:
+            position = positions.get(request.gpu_type, 0) + 1
+            positions[request.gpu_type] = position
+            start_at = None if slot is None else now + timedelta(microseconds=slot)
+            result.forecasts[request.reservation_id] = Forecast(
+                request.reservation_id, position, start_at, node_name
+            )
+        if slot is not None:
+            capacity[node_name].take(slot, slot + duration, gpus)
+            user.take(slot, slot + duration, gpus)
+    return result
+
+
+def _slot(
+    candidates: list[tuple[str, int, _Steps]], user: _Steps, gpus: int, duration: int, never: int
+) -> tuple[int | None, str | None]:
+    """The earliest time (and the best-fit node at it) where ``gpus`` fit on one candidate node
+    and within the user's limit for ``duration``; (None, None) without a candidate."""
+    if not candidates:
+        return None, None
+    after = 0
+    while True:
+        best, fits = never, []
+        for name, _, steps in candidates:
+            found, moment = steps.earliest(gpus, duration, after, best)
+            if not found:
+                continue
+            if moment < best:
+                best, fits = moment, [(steps.free_at(moment), name)]
+            elif moment == best:
+                fits.append((steps.free_at(moment), name))
+        if not fits:
+            return None, None
+        ok, user_moment = user.earliest(gpus, duration, best, best)
+        if ok:
+            return best, min(fits)[1]
+        if user_moment < 0:
+            return None, None
+        after = user_moment  # the user's own reservations free enough no earlier than this
