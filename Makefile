@@ -37,12 +37,12 @@ $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The reservation Lambdas' Kubernetes client layer, for Lambda's python3.13 on x86_64
+# The reservation Lambdas' Kubernetes client layer, for Lambda's python3.14 on x86_64
 # (wheels only, no bytecode, so the asset is the same on every machine).
 $(LAYER_STAMP): lambda/layers/kubernetes/requirements.txt $(PY_STAMP)
 	rm -rf $(LAYER_DIR)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-compile \
-	  --target $(LAYER_DIR)/python --platform manylinux2014_x86_64 --python-version 3.13 \
+	  --target $(LAYER_DIR)/python --platform manylinux2014_x86_64 --python-version 3.14 \
 	  --implementation cp --only-binary=:all: -r lambda/layers/kubernetes/requirements.txt
 	touch $@
 

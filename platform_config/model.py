@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from platform_config import gpu_catalog
+from platform_config.reservations import ReservationsSettings
 from platform_config.workloads import WorkloadsSettings
 
 KUBERNETES_VERSION = "1.35"
@@ -327,6 +328,7 @@ class StageConfig(_Settings):
     registry: RegistrySettings = RegistrySettings()
     storage: StorageSettings = StorageSettings()
     workloads: WorkloadsSettings = WorkloadsSettings()
+    reservations: ReservationsSettings = ReservationsSettings()
 
     @field_validator("availability_zones")
     @classmethod
@@ -350,7 +352,19 @@ class StageConfig(_Settings):
         self._unique_pool_names()
         self._workload_pools_exist()
         self._triton_has_its_bucket()
+        self._reservation_pools_exist()
         return self
+
+    def _reservation_pools_exist(self) -> None:
+        """Reservations pin a dev pod to a node the planner chose, so they use managed pools
+        (fixed nodes with known capacity), not Karpenter pools that start empty."""
+        managed = [p.name for p in self.gpu_pools]
+        for pool in self.reservations.gpu_pools if self.reservations.enabled else []:
+            if pool not in managed:
+                raise ValueError(
+                    f"reservations.gpu_pools: {pool!r} is not a managed GPU pool; "
+                    f"allowed: {', '.join(managed) or '(none: add gpu_pools first)'}"
+                )
 
     def _azs_in_region(self) -> None:
         for zone in self.availability_zones:

@@ -100,6 +100,9 @@ DYNAMO_VLLM_RUNTIME = ImagePin(repository="nvcr.io/nvidia/ai-dynamo/vllm-runtime
 # the platform uses only the root credentials and creates no service accounts (README).
 MINIO = ImagePin(repository="quay.io/minio/minio", tag="RELEASE.2025-09-07T16-13-09Z")
 
+# Base of the GPU developer pods (images/dev_pod adds sshd and sudo): seed 002's image.
+DEV_POD_BASE = ImagePin(repository="docker.io/pytorch/pytorch", tag="2.8.0-cuda12.9-cudnn9-devel")
+
 HELM_CHARTS: tuple[HelmChartPin, ...] = (
     KARPENTER,
     NVIDIA_DEVICE_PLUGIN,
@@ -121,6 +124,7 @@ IMAGES: tuple[ImagePin, ...] = (
     TRITON_SERVER,
     DYNAMO_VLLM_RUNTIME,
     MINIO,
+    DEV_POD_BASE,
 )
 
 # EKS managed add-ons. ``None`` lets EKS install its default build for the cluster's

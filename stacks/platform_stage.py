@@ -10,6 +10,7 @@ from stacks.cluster_stack import ClusterStack
 from stacks.network_stack import NetworkStack
 from stacks.nodes_stack import NodesStack
 from stacks.registry_stack import RegistryStack
+from stacks.reservations_stack import ReservationsStack
 from stacks.storage_stack import StorageStack
 from stacks.workloads_stack import WorkloadsStack
 
@@ -55,7 +56,30 @@ class PlatformStage(Stage):
             **common,
         )
         self.workloads.add_stack_dependency(self.nodes)
+        self.reservations: ReservationsStack | None = None
+        if self.storage.reservations_table is not None:
+            self.reservations = ReservationsStack(
+                self,
+                "Reservations",
+                config=config,
+                cluster=self.cluster.cluster,
+                vpc=self.network.vpc,
+                table=self.storage.reservations_table,
+                owned_namespaces=self.cluster.namespace_names,
+                **common,
+            )
+            # Dev pods run on the GPU nodes: remove reservations before the nodes go.
+            self.reservations.add_stack_dependency(self.nodes)
 
     @property
     def stacks(self):
-        return [self.network, self.registry, self.storage, self.cluster, self.nodes, self.workloads]
+        optional = [self.reservations] if self.reservations else []
+        return [
+            self.network,
+            self.registry,
+            self.storage,
+            self.cluster,
+            self.nodes,
+            self.workloads,
+            *optional,
+        ]

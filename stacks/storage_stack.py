@@ -1,12 +1,14 @@
-"""Stateful: the shared EFS file system (model cache and workspace) and the S3 model bucket.
+"""Stateful: the shared EFS file system (model cache and workspace), the S3 model bucket and,
+when reservations are on, the reservations table.
 
-Both are encrypted with a stage key, kept on stack deletion in stages that retain data, and
+All are encrypted with a stage key, kept on stack deletion in stages that retain data, and
 reachable only from inside the VPC (EFS) or over TLS (S3).
 """
 
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_s3 as s3
@@ -14,6 +16,7 @@ from constructs import Construct
 
 from platform_config.model import StageConfig
 from platform_constructs.keys import stage_key
+from platform_constructs.reservations_table import reservations_table
 from platform_constructs.retention import destroys_data, removal_policy
 
 # uid/gid of the non-root user in platform images; access points create their roots as it.
@@ -108,6 +111,12 @@ class StorageStack(Stack):
                 "ModelBucketArnExport",
                 value=self.model_bucket.bucket_arn,
                 export_name=model_bucket_arn_export(self.stack_name),
+            )
+
+        self.reservations_table: dynamodb.Table | None = None
+        if config.reservations.enabled:
+            self.reservations_table = reservations_table(
+                self, "ReservationsTable", config=config, key=self.key
             )
 
     def _access_point(self, construct_id: str, path: str) -> efs.AccessPoint:

@@ -16,6 +16,9 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.test_stacks import STAGES
 
 STACKS = ["Network", "Registry", "Storage", "Cluster", "Nodes", "Workloads"]
+CASES = [(stage, stack) for stage in STAGES for stack in STACKS] + [
+    (name, "Reservations") for name, stage in STAGES.items() if stage.reservations.enabled
+]
 NORMALISE = [
     (re.compile(r"[0-9a-f]{64}"), "<asset-hash>"),
     (re.compile(r"ecr-token-refresh-initial-[0-9a-f]{8}"), "ecr-token-refresh-initial-<content-hash>"),
@@ -34,8 +37,7 @@ def snapshot_json(snapshot):
     return snapshot.use_extension(JSONSnapshotExtension)
 
 
-@pytest.mark.parametrize("stack", STACKS)
-@pytest.mark.parametrize("stage", list(STAGES))
+@pytest.mark.parametrize(("stage", "stack"), CASES)
 def test_template_snapshot(synth, snapshot_json, stage, stack):
     assert normalised(synth.template(stage, stack)) == snapshot_json
 

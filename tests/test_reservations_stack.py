@@ -1,0 +1,178 @@
+"""The Reservations stack and table as synthesized for dev: what the Lambdas are triggered by,
+what they may do (in AWS and in the cluster), what the CLI is told, and what pages an operator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import App, RemovalPolicy, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Template
+
+from platform_config.loader import StageConfigError, load_stages, parse_stage
+from platform_constructs.reservations_table import INDEXES, reservations_table
+from reservations.policy import Policy
+from tests.manifests import manifests_in_template, render
+from tests.test_config import stage_with
+
+STAGES = {stage.name: stage for stage in load_stages()}
+
+
+def resources(synth, resource_type: str) -> dict[str, dict]:
+    return synth.resources("dev", "Reservations", resource_type)
+
+
+def only(synth, resource_type: str) -> dict:
+    (found,) = resources(synth, resource_type).values()
+    return found["Properties"]
+
+
+def functions(synth) -> dict[str, dict]:
+    return {k: r["Properties"] for k, r in resources(synth, "AWS::Lambda::Function").items()}
+
+
+def test_table_has_the_seed_schema_plus_the_per_type_queue_index(synth):
+    (table,) = synth.resources("dev", "Storage", "AWS::DynamoDB::Table").values()
+    props = table["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "reservation_id", "KeyType": "HASH"}]
+    indexes = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"StatusIndex", "UserIndex", "StatusGpuTypeIndex"}
+    for name, partition in INDEXES.items():
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": partition, "KeyType": "HASH"},
+            {"AttributeName": "created_at", "KeyType": "RANGE"},
+        ]
+        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    assert table["DeletionPolicy"] == "Delete"  # dev destroys its data
+
+
+def test_prod_would_retain_the_table_and_protect_it():
+    prod = STAGES["prod"]
+    stack = Stack(App(), "T")
+    reservations_table(stack, "ReservationsTable", config=prod, key=kms.Key(stack, "K"))
+    template = Template.from_stack(stack).to_json()
+    (table,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert table["DeletionPolicy"] == RemovalPolicy.RETAIN.value.capitalize()
+    assert table["Properties"]["DeletionProtectionEnabled"] is True
+
+
+def test_queue_redrives_to_the_dlq_after_three_receives_and_the_processor_reports_item_failures(synth):
+    queues = resources(synth, "AWS::SQS::Queue")
+    (request,) = [q["Properties"] for q in queues.values() if "RedrivePolicy" in q["Properties"]]
+    assert request["RedrivePolicy"]["maxReceiveCount"] == 3
+    assert request["VisibilityTimeout"] == 360  # six times the 60 s function timeout
+    assert all(q["Properties"]["SqsManagedSseEnabled"] for q in queues.values())
+    mapping = only(synth, "AWS::Lambda::EventSourceMapping")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["FunctionName"]["Ref"].startswith("Processor")
+
+
+def test_schedules_run_the_processor_every_minute_and_expiry_every_five(synth):
+    rules = {
+        r["Properties"]["ScheduleExpression"]: r["Properties"]["Targets"][0]["Arn"]["Fn::GetAtt"][0]
+        for r in resources(synth, "AWS::Events::Rule").values()
+    }
+    assert rules["rate(1 minute)"].startswith("Processor")
+    assert rules["rate(5 minutes)"].startswith("Expiry")
+
+
+def test_functions_get_the_stage_policy_and_the_cluster_and_run_in_the_vpc(synth):
+    for name, props in functions(synth).items():
+        env = props["Environment"]["Variables"]
+        assert set(env) == {"TABLE_NAME", "POLICY", "CLUSTER_NAME", "CLUSTER_ENDPOINT", "CLUSTER_CA"}, name
+        policy = Policy.from_json(render(env["POLICY"]))
+        assert [(t.name, t.gpu_model, t.gpus_per_node) for t in policy.gpu_types] == [("t4", "T4", 4)]
+        assert policy.allowed_gpu_counts == (1, 2, 4) and policy.max_hours == 24
+        assert policy.dev_image  # the image CDK builds from images/dev_pod
+        assert props["Runtime"] == "python3.14" and props["Handler"] == "handler.handler"
+        assert props["VpcConfig"]["SubnetIds"], name
+        assert len(props["Layers"]) == 1
+
+
+def test_lambda_role_may_use_the_table_and_its_indexes_but_never_scan(synth):
+    statements = [
+        s
+        for p in resources(synth, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    actions = {
+        a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert "dynamodb:Scan" not in actions and not [a for a in actions if a.endswith("*")]
+    (table,) = [s for s in statements if "dynamodb:Query" in s["Action"]]
+    rendered = sorted(render(r, lambda _: "TABLE") for r in table["Resource"])
+    assert rendered == sorted(["TABLE", *(f"TABLE/index/{i}" for i in INDEXES)])
+
+
+def test_the_cluster_identity_is_a_group_bound_to_pods_services_and_claims_in_gpu_dev_only(synth):
+    entry = only(synth, "AWS::EKS::AccessEntry")
+    assert entry["KubernetesGroups"] == ["gpu-dev-reservations"]
+    assert "AccessPolicies" not in entry  # no EKS access policy: RBAC alone decides
+    objects = manifests_in_template(synth.template("dev", "Reservations"))
+    by_kind = {o["kind"]: o for o in objects}
+    (rule,) = by_kind["Role"]["rules"]
+    assert by_kind["Role"]["metadata"]["namespace"] == "gpu-dev"
+    assert set(rule["resources"]) == {"pods", "services", "persistentvolumeclaims"}
+    assert "*" not in rule["verbs"]
+    (node_rule,) = by_kind["ClusterRole"]["rules"]
+    assert (node_rule["resources"], node_rule["verbs"]) == (["nodes"], ["get", "list"])
+    for binding in ("RoleBinding", "ClusterRoleBinding"):
+        assert by_kind[binding]["subjects"] == [
+            {"kind": "Group", "name": "gpu-dev-reservations", "apiGroup": "rbac.authorization.k8s.io"}
+        ]
+    claim = by_kind["PersistentVolumeClaim"]
+    assert (claim["metadata"]["name"], claim["spec"]["accessModes"]) == ("workspace", ["ReadWriteMany"])
+
+
+def test_the_cli_finds_queue_table_and_rules_in_one_parameter(synth):
+    parameter = only(synth, "AWS::SSM::Parameter")
+    assert parameter["Name"] == "/gpu-platform/dev/reservations"
+    value = json.loads(render(parameter["Value"]))
+    assert set(value) == {"policy", "queue_url", "table_name", "region"}
+    assert Policy.from_json(json.dumps(value["policy"])).stage == "dev"
+    users = only(synth, "AWS::IAM::ManagedPolicy")["PolicyDocument"]["Statement"]
+    actions = {a for s in users for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert actions == {
+        "ssm:GetParameter",
+        "sqs:SendMessage",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "kms:Decrypt",
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+    }
+
+
+def test_dead_letters_and_lambda_errors_page_through_the_topic(synth):
+    alarms = [a["Properties"] for a in resources(synth, "AWS::CloudWatch::Alarm").values()]
+    metrics = sorted(a["MetricName"] for a in alarms)
+    assert metrics == ["ApproximateNumberOfMessagesVisible", "Errors", "Errors"]
+    (topic,) = resources(synth, "AWS::SNS::Topic")
+    for alarm in alarms:
+        assert alarm["AlarmActions"] == [{"Ref": topic}]
+        assert alarm["Threshold"] == 1
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"enabled": True, "gpu_pools": ["g6"]}, "'g6' is not a managed GPU pool; allowed: t4"),
+        ({"enabled": True}, "reservations.gpu_pools is empty"),
+        (
+            {"enabled": True, "gpu_pools": ["t4"], "default_hours": 30},
+            "default_hours (30.0) is above max_hours",
+        ),
+        (
+            {"enabled": True, "gpu_pools": ["t4"], "allowed_gpu_counts": [3]},
+            "allowed_gpu_counts[0]: 3 is not allowed; allowed: 1, 2, 4, 8 or 16",
+        ),
+    ],
+)
+def test_wrong_reservation_settings_fail_naming_the_setting(settings, message):
+    with pytest.raises(StageConfigError) as error:
+        parse_stage(stage_with(reservations=settings), "t")
+    assert message in str(error.value)
