@@ -26,12 +26,12 @@ from functools import cached_property
 from typing import Any
 
 from gpu_dev import __version__, render
-from gpu_dev.client import Platform, parameter_name
+from gpu_dev.client import Platform
 from gpu_dev.config import KEYS, Config, resolve_region, resolve_stage
 from gpu_dev.errors import CliError, UsageError
 from reservations import messages, model
 from reservations.model import ENDED, Reservation, Status, from_iso, to_iso
-from reservations.policy import GpuType, Policy
+from reservations.policy import GpuType, Policy, parameter_name
 
 # Hooks the tests replace: the clock (aware UTC datetimes) and the sleep between polls.
 clock = model.now

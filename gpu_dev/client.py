@@ -30,17 +30,13 @@ from botocore.exceptions import (
 from gpu_dev.errors import CliError
 from reservations import messages
 from reservations.model import Reservation, Status
-from reservations.policy import Policy
+from reservations.policy import Policy, parameter_name
 
 SUMMARY_ID = "summary#capacity"
 USER_INDEX = "UserIndex"
 STATUS_GPU_TYPE_INDEX = "StatusGpuTypeIndex"
 
 _BOTO = BotoConfig(connect_timeout=5, read_timeout=15, retries={"max_attempts": 4, "mode": "standard"})
-
-
-def parameter_name(stage: str) -> str:
-    return f"/gpu-platform/{stage}/reservations"
 
 
 @dataclass(frozen=True)

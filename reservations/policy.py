@@ -11,6 +11,11 @@ import json
 from dataclasses import asdict, dataclass
 
 
+def parameter_name(stage: str) -> str:
+    """The SSM parameter a stage publishes its policy, queue and table in; the CLI reads it."""
+    return f"/gpu-platform/{stage}/reservations"
+
+
 @dataclass(frozen=True)
 class GpuType:
     """One reservable GPU type: a managed GPU node pool (label ``gpuplatform.io/pool``)."""

@@ -44,7 +44,7 @@ from platform_constructs.lambda_bundle import function_code, kubernetes_layer_co
 from platform_constructs.nag import acknowledge, managed_policy_finding
 from platform_constructs.platform_jobs import attach
 from platform_constructs.reservations_table import INDEXES
-from reservations.policy import GpuType, Policy
+from reservations.policy import GpuType, Policy, parameter_name
 
 NAMESPACE = "gpu-dev"  # seed 002's namespace of dev pods
 PROCESSOR_TIMEOUT = Duration.seconds(60)
@@ -56,11 +56,6 @@ TABLE_ACTIONS = [
     "dynamodb:DeleteItem",
     "dynamodb:Query",
 ]
-
-
-def parameter_name(stage: str) -> str:
-    """Where the CLI finds a stage: ``gpu-dev --stage dev`` reads ``/gpu-platform/dev/reservations``."""
-    return f"/gpu-platform/{stage}/reservations"
 
 
 def reservation_policy(config: StageConfig, *, dev_image: str) -> Policy:
