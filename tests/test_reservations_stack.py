@@ -11,8 +11,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
 from platform_config.loader import StageConfigError, load_stages, parse_stage
+from platform_constructs.naming import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL
 from platform_constructs.reservations_table import INDEXES, reservations_table
+from reservations.dev_pod import pod_manifest
+from reservations.model import Reservation, Status
 from reservations.policy import Policy
+from stacks.reservations_stack import reservation_policy
 from tests.manifests import manifests_in_template, render
 from tests.test_config import stage_with
 
@@ -176,3 +180,25 @@ def test_wrong_reservation_settings_fail_naming_the_setting(settings, message):
     with pytest.raises(StageConfigError) as error:
         parse_stage(stage_with(reservations=settings), "t")
     assert message in str(error.value)
+
+
+def test_dev_pods_land_where_the_platform_labels_and_taints_gpu_nodes():
+    """The bundle carries only ``reservations``, so it names the pool label and the GPU taint
+    itself; they must be the ones the node groups set."""
+    policy = reservation_policy(
+        STAGES["dev"], dev_image="111111111111.dkr.ecr.us-west-2.amazonaws.com/dev:abc"
+    )
+    record = Reservation(
+        reservation_id="0f0e0d0c-0b0a-4909-8807-060504030201", user_id="alice", github_user="alice",
+        gpu_type="t4", gpu_count=2, duration_hours=4.0, status=Status.PREPARING,
+        created_at="2026-11-25T10:00:00.000Z",
+    )  # fmt: skip
+    pod = pod_manifest(record, policy, "ip-10-10-1-5")["spec"]
+    (toleration,) = pod["tolerations"]
+    assert (toleration["key"], toleration["effect"]) == (GPU_TAINT_KEY, "NoSchedule")
+    assert toleration["operator"] == "Exists" or toleration["value"] == GPU_TAINT_VALUE
+    terms = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+    keys = {e["key"]: e["values"] for term in terms for e in term["matchExpressions"]}
+    assert keys[POOL_LABEL] == ["t4"] and keys["kubernetes.io/hostname"] == ["ip-10-10-1-5"]
