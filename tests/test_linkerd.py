@@ -13,7 +13,7 @@ from k8s_charts.linkerd_identity import IDENTITY_ISSUER, TRUST_ANCHOR, TRUST_ROO
 from platform_config.loader import load_stages
 from platform_config.workloads import WorkloadsSettings
 from platform_constructs.naming import MESH_INJECT
-from tests.test_workloads import HELM, MANIFEST, graphs, helm_values, objects
+from tests.test_workloads import depends_on, graphs, helm_values, objects
 
 STAGES = {stage.name: stage for stage in load_stages()}
 
@@ -125,11 +125,8 @@ def test_only_the_configured_clients_are_authorized(synth, stage):
 
 
 def test_install_order_lets_each_piece_start_and_destroy_unwind(synth):
-    workloads = synth.template("dev", "Workloads")["Resources"]
-
     def depends(prefix: str) -> set[str]:
-        (found,) = [r for k, r in workloads.items() if k.startswith(prefix) and r["Type"] in (HELM, MANIFEST)]
-        return {d.rstrip("0123456789ABCDEF") for d in found.get("DependsOn", [])}
+        return depends_on(synth, "dev", prefix)
 
     assert "CertManagerRelease" in depends("TrustManagerRelease")
     assert {"CertManagerRelease", "TrustManagerRelease"} <= depends("LinkerdIdentity")

@@ -132,12 +132,16 @@ def test_jetstream_is_clustered_on_gp3_spread_across_zones(synth, stage):
     assert "jetstream {" in config["data"]["nats.conf"] and "routes: [" in config["data"]["nats.conf"]
 
 
-def test_custom_resources_follow_their_operators_and_helm_follows_the_namespaces(synth):
-    workloads = synth.template("dev", "Workloads")["Resources"]
+def depends_on(synth, stage: str, prefix: str) -> set[str]:
+    """What the release or manifest ``prefix`` of the Workloads stack waits for (ids without hash)."""
+    workloads = synth.template(stage, "Workloads")["Resources"]
+    (found,) = [r for k, r in workloads.items() if k.startswith(prefix) and r["Type"] in (HELM, MANIFEST)]
+    return {d.rstrip("0123456789ABCDEF") for d in found.get("DependsOn", [])}
 
+
+def test_custom_resources_follow_their_operators_and_helm_follows_the_namespaces(synth):
     def depends(prefix: str) -> set[str]:
-        (found,) = [r for k, r in workloads.items() if k.startswith(prefix) and r["Type"] in (HELM, MANIFEST)]
-        return {d.rstrip("0123456789ABCDEF") for d in found.get("DependsOn", [])}
+        return depends_on(synth, "dev", prefix)
 
     assert "DynamoPlatformRelease" in depends("DynamoGraphs")
     assert "Nats" in depends("DynamoPlatformRelease")
