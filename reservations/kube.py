@@ -124,11 +124,12 @@ def api_client(
     configuration.verify_ssl = host.startswith("https://")
     configuration.retries = Retry(total=1, connect=1, read=1, status=0, redirect=0, raise_on_status=False)
     if token is not None:
-        configuration.api_key_prefix["authorization"] = "Bearer"
-        configuration.api_key["authorization"] = token()
+        # kubernetes>=36 reads the bearer token as api_key["BearerToken"] (with its prefix).
+        configuration.api_key_prefix["BearerToken"] = "Bearer"
+        configuration.api_key["BearerToken"] = token()
 
         def refresh(config: client.Configuration) -> None:
-            config.api_key["authorization"] = token()
+            config.api_key["BearerToken"] = token()
 
         configuration.refresh_api_key_hook = refresh
     return client.ApiClient(configuration)

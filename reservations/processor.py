@@ -1,0 +1,662 @@
+"""The reservation processor (seed 002's ``reservation_processor`` Lambda): applies the CLI's
+SQS messages and, once a minute and after every batch, runs one scheduling pass.
+
+Messages (at-least-once, unordered; every one is safe to apply twice)
+  * ``reservation``: creates the record if the CLI's ``pending`` write is missing, then ACCEPTS
+    it: ``pending -> queued`` (or ``-> failed`` with the reason when the user already has
+    ``max_open_per_user`` reservations open that were made before this one). Only accepted
+    records are scheduled: a ``pending`` record means the CLI wrote it but its message never
+    arrived (the CLI's send failed, and the user was told so); after ``stale_pending_minutes``
+    it is cancelled, so no server is ever started that its user was not promised.
+  * ``cancellation``: any open record -> ``cancelled`` (+ cleanup of its pod and service);
+    an ended record is left as it is (and its cleanup retried if pending).
+  * ``extension``: only a ``preparing`` or ``active`` reservation, and only while its total
+    duration stays within ``max_hours``; warnings for thresholds not yet reached are re-armed.
+    A refused extension is recorded in ``extension_refusal``; the SQS message id is recorded
+    in ``applied_messages`` so a redelivered message extends once.
+  A message that cannot be parsed, names an unknown type, or raised while applied is reported
+  in ``batchItemFailures`` (SQS redelivers it, then moves it to the DLQ); the rest of its
+  batch is still applied. A message naming a reservation that does not exist or belongs to
+  another user is logged and dropped (redelivery cannot fix it).
+
+The scheduling pass (only under the scheduling lease, see :mod:`reservations.store`)
+  1. cancels stale ``pending`` records;
+  2. checks ``preparing`` reservations: pod Ready -> ``active`` with the SSH command; pod
+     missing -> its objects are (re)created (a creation that failed earlier is retried here,
+     so a reservation is never lost); pod Failed, or not Ready within
+     ``ready_timeout_minutes`` -> ``failed`` with the pod's reason, cleanup, GPUs returned;
+  3. reads the GPU nodes (capacity from the cluster), the allocations (preparing + active
+     records) and the queue (accepted = ``queued`` records, FIFO), calls
+     :func:`scheduler.plan`, and applies it: refusals -> ``failed``; starts -> ``preparing``
+     (conditional on the record's version AND on the lease, in one transaction) THEN PVC,
+     Service, Pod; forecasts -> ``queue_position``/``estimated_start``/
+     ``estimated_wait_minutes``, written only when the position changed or the ETA moved by
+     more than a minute;
+  4. writes the capacity summary item (:func:`capacity_summary`).
+  A pass that cannot take the lease (another pass holds it) applies its messages and returns:
+  the holder, or the next minute's pass, schedules them. Kubernetes being unavailable (5xx,
+  timeouts) stops the pass's Kubernetes work at the first failure; records keep their state and
+  the next pass retries.
+
+Kubernetes RBAC this needs (granted by the CDK stack): in ``policy.namespace`` pods, services,
+persistentvolumeclaims get/list/watch/create/delete/patch; cluster-wide nodes get/list.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from . import dev_pod, messages, scheduler
+from .kube import GpuNode, KubeError, KubeGateway, KubeUnavailable
+from .model import ENDED, Reservation, Status, from_iso, to_iso
+from .model import now as utc_now
+from .policy import Policy
+from .store import Lease, LeaseLost, ReservationStore, StaleRecord
+
+log = logging.getLogger("reservation-processor")
+
+RETRIES = 3  # re-reads after a lost race before a message is handed back to SQS
+ETA_TOLERANCE = timedelta(minutes=1)
+MAX_APPLIED_MESSAGES = 20
+
+
+@dataclass
+class Runtime:
+    """What a pass works with; built once per Lambda container by :meth:`from_env`."""
+
+    store: ReservationStore
+    kube: KubeGateway
+    policy: Policy
+    clock: Callable[[], datetime] = utc_now
+    planner: Callable[..., scheduler.Plan] | None = None  # default: scheduler.plan
+
+    def plan(self, *args) -> scheduler.Plan:
+        return (self.planner or scheduler.plan)(*args)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Runtime:
+        env = os.environ if env is None else env
+        policy = Policy.from_json(env["POLICY"])
+        dev_pod.check_image(policy.dev_image)
+        store = ReservationStore(env["TABLE_NAME"], region_name=env.get("AWS_REGION"))
+        return cls(store=store, kube=KubeGateway.from_env(env), policy=policy)
+
+
+@dataclass
+class PassReport:
+    lease: bool = False
+    accepted: int = 0
+    started: list[str] = field(default_factory=list)
+    activated: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    cancelled_stale: list[str] = field(default_factory=list)
+    forecasts_written: int = 0
+    kube_errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "lease": self.lease,
+            "started": len(self.started),
+            "activated": len(self.activated),
+            "failed": len(self.failed),
+            "refused": len(self.refused),
+            "cancelled_stale": len(self.cancelled_stale),
+            "forecasts_written": self.forecasts_written,
+            "kube_errors": self.kube_errors[:5],
+        }
+
+
+# -- the Lambda entry -----------------------------------------------------------------------
+
+
+def handle(event: dict, runtime: Runtime) -> dict:
+    """SQS batch -> ``{"batchItemFailures": [...]}``; EventBridge schedule -> the pass report."""
+    if isinstance(event, dict) and isinstance(event.get("Records"), list):
+        failures = apply_batch(event["Records"], runtime)
+        try:
+            report = schedule(runtime)
+            log.info("pass after batch: %s", json.dumps(report.as_dict()))
+        except Exception:  # the messages are applied; the next minute's pass schedules them
+            log.exception("scheduling after a batch failed")
+        return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
+    if isinstance(event, dict) and (event.get("source") == "aws.events" or "detail-type" in event):
+        report = schedule(runtime)
+        log.info("scheduled pass: %s", json.dumps(report.as_dict()))
+        return report.as_dict()
+    raise ValueError("not an SQS batch nor a scheduled event")
+
+
+def apply_batch(records: Iterable[dict], runtime: Runtime) -> list[str]:
+    """Apply each SQS record; the ids of those that failed (for a partial batch response)."""
+    failures = []
+    for record in records:
+        message_id = record.get("messageId", "")
+        try:
+            message = messages.parse(record.get("body"))
+            apply_message(runtime, message, message_id)
+        except messages.MalformedMessage as exc:
+            log.warning("message %s refused: %s", message_id, exc)
+            failures.append(message_id)
+        except Exception:
+            log.exception("message %s failed; SQS will redeliver it", message_id)
+            failures.append(message_id)
+    return failures
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def apply_message(runtime: Runtime, message: messages.Message, message_id: str = "") -> None:
+    handler = {
+        messages.Reserve: _accept,
+        messages.Cancel: _cancel,
+        messages.Extend: _extend,
+    }[type(message)]
+    for _ in range(RETRIES):
+        try:
+            handler(runtime, message, message_id)
+            return
+        except StaleRecord as exc:
+            log.info("lost a race on %s (%s); re-reading", message.reservation_id, exc)
+    raise StaleRecord(f"{message.reservation_id}: still contended after {RETRIES} attempts")
+
+
+def _owned(record: Reservation | None, message) -> bool:
+    if record is None:
+        log.warning("%s for unknown reservation %s dropped", message.type, message.reservation_id)
+        return False
+    if record.user_id != message.user_id:
+        log.warning(
+            "%s for %s by %s, not its owner; dropped", message.type, message.reservation_id, message.user_id
+        )
+        return False
+    return True
+
+
+def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> None:
+    store = runtime.store
+    record = store.get(message.reservation_id)
+    if record is None:
+        fresh = Reservation(
+            reservation_id=message.reservation_id,
+            user_id=message.user_id,
+            github_user=message.github_user,
+            gpu_type=message.gpu_type,
+            gpu_count=message.gpu_count,
+            duration_hours=float(message.duration_hours),
+            status=Status.PENDING,
+            created_at=message.created_at,
+        )
+        store.create_if_absent(fresh)
+        record = store.get(message.reservation_id)
+    if not _owned(record, message) or record.status != Status.PENDING:
+        return  # already accepted (a redelivery), or ended
+    now = runtime.clock()
+    reason = _acceptance_refusal(runtime, record)
+    if reason:
+        store.transition(record, Status.FAILED, failure_reason=reason, reservation_ended=to_iso(now))
+        return
+    store.transition(record, Status.QUEUED, last_queue_update=to_iso(now))
+
+
+def _acceptance_refusal(runtime: Runtime, record: Reservation) -> str | None:
+    try:
+        dev_pod.check_github_user(record.github_user)
+    except dev_pod.InvalidRequest as exc:
+        return str(exc)
+    limit = runtime.policy.max_open_per_user
+    mine = (record.created_at, record.reservation_id)
+    earlier = [
+        r
+        for r in runtime.store.by_user(record.user_id)
+        if r.status not in ENDED
+        and r.reservation_id != record.reservation_id
+        and (r.created_at, r.reservation_id) < mine
+    ]
+    if len(earlier) >= limit:
+        return (
+            f"you already have {len(earlier)} open reservations and the limit is {limit}; "
+            "cancel one (gpu-dev cancel <id>) or wait for one to end"
+        )
+    return None
+
+
+def _cancel(runtime: Runtime, message: messages.Cancel, _message_id: str) -> None:
+    record = runtime.store.get(message.reservation_id)
+    if not _owned(record, message):
+        return
+    if record.status in ENDED:
+        if record.cleanup_pending:
+            cleanup(runtime, record)
+        return
+    end(runtime, record, Status.CANCELLED, cancelled=True)
+
+
+def _extend(runtime: Runtime, message: messages.Extend, message_id: str) -> None:
+    store, policy = runtime.store, runtime.policy
+    record = store.get(message.reservation_id)
+    if not _owned(record, message):
+        return
+    if message_id and message_id in record.applied_messages:
+        return  # a redelivery of an extension already applied (or refused)
+    applied = [*record.applied_messages, message_id][-MAX_APPLIED_MESSAGES:] if message_id else None
+    now = runtime.clock()
+    total = record.duration_hours + float(message.extend_hours)
+    refusal = None
+    if record.status not in (Status.PREPARING, Status.ACTIVE):
+        refusal = f"a {record.status} reservation cannot be extended (only preparing or active ones)"
+    elif total > policy.max_hours + 1e-9:
+        refusal = (
+            f"extending by {message.extend_hours:g} h would make it {total:g} h long; "
+            f"the limit is {policy.max_hours:g} h"
+        )
+    if refusal:
+        changes = {"extension_refusal": refusal}
+        if applied is not None:
+            changes["applied_messages"] = applied
+        store.update(record, **changes)
+        return
+    changes = {"duration_hours": total, "extension_refusal": None}
+    if applied is not None:
+        changes["applied_messages"] = applied
+    if record.status == Status.ACTIVE and record.expires_at:
+        expires = from_iso(record.expires_at) + timedelta(hours=float(message.extend_hours))
+        changes["expires_at"] = to_iso(expires)
+        left = expires - now
+        # Keep only the warnings whose threshold is still behind us; the others fire again.
+        changes["warnings_sent"] = [w for w in record.warnings_sent if left <= timedelta(minutes=w)]
+    updated = store.update(record, **changes)
+    if updated.status == Status.ACTIVE:
+        try:
+            runtime.kube.patch_pod_annotations(
+                runtime.policy.namespace,
+                dev_pod.pod_name(updated.reservation_id),
+                {dev_pod.WARNING_ANNOTATION: "", dev_pod.EXPIRES_ANNOTATION: updated.expires_at},
+            )
+        except KubeError as exc:
+            log.warning("could not clear the warning on %s: %s", updated.reservation_id, exc)
+
+
+# -- ending a reservation -------------------------------------------------------------------
+
+
+def end(
+    runtime: Runtime,
+    record: Reservation,
+    target: Status,
+    *,
+    reason: str | None = None,
+    cancelled: bool = False,
+) -> Reservation:
+    """Move ``record`` to a terminal status (conditional; may raise StaleRecord), then remove its
+    pod and service. ``cleanup_pending`` is set in the same write when it may own objects."""
+    now = to_iso(runtime.clock())
+    owns_objects = record.status in (Status.PREPARING, Status.ACTIVE)
+    changes: dict = {"reservation_ended": now, "queue_position": None, "estimated_wait_minutes": None}
+    changes["estimated_start"] = None
+    if cancelled:
+        changes["cancelled_at"] = now
+    if reason:
+        changes["failure_reason"] = reason[:500]
+    if owns_objects:
+        changes["cleanup_pending"] = True
+    ended = runtime.store.transition(record, target, **changes)
+    if owns_objects:
+        cleanup(runtime, ended)
+    return ended
+
+
+def cleanup(runtime: Runtime, record: Reservation) -> bool:
+    """Delete the pod and service of an ended reservation (the home PVC stays); clear
+    ``cleanup_pending`` once both are gone. False if Kubernetes failed (retried by the sweep)."""
+    namespace = runtime.policy.namespace
+    try:
+        runtime.kube.delete_pod(namespace, dev_pod.pod_name(record.reservation_id))
+        runtime.kube.delete_service(namespace, dev_pod.service_name(record.reservation_id))
+    except KubeError as exc:
+        log.warning("cleanup of %s failed, will be retried: %s", record.reservation_id, exc)
+        return False
+    for _ in range(RETRIES):
+        if not record.cleanup_pending:
+            return True
+        try:
+            runtime.store.update(record, cleanup_pending=None)
+            return True
+        except StaleRecord:
+            record = runtime.store.get(record.reservation_id) or record
+    return True
+
+
+# -- the scheduling pass ----------------------------------------------------------------------
+
+
+class _KubeDown(Exception):
+    pass
+
+
+def schedule(runtime: Runtime) -> PassReport:
+    """One scheduling pass, if the lease can be had; otherwise a report with ``lease=False``."""
+    report = PassReport()
+    lease = runtime.store.acquire_lease()
+    if lease is None:
+        log.info("another pass holds the scheduling lease; leaving scheduling to it")
+        return report
+    report.lease = True
+    try:
+        _Pass(runtime, lease, report).run()
+    finally:
+        runtime.store.release_lease(lease)
+    return report
+
+
+class _Pass:
+    def __init__(self, runtime: Runtime, lease: Lease, report: PassReport):
+        self.rt = runtime
+        self.store = runtime.store
+        self.kube = runtime.kube
+        self.policy = runtime.policy
+        self.lease = lease
+        self.report = report
+        self.now = runtime.clock()
+        self.kube_down = False
+        self.addresses: dict[str, str | None] = {}
+
+    # Kubernetes calls go through here: after the first unavailability the pass stops
+    # talking to the cluster (each call could otherwise burn its timeout).
+    def _k(self, what: Callable, *args):
+        if self.kube_down:
+            raise _KubeDown
+        try:
+            return what(*args)
+        except KubeUnavailable as exc:
+            self.kube_down = True
+            self.report.kube_errors.append(str(exc))
+            raise _KubeDown from None
+
+    def run(self) -> None:
+        self.cancel_stale_pending()
+        preparing = self.check_preparing()
+        try:
+            gpu_nodes = self._k(self.kube.gpu_nodes)
+        except _KubeDown:
+            log.warning("no node list (Kubernetes unavailable); no planning this pass")
+            return
+        except KubeError as exc:
+            self.report.kube_errors.append(str(exc))
+            return
+        offered = {t.name for t in self.policy.gpu_types}
+        gpu_nodes = [n for n in gpu_nodes if n.pool in offered]
+        self.addresses.update({n.name: n.address for n in gpu_nodes})
+        nodes = [n.as_node() for n in gpu_nodes]
+        holding = preparing + self.store.by_status(Status.ACTIVE)
+        allocations = [a for a in (self.allocation(r) for r in holding) if a is not None]
+        queue = self.store.by_status(Status.QUEUED)
+        by_id = {r.reservation_id: r for r in queue}
+        requests = [self.request(r) for r in queue]
+        plan = self.rt.plan(nodes, allocations, requests, self.now, self.policy)
+        for refusal in plan.refusals:
+            record = by_id.pop(refusal.reservation_id, None)
+            if record is None:
+                continue
+            try:
+                end(self.rt, record, Status.FAILED, reason=refusal.reason)
+                self.report.refused.append(record.reservation_id)
+            except StaleRecord:
+                pass
+        for start in plan.starts:
+            record = by_id.pop(start.reservation_id, None)
+            if record is None:
+                continue
+            try:
+                started = self.store.transition(
+                    record,
+                    Status.PREPARING,
+                    lease=self.lease,
+                    node_name=start.node,
+                    preparing_since=to_iso(self.now),
+                    pod_name=dev_pod.pod_name(record.reservation_id),
+                    namespace=self.policy.namespace,
+                    queue_position=None,
+                    estimated_start=None,
+                    estimated_wait_minutes=None,
+                    last_queue_update=to_iso(self.now),
+                )
+            except StaleRecord:
+                continue  # cancelled meanwhile: its GPUs simply stay free
+            except LeaseLost:
+                log.error("scheduling lease lost mid-pass; stopping allocation")
+                return
+            self.report.started.append(started.reservation_id)
+            allocations.append(self.allocation(started))
+            self.create_objects(started)
+        for forecast in plan.forecasts.values():
+            record = by_id.get(forecast.reservation_id)
+            if record is not None:
+                self.write_forecast(record, forecast)
+        self.write_summary(nodes, allocations, list(by_id.values()))
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def cancel_stale_pending(self) -> None:
+        cutoff = to_iso(self.now - timedelta(minutes=self.policy.stale_pending_minutes))
+        for record in self.store.by_status(Status.PENDING, created_before=cutoff):
+            reason = (
+                f"the request never reached the processor within {self.policy.stale_pending_minutes} "
+                "minutes; please reserve again"
+            )
+            try:
+                end(self.rt, record, Status.CANCELLED, reason=reason)
+                self.report.cancelled_stale.append(record.reservation_id)
+            except StaleRecord:
+                pass
+
+    def check_preparing(self) -> list[Reservation]:
+        """Advance every preparing reservation; the ones still holding GPUs afterwards."""
+        holding = []
+        timeout = timedelta(minutes=self.policy.ready_timeout_minutes)
+        for record in self.store.by_status(Status.PREPARING):
+            try:
+                outcome = self.advance(record, timeout)
+            except StaleRecord:
+                outcome = self.store.get(record.reservation_id)
+            if outcome is not None and outcome.status in (Status.PREPARING, Status.ACTIVE):
+                holding.append(outcome)
+        return holding
+
+    def advance(self, record: Reservation, timeout: timedelta) -> Reservation | None:
+        since = from_iso(record.preparing_since) if record.preparing_since else self.now
+        timed_out = self.now - since >= timeout
+        try:
+            pod = self._k(self.kube.read_pod, self.policy.namespace, dev_pod.pod_name(record.reservation_id))
+            if pod is None:
+                if timed_out:
+                    return self.fail(
+                        record, f"the pod was not created within {self.policy.ready_timeout_minutes} minutes"
+                    )
+                return self.create_objects(record)
+            state, reason = dev_pod.pod_state(pod)
+            if state == "failed":
+                return self.fail(record, f"the dev pod failed: {reason}")
+            if state == "waiting":
+                if timed_out:
+                    detail = reason or "still starting"
+                    minutes = self.policy.ready_timeout_minutes
+                    return self.fail(record, f"the dev pod was not ready within {minutes} minutes: {detail}")
+                return record
+            return self.activate(record, pod)
+        except _KubeDown:
+            return record
+        except KubeError as exc:
+            self.report.kube_errors.append(str(exc))
+            if timed_out:
+                return self.fail(record, f"Kubernetes refused the dev pod: {exc}")
+            return record
+
+    def activate(self, record: Reservation, pod: dict) -> Reservation:
+        namespace = self.policy.namespace
+        service = self._k(self.kube.read_service, namespace, dev_pod.service_name(record.reservation_id))
+        if service is None:
+            self._k(self.kube.create_service, namespace, dev_pod.service_manifest(record, self.policy))
+            return record  # its node port is read next pass
+        ports = [p.get("nodePort") for p in service.get("spec", {}).get("ports", []) if p.get("nodePort")]
+        node = (pod.get("spec") or {}).get("nodeName") or record.node_name
+        if node not in self.addresses:
+            self.addresses[node] = self._k(self.kube.node_address, node)
+        address = self.addresses[node]
+        if not ports or not address:
+            return record
+        launched = self.now
+        expires = launched + timedelta(hours=record.duration_hours)
+        active = self.store.transition(
+            record,
+            Status.ACTIVE,
+            launched_at=to_iso(launched),
+            expires_at=to_iso(expires),
+            node_ip=address,
+            node_port=int(ports[0]),
+            ssh_command=f"ssh -p {int(ports[0])} dev@{address}",
+            node_name=node,
+        )
+        with contextlib.suppress(_KubeDown, KubeError):  # informational only
+            self._k(
+                self.kube.patch_pod_annotations,
+                namespace,
+                dev_pod.pod_name(record.reservation_id),
+                {dev_pod.EXPIRES_ANNOTATION: active.expires_at},
+            )
+        self.report.activated.append(record.reservation_id)
+        return active
+
+    def fail(self, record: Reservation, reason: str) -> Reservation:
+        failed = end(self.rt, record, Status.FAILED, reason=reason)
+        self.report.failed.append(record.reservation_id)
+        return failed
+
+    def create_objects(self, record: Reservation) -> Reservation:
+        """PVC, Service, Pod -- each idempotent. A failure leaves the record preparing; the next
+        pass's preparing check creates what is missing. Returns the record as it now stands."""
+        namespace = self.policy.namespace
+        try:
+            pod = dev_pod.pod_manifest(record, self.policy, record.node_name)
+        except dev_pod.InvalidRequest as exc:
+            return self.fail(record, str(exc))
+        try:
+            self._k(self.kube.create_pvc, namespace, dev_pod.home_claim_manifest(record, self.policy))
+            self._k(self.kube.create_service, namespace, dev_pod.service_manifest(record, self.policy))
+            self._k(self.kube.create_pod, namespace, pod)
+        except _KubeDown:
+            return record
+        except KubeError as exc:
+            self.report.kube_errors.append(str(exc))
+            return record
+        # A cancel may have ended the record while its pod was being created: remove the pod.
+        current = self.store.get(record.reservation_id)
+        if current is not None and current.status in ENDED:
+            cleanup(self.rt, current)
+        return current or record
+
+    def write_forecast(self, record: Reservation, forecast: scheduler.Forecast) -> None:
+        start_at = forecast.start_at
+        estimated = to_iso(start_at) if start_at is not None else None
+        wait = max(0, math.ceil((start_at - self.now).total_seconds() / 60)) if start_at is not None else None
+        if record.queue_position == forecast.position and not _eta_moved(record.estimated_start, start_at):
+            return
+        try:
+            self.store.update(
+                record,
+                queue_position=forecast.position,
+                estimated_start=estimated,
+                estimated_wait_minutes=wait,
+                last_queue_update=to_iso(self.now),
+            )
+            self.report.forecasts_written += 1
+        except StaleRecord:
+            pass
+
+    def write_summary(
+        self, nodes: list[scheduler.Node], allocations: list[scheduler.Allocation], queued: list[Reservation]
+    ) -> None:
+        self.store.put_summary(capacity_summary(self.policy, nodes, allocations, queued), self.now)
+
+    # -- conversions ------------------------------------------------------------------------
+
+    def allocation(self, record: Reservation) -> scheduler.Allocation | None:
+        if not record.node_name:
+            return None
+        grace = timedelta(minutes=self.policy.grace_minutes)
+        if record.status == Status.ACTIVE and record.expires_at:
+            ends = from_iso(record.expires_at) + grace
+        else:
+            ends = self.now + timedelta(hours=record.duration_hours) + grace
+        return scheduler.Allocation(
+            reservation_id=record.reservation_id,
+            user_id=record.user_id,
+            node=record.node_name,
+            gpus=record.gpu_count,
+            ends_at=ends,
+        )
+
+    @staticmethod
+    def request(record: Reservation) -> scheduler.Request:
+        return scheduler.Request(
+            reservation_id=record.reservation_id,
+            user_id=record.user_id,
+            gpu_type=record.gpu_type,
+            gpus=record.gpu_count,
+            duration=timedelta(hours=record.duration_hours),
+            created_at=from_iso(record.created_at),
+        )
+
+
+def _eta_moved(written: str | None, start_at: datetime | None) -> bool:
+    if written is None or start_at is None:
+        return (written is None) != (start_at is None)
+    return abs(from_iso(written) - start_at) > ETA_TOLERANCE
+
+
+def capacity_summary(
+    policy: Policy,
+    nodes: list[scheduler.Node],
+    allocations: list[scheduler.Allocation],
+    queued: list[Reservation],
+) -> dict[str, dict]:
+    """The ``gpu_types`` map of the capacity summary item, which every scheduling pass writes as
+    ``{"reservation_id": "summary#capacity", "updated_at": <ISO time>, "gpu_types": ...}``
+    (no ``status``, so it is in no index; ``gpu-dev avail``/``status`` read it with GetItem)::
+
+        {<gpu type name>: {
+            "gpu_model": "T4",          # from the policy
+            "total": 8,                 # allocatable GPUs on schedulable, Ready nodes of the pool
+            "free": 3,                  # total minus GPUs held by preparing/active reservations
+            "queued": 2,                # accepted requests of this type still waiting
+            "next_free_at": "2025-01-12T18:35:00.000Z" | None,  # soonest end (expires_at +
+                                        # grace) among held GPUs of the type; None if none held
+        }}
+
+    Every type in the policy is present, with zeros when its pool has no nodes.
+    """
+    pool_of = {n.name: n.gpu_type for n in nodes}
+    summary = {}
+    for gpu_type in policy.gpu_types:
+        total = sum(n.gpus for n in nodes if n.gpu_type == gpu_type.name)
+        held = [a for a in allocations if pool_of.get(a.node) == gpu_type.name]
+        next_free = min((a.ends_at for a in held), default=None)
+        summary[gpu_type.name] = {
+            "gpu_model": gpu_type.gpu_model,
+            "total": total,
+            "free": max(0, total - sum(a.gpus for a in held)),
+            "queued": sum(1 for r in queued if r.gpu_type == gpu_type.name),
+            "next_free_at": to_iso(next_free) if next_free is not None else None,
+        }
+    return summary
+
+
+__all__ = ["GpuNode", "PassReport", "Runtime", "apply_batch", "apply_message", "capacity_summary", "handle"]

@@ -1,0 +1,315 @@
+"""Shared setup for the reservation tests: moto (DynamoDB table with the stack's GSIs, SQS
+queue, STS) with fake credentials, the in-process fake Kubernetes API with GPU nodes, a test
+policy and a settable clock, wired into a :class:`reservations.processor.Runtime`.
+
+Use it from a test module with a small fixture::
+
+    @pytest.fixture
+    def world():
+        with World() as w:
+            yield w
+
+Concurrency: moto handles each call without the atomicity of the real service, so ``World``
+serialises individual AWS API calls (one lock around ``_make_api_call``) -- exactly the
+guarantee DynamoDB gives for one conditional write -- while threads still interleave between
+calls as they would against the real service.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+import uuid
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from unittest import mock
+
+import boto3
+from botocore.client import BaseClient
+from moto import mock_aws
+
+from reservations import messages
+from reservations.kube import KubeGateway
+from reservations.model import Reservation, Status, to_iso
+from reservations.policy import GpuType, Policy
+from reservations.processor import Runtime
+from reservations.store import ReservationStore
+from tests.fake_kube import FakeKube
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-west-2"
+TABLE = "gpu-dev-reservations"
+NAMESPACE = "gpu-dev"
+CLUSTER = "gpu-platform-test"
+IMAGE = "ghcr.io/example/gpu-dev:2.8.0-cuda12.9"
+
+POLICY = Policy(
+    stage="test",
+    namespace=NAMESPACE,
+    gpu_types=(GpuType("t4", "T4", 4), GpuType("a100", "A100", 8)),
+    default_gpu_type="t4",
+    dev_image=IMAGE,
+    home_storage_class="efs-home",
+    home_storage_gib=50,
+    workspace_claim="workspace",
+)
+
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+def create_table(dynamodb, name: str = TABLE) -> None:
+    def index(name: str, pk: str) -> dict:
+        return {
+            "IndexName": name,
+            "KeySchema": [
+                {"AttributeName": pk, "KeyType": "HASH"},
+                {"AttributeName": "created_at", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "reservation_id", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": key, "AttributeType": "S"}
+            for key in ("reservation_id", "status", "created_at", "user_id", "status_gpu_type")
+        ],
+        GlobalSecondaryIndexes=[
+            index("StatusIndex", "status"),
+            index("UserIndex", "user_id"),
+            index("StatusGpuTypeIndex", "status_gpu_type"),
+        ],
+    )
+
+
+class Clock:
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+_AWS_LOCK = threading.RLock()
+
+
+def _serialised(original):
+    def call(self, operation_name, api_params):
+        with _AWS_LOCK:
+            return original(self, operation_name, api_params)
+
+    return call
+
+
+def load_handler(name: str):
+    """Import ``lambda/<name>/handler.py`` (``lambda`` is not an importable package name)."""
+    path = ROOT / "lambda" / name / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_handler", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class World:
+    """moto + fake Kubernetes + runtime. ``nodes``: (name, pool, gpus) added to the fake."""
+
+    def __init__(
+        self,
+        *,
+        policy: Policy = POLICY,
+        nodes: tuple[tuple[str, str, int], ...] = (
+            ("t4-a", "t4", 4),
+            ("t4-b", "t4", 4),
+            ("a100-a", "a100", 8),
+        ),
+        timeout: tuple[float, float] = (1.0, 2.0),
+        start: datetime = datetime(2025, 1, 12, 10, 0, tzinfo=UTC),
+    ):
+        self.policy = policy
+        self.node_specs = nodes
+        self.timeout = timeout
+        self.clock = Clock(start)
+        self._sequence = 0
+
+    def __enter__(self) -> World:
+        self._stack = ExitStack()
+        self._stack.enter_context(mock.patch.dict(os.environ, FAKE_CREDENTIALS))
+        self._stack.enter_context(mock_aws())
+        self._stack.enter_context(
+            mock.patch.object(BaseClient, "_make_api_call", _serialised(BaseClient._make_api_call))
+        )
+        self.dynamodb = boto3.resource("dynamodb", region_name=REGION)
+        create_table(self.dynamodb)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.queue_url = self.sqs.create_queue(QueueName="gpu-reservation-queue")["QueueUrl"]
+        self.kube = self._stack.enter_context(FakeKube(namespaces={NAMESPACE}))
+        for index, (name, pool, gpus) in enumerate(self.node_specs):
+            self.kube.add_node(name, pool=pool, gpus=gpus, external_ip=f"203.0.113.{10 + index}")
+        self.store = ReservationStore(TABLE, dynamodb=self.dynamodb)
+        self.runtime = Runtime(
+            store=self.store,
+            kube=KubeGateway(self.kube.api_client(), timeout=self.timeout),
+            policy=self.policy,
+            clock=self.clock,
+        )
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    # -- the CLI's side ---------------------------------------------------------------------
+
+    def reserve(
+        self,
+        *,
+        user: str = "alice",
+        gpu_type: str = "t4",
+        gpus: int = 1,
+        hours: float = 2.0,
+        github_user: str = "alice-gh",
+        write_pending: bool = True,
+        send: bool = True,
+        created_at: datetime | None = None,
+    ) -> str:
+        """What ``gpu-dev reserve`` does: the pending record (conditional put), then the message."""
+        reservation_id = str(uuid.uuid4())
+        # Arrival order = call order: the CLI's clock stamps each request a little later.
+        self._sequence += 1
+        created = to_iso(created_at or self.clock.now + timedelta(milliseconds=self._sequence))
+        if write_pending:
+            self.store.create_if_absent(
+                Reservation(
+                    reservation_id=reservation_id,
+                    user_id=user,
+                    github_user=github_user,
+                    gpu_type=gpu_type,
+                    gpu_count=gpus,
+                    duration_hours=hours,
+                    status=Status.PENDING,
+                    created_at=created,
+                )
+            )
+        if send:
+            self.send(
+                messages.Reserve(
+                    type="reservation",
+                    reservation_id=reservation_id,
+                    user_id=user,
+                    github_user=github_user,
+                    gpu_type=gpu_type,
+                    gpu_count=gpus,
+                    duration_hours=hours,
+                    created_at=created,
+                )
+            )
+        return reservation_id
+
+    def cancel(self, reservation_id: str, user: str = "alice") -> None:
+        self.send(messages.Cancel(type="cancellation", reservation_id=reservation_id, user_id=user))
+
+    def extend(self, reservation_id: str, hours: float, user: str = "alice") -> None:
+        self.send(
+            messages.Extend(type="extension", reservation_id=reservation_id, user_id=user, extend_hours=hours)
+        )
+
+    def send(self, message: messages.Message | str) -> None:
+        body = message if isinstance(message, str) else messages.encode(message)
+        self.sqs.send_message(QueueUrl=self.queue_url, MessageBody=body)
+
+    # -- the Lambda's side ------------------------------------------------------------------
+
+    def receive_event(self, max_messages: int = 10) -> dict:
+        """An SQS event as Lambda delivers it, from what the queue holds (visibility 0, so a
+        test can deliver the same message again)."""
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=max_messages, VisibilityTimeout=0
+        )
+        return sqs_event(response.get("Messages", []))
+
+    def drain(self) -> dict:
+        """Every queued message as one event, deleted from the queue."""
+        collected = []
+        while True:
+            response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
+            batch = response.get("Messages", [])
+            if not batch:
+                return sqs_event(collected)
+            for message in batch:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            collected.extend(batch)
+
+    def record(self, reservation_id: str) -> Reservation:
+        found = self.store.get(reservation_id)
+        assert found is not None, reservation_id
+        return found
+
+    def pod_name(self, reservation_id: str) -> str:
+        return f"gpu-dev-{reservation_id}"
+
+    def make_ready(self, reservation_id: str) -> None:
+        self.kube.set_pod_ready(NAMESPACE, self.pod_name(reservation_id))
+
+    def gpus_by_node_from_records(self) -> dict[str, int]:
+        held: dict[str, int] = {}
+        for status in (Status.PREPARING, Status.ACTIVE):
+            for record in self.store.by_status(status):
+                held[record.node_name] = held.get(record.node_name, 0) + record.gpu_count
+        return held
+
+    def gpus_by_node_from_pods(self) -> dict[str, int]:
+        held: dict[str, int] = {}
+        for pod in self.kube.pods(NAMESPACE):
+            requests = pod["spec"]["containers"][0]["resources"]["requests"]
+            node = pod["spec"]["nodeName"]
+            held[node] = held.get(node, 0) + int(requests["nvidia.com/gpu"])
+        return held
+
+    def allocatable(self) -> dict[str, int]:
+        return {name: gpus for name, _, gpus in self.node_specs}
+
+
+def sqs_event(received: list[dict]) -> dict:
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": message["MD5OfBody"],
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:gpu-reservation-queue",
+                "awsRegion": REGION,
+            }
+            for message in received
+        ]
+    }
+
+
+SCHEDULED_EVENT = {
+    "version": "0",
+    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2025-01-12T10:00:00Z",
+    "region": REGION,
+    "resources": [f"arn:aws:events:{REGION}:123456789012:rule/gpu-dev-every-minute"],
+    "detail": {},
+}
