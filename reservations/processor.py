@@ -64,6 +64,7 @@ log = logging.getLogger("reservation-processor")
 
 RETRIES = 3  # re-reads after a lost race before a message is handed back to SQS
 ETA_TOLERANCE = timedelta(minutes=1)
+HELD_UNTIL_ENDED = timedelta(minutes=1)  # an active record past its end still holds GPUs
 MAX_APPLIED_MESSAGES = 20
 
 
@@ -593,7 +594,9 @@ class _Pass:
             return None
         grace = timedelta(minutes=self.policy.grace_minutes)
         if record.status == Status.ACTIVE and record.expires_at:
-            ends = from_iso(record.expires_at) + grace
+            # Held until the expiry pass has ended it, even past its end: never plan a start
+            # on GPUs whose pod may still run.
+            ends = max(from_iso(record.expires_at) + grace, self.now + HELD_UNTIL_ENDED)
         else:
             ends = self.now + timedelta(hours=record.duration_hours) + grace
         return scheduler.Allocation(

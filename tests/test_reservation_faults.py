@@ -353,3 +353,19 @@ def test_expiry_while_the_pod_is_gone_ends_consistently(world):
     assert record.reservation_ended and not record.cleanup_pending
     assert not world.kube.objects["services"]
     assert expiry.run(world.runtime).expired == []  # nothing more to do
+
+
+def test_gpus_of_a_reservation_past_its_end_are_not_reused_before_the_expiry_pass(world):
+    first = world.reserve(gpus=8, gpu_type="a100", hours=1)
+    run(world, world.drain())
+    world.make_ready(first)
+    run(world, SCHEDULED_EVENT)
+    waiting = world.reserve(gpus=8, gpu_type="a100", user="bob")
+    world.clock.now = from_iso(world.record(first).expires_at) + timedelta(minutes=POLICY.grace_minutes + 3)
+    run(world, world.drain())
+    assert world.record(waiting).status == Status.QUEUED  # the expired pod may still be running
+    assert_never_over_allocated(world)
+    expiry.run(world.runtime)
+    run(world, SCHEDULED_EVENT)
+    assert world.record(waiting).status == Status.PREPARING
+    assert_never_over_allocated(world)
