@@ -36,8 +36,9 @@ breakpoint on). Adding a planned reservation only ever lowers free capacity, so 
 of a given (GPUs, duration) on a node can only move later while the queue is walked; each node
 caches that earliest fit per (GPUs, duration) and the next search starts there, and a node's
 search stops once it passes the best slot another node already offers. 5,000 queued requests
-over 64 nodes x 8 GPUs of four types, with running allocations, plan in 0.1-0.3 s of CPython
-(0.3 s when 30 users share the queue and the per-user limit binds everywhere).
+over 64 nodes x 8 GPUs of four types, with running allocations, plan in 0.1 s of CPython with
+whole-hour durations and 1,500 users; about 1 s in the worst case we tried (durations of any
+minute count, and 30 users sharing the queue so the per-user limit binds everywhere).
 """
 
 from __future__ import annotations
