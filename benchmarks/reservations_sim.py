@@ -9,8 +9,8 @@ The request stream is generated once from ``--seed`` and both policies replay it
   in seed 002 (GPU node groups with min = max = desired).
 * Arrivals: a Poisson process whose rate follows the working week (UTC): 10 requests an hour on
   weekdays 09:00-18:00, 5 an hour on weekdays 07:00-09:00 and 18:00-22:00, 1.5 an hour at night
-  and at weekends; about 750 requests a week of about 13.6 GPU-hours each, an offered load of
-  about 59 % of the cluster over the month but about 130 % in working hours, so queues form by
+  and at weekends; about 760 requests a week of about 14.5 GPU-hours each, an offered load of
+  about 63 % of the cluster over the month but about 140 % in working hours, so queues form by
   day and drain at night. The horizon starts on a Monday. (At 12 an hour at peak the FIFO's
   mean wait passes 8 hours; we chose the calmer rate, not a shorter horizon.) After the last
   arrival the simulation runs on, without arrivals, until every request has started, so every
