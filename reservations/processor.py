@@ -412,32 +412,36 @@ class _Pass:
                 self.report.refused.append(record.reservation_id)
             except StaleRecord:
                 pass
+        moves = []
         for start in plan.starts:
             record = by_id.pop(start.reservation_id, None)
             if record is None:
                 continue
-            try:
-                started = self.store.transition(
-                    record,
-                    Status.PREPARING,
-                    lease=self.lease,
-                    node_name=start.node,
-                    preparing_since=to_iso(self.now),
-                    pod_name=dev_pod.pod_name(record.reservation_id),
-                    namespace=self.policy.namespace,
-                    queue_position=None,
-                    estimated_start=None,
-                    estimated_wait_minutes=None,
-                    last_queue_update=to_iso(self.now),
-                )
-            except StaleRecord:
-                continue  # cancelled meanwhile: its GPUs simply stay free
-            except LeaseLost:
-                log.error("scheduling lease lost mid-pass; stopping allocation")
-                return
-            self.report.started.append(started.reservation_id)
-            allocations.append(self.allocation(started))
-            self.create_objects(started)
+            changes = {
+                "node_name": start.node,
+                "preparing_since": to_iso(self.now),
+                "pod_name": dev_pod.pod_name(record.reservation_id),
+                "namespace": self.policy.namespace,
+                "queue_position": None,
+                "estimated_start": None,
+                "estimated_wait_minutes": None,
+                "last_queue_update": to_iso(self.now),
+            }
+            moves.append((record, Status.PREPARING, changes))
+        try:
+            # All allocations of the pass first (fenced by the lease, ~100 to a transaction);
+            # a record cancelled meanwhile is left out and its GPUs simply stay free.
+            started, _stale = self.store.transition_many(moves, self.lease)
+        except LeaseLost:
+            log.error(
+                "scheduling lease lost mid-pass; stopping (starts already written get their pods next pass)"
+            )
+            return
+        for record in started:
+            self.report.started.append(record.reservation_id)
+            allocations.append(self.allocation(record))
+        for record in started:
+            self.create_objects(record)
         for forecast in plan.forecasts.values():
             record = by_id.get(forecast.reservation_id)
             if record is not None:
@@ -597,8 +601,9 @@ class _Pass:
             # Held until the expiry pass has ended it, even past its end: never plan a start
             # on GPUs whose pod may still run.
             ends = max(from_iso(record.expires_at) + grace, self.now + HELD_UNTIL_ENDED)
-        else:
-            ends = self.now + timedelta(hours=record.duration_hours) + grace
+        else:  # preparing: as if active from when it started preparing (stable across passes)
+            since = from_iso(record.preparing_since) if record.preparing_since else self.now
+            ends = max(since + timedelta(hours=record.duration_hours) + grace, self.now + HELD_UNTIL_ENDED)
         return scheduler.Allocation(
             reservation_id=record.reservation_id,
             user_id=record.user_id,

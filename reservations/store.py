@@ -165,9 +165,33 @@ class ReservationStore:
         """Change fields of ``record`` (as read) without changing its status."""
         return self._write(record, None, changes, None)
 
-    def _write(
-        self, record: Reservation, target: Status | None, changes: dict, lease: Lease | None
-    ) -> Reservation:
+    def transition_many(
+        self, moves: list[tuple[Reservation, Status, dict]], lease: Lease
+    ) -> tuple[list[Reservation], list[str]]:
+        """Apply many lease-fenced transitions (the starts of one pass), up to 99 to a
+        transaction beside the lease check. A record that changed since it was read is left out
+        (its id returned as stale) and the rest retried; :class:`LeaseLost` if the lease is gone.
+        Returns (the records as written, the ids of stale ones)."""
+        written: list[Reservation] = []
+        stale: list[str] = []
+        pending = []
+        for record, target, changes in moves:
+            model.check_transition(record.status, target)
+            pending.append((record, *self._prepare(record, target, changes)))
+        while pending:
+            chunk, pending = pending[:99], pending[99:]
+            while chunk:
+                failed = self._transact(self._lease_check(lease), [update for _, _, update in chunk])
+                if failed is None:
+                    written += [new for _, new, _ in chunk]
+                    break
+                if 0 in failed:
+                    raise LeaseLost(f"the scheduling lease of {lease.owner} is gone")
+                stale += [chunk[i - 1][0].reservation_id for i in failed]
+                chunk = [entry for i, entry in enumerate(chunk, start=1) if i not in failed]
+        return written, stale
+
+    def _prepare(self, record: Reservation, target: Status | None, changes: dict) -> tuple[Reservation, dict]:
         bad = set(changes) & _MANAGED or set(changes) - _FIELDS
         if bad:
             raise ValueError(f"cannot set {sorted(bad)} through the store")
@@ -201,45 +225,54 @@ class ReservationStore:
             "ExpressionAttributeNames": names,
             "ExpressionAttributeValues": values,
         }
+        return new, update
+
+    def _write(
+        self, record: Reservation, target: Status | None, changes: dict, lease: Lease | None
+    ) -> Reservation:
+        new, update = self._prepare(record, target, changes)
+        stale = StaleRecord(f"reservation {record.reservation_id} changed since version {record.version}")
         if lease is None:
             try:
                 self.table.update_item(**update)
             except ClientError as exc:
                 if _code(exc) == "ConditionalCheckFailedException":
-                    raise StaleRecord(
-                        f"reservation {record.reservation_id} changed since version {record.version}"
-                    ) from None
+                    raise stale from None
                 raise
             return new
-        self._transact_with_lease(update, lease, record)
+        failed = self._transact(self._lease_check(lease), [update])
+        if failed is not None:
+            if 0 in failed:
+                raise LeaseLost(f"the scheduling lease of {lease.owner} is gone")
+            raise stale
         return new
 
-    def _transact_with_lease(self, update: dict, lease: Lease, record: Reservation) -> None:
-        check = {
+    def _lease_check(self, lease: Lease) -> dict:
+        return {
             "TableName": self.table_name,
             "Key": {"reservation_id": LEASE_KEY},
             "ConditionExpression": "#o = :owner AND #e > :now",
             "ExpressionAttributeNames": {"#o": "owner", "#e": "lease_expires_at"},
             "ExpressionAttributeValues": {":owner": lease.owner, ":now": int(time.time())},
         }
+
+    def _transact(self, check: dict, updates: list[dict]) -> set[int] | None:
+        """One transaction: ``check`` then ``updates``. None if it committed, else the indexes
+        (0 = the check) whose condition failed."""
+        items = [{"ConditionCheck": check}] + [
+            {"Update": {"TableName": self.table_name, **update}} for update in updates
+        ]
         try:
-            self.client.transact_write_items(
-                TransactItems=[
-                    {"ConditionCheck": check},
-                    {"Update": {"TableName": self.table_name, **update}},
-                ]
-            )
+            self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             if _code(exc) != "TransactionCanceledException":
                 raise
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
-            if reasons and reasons[0] == "ConditionalCheckFailed":
-                raise LeaseLost(f"the scheduling lease of {lease.owner} is gone") from None
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
-                raise StaleRecord(
-                    f"reservation {record.reservation_id} changed since version {record.version}"
-                ) from None
-            raise
+            failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+            if not failed:
+                raise
+            return failed
+        return None
 
     # -- the scheduling lease ---------------------------------------------------------------
 

@@ -160,3 +160,22 @@ def test_get_many_reads_in_batches(world):
     calls = count_calls(world.store)
     found = world.store.get_many([record(n).reservation_id for n in range(150)] + ["missing"])
     assert len(found) == 150 and calls["BatchGetItem"] == 2
+
+
+def test_transition_many_commits_in_transactions_and_leaves_out_stale_records(world):
+    for n in range(120):
+        world.store.create_if_absent(record(n, status=Status.QUEUED))
+    reads = [world.store.get(record(n).reservation_id) for n in range(120)]
+    world.store.transition(reads[5], Status.CANCELLED)  # someone else moved it
+    world.store.transition(reads[110], Status.CANCELLED)
+    lease = world.store.acquire_lease()
+    calls = count_calls(world.store)
+    moves = [(r, Status.PREPARING, {"node_name": "t4-a"}) for r in reads]
+    written, stale = world.store.transition_many(moves, lease)
+    assert sorted(stale) == sorted([reads[5].reservation_id, reads[110].reservation_id])
+    assert len(written) == 118 and all(r.status == Status.PREPARING for r in written)
+    assert len(world.store.by_status(Status.PREPARING)) == 118
+    assert calls["TransactWriteItems"] == 4  # two chunks, each retried once without its stale record
+    world.store.release_lease(lease)
+    with pytest.raises(LeaseLost):
+        world.store.transition_many([(reads[0], Status.PREPARING, {})], lease)
