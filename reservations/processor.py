@@ -594,22 +594,25 @@ class _Pass:
     # -- conversions ------------------------------------------------------------------------
 
     def allocation(self, record: Reservation) -> scheduler.Allocation | None:
+        """The GPUs ``record`` holds, until it says it ends: ``expires_at`` when active, else
+        ``preparing_since + duration`` -- the same end the plan gave it when it started, so ETAs
+        do not move from one pass to the next. (The grace period is not added: an ETA is the
+        start the plan meets if reservations end when they say.) A reservation past its end
+        still holds its GPUs until the expiry pass has ended it, so never ends before
+        ``now + HELD_UNTIL_ENDED``: no start is planned on GPUs whose pod may still run."""
         if not record.node_name:
             return None
-        grace = timedelta(minutes=self.policy.grace_minutes)
         if record.status == Status.ACTIVE and record.expires_at:
-            # Held until the expiry pass has ended it, even past its end: never plan a start
-            # on GPUs whose pod may still run.
-            ends = max(from_iso(record.expires_at) + grace, self.now + HELD_UNTIL_ENDED)
-        else:  # preparing: as if active from when it started preparing (stable across passes)
+            ends = from_iso(record.expires_at)
+        else:
             since = from_iso(record.preparing_since) if record.preparing_since else self.now
-            ends = max(since + timedelta(hours=record.duration_hours) + grace, self.now + HELD_UNTIL_ENDED)
+            ends = since + timedelta(hours=record.duration_hours)
         return scheduler.Allocation(
             reservation_id=record.reservation_id,
             user_id=record.user_id,
             node=record.node_name,
             gpus=record.gpu_count,
-            ends_at=ends,
+            ends_at=max(ends, self.now + HELD_UNTIL_ENDED),
         )
 
     @staticmethod
@@ -645,8 +648,8 @@ def capacity_summary(
             "total": 8,                 # allocatable GPUs on schedulable, Ready nodes of the pool
             "free": 3,                  # total minus GPUs held by preparing/active reservations
             "queued": 2,                # accepted requests of this type still waiting
-            "next_free_at": "2025-01-12T18:35:00.000Z" | None,  # soonest end (expires_at +
-                                        # grace) among held GPUs of the type; None if none held
+            "next_free_at": "2025-01-12T18:30:00.000Z" | None,  # soonest end (expires_at) among
+                                        # held GPUs of the type; None if none held
         }}
 
     Every type in the policy is present, with zeros when its pool has no nodes.

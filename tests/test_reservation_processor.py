@@ -132,7 +132,7 @@ def test_a_full_type_queues_fifo_with_position_and_eta_written_only_when_changed
     assert from_iso(records[1].estimated_start) > from_iso(records[0].estimated_start)
 
     versions = [world.record(r).version for r in waiting]
-    world.clock.advance(seconds=30)
+    world.clock.advance(minutes=1)
     report = run(world, SCHEDULED_EVENT)
     assert report["forecasts_written"] == 0
     assert [world.record(r).version for r in waiting] == versions
