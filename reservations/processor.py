@@ -49,7 +49,9 @@ import json
 import logging
 import math
 import os
+import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -65,6 +67,9 @@ log = logging.getLogger("reservation-processor")
 RETRIES = 3  # re-reads after a lost race before a message is handed back to SQS
 ETA_TOLERANCE = timedelta(minutes=1)
 HELD_UNTIL_ENDED = timedelta(minutes=1)  # an active record past its end still holds GPUs
+FORECAST_WORKERS = 16  # parallel UpdateItems (the boto3 client is thread-safe)
+# Of the Lambda's 60 s; what is left unwritten still differs next pass and is written then.
+FORECAST_BUDGET = timedelta(seconds=25)
 MAX_APPLIED_MESSAGES = 20
 
 
@@ -442,10 +447,7 @@ class _Pass:
             allocations.append(self.allocation(record))
         for record in started:
             self.create_objects(record)
-        for forecast in plan.forecasts.values():
-            record = by_id.get(forecast.reservation_id)
-            if record is not None:
-                self.write_forecast(record, forecast)
+        self.write_forecasts(by_id, plan.forecasts)
         self.write_summary(nodes, allocations, list(by_id.values()))
 
     # -- steps ------------------------------------------------------------------------------
@@ -568,23 +570,40 @@ class _Pass:
             cleanup(self.rt, current)
         return current or record
 
-    def write_forecast(self, record: Reservation, forecast: scheduler.Forecast) -> None:
-        start_at = forecast.start_at
-        estimated = to_iso(start_at) if start_at is not None else None
-        wait = max(0, math.ceil((start_at - self.now).total_seconds() / 60)) if start_at is not None else None
-        if record.queue_position == forecast.position and not _eta_moved(record.estimated_start, start_at):
+    def write_forecasts(
+        self, queued: dict[str, Reservation], forecasts: dict[str, scheduler.Forecast]
+    ) -> None:
+        """Write the forecasts that changed (position, or ETA by more than a minute), heads of
+        the queues first, :data:`FORECAST_WORKERS` at a time, within :data:`FORECAST_BUDGET`;
+        what the budget leaves unwritten still differs next pass and is written then."""
+        changed = [
+            (queued[f.reservation_id], f)
+            for f in sorted(forecasts.values(), key=lambda f: f.position)
+            if f.reservation_id in queued and _forecast_changed(queued[f.reservation_id], f)
+        ]
+        if not changed:
             return
+        deadline = time.monotonic() + FORECAST_BUDGET.total_seconds()
+        with ThreadPoolExecutor(max_workers=FORECAST_WORKERS) as pool:
+            written = pool.map(lambda pair: self.write_forecast(*pair, deadline=deadline), changed)
+            self.report.forecasts_written += sum(written)
+
+    def write_forecast(self, record: Reservation, forecast: scheduler.Forecast, *, deadline: float) -> bool:
+        if time.monotonic() > deadline:
+            return False
+        start_at = forecast.start_at
+        wait = max(0, math.ceil((start_at - self.now).total_seconds() / 60)) if start_at is not None else None
         try:
             self.store.update(
                 record,
                 queue_position=forecast.position,
-                estimated_start=estimated,
+                estimated_start=to_iso(start_at) if start_at is not None else None,
                 estimated_wait_minutes=wait,
                 last_queue_update=to_iso(self.now),
             )
-            self.report.forecasts_written += 1
         except StaleRecord:
-            pass
+            return False
+        return True
 
     def write_summary(
         self, nodes: list[scheduler.Node], allocations: list[scheduler.Allocation], queued: list[Reservation]
@@ -625,6 +644,10 @@ class _Pass:
             duration=timedelta(hours=record.duration_hours),
             created_at=from_iso(record.created_at),
         )
+
+
+def _forecast_changed(record: Reservation, forecast: scheduler.Forecast) -> bool:
+    return record.queue_position != forecast.position or _eta_moved(record.estimated_start, forecast.start_at)
 
 
 def _eta_moved(written: str | None, start_at: datetime | None) -> bool:

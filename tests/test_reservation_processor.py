@@ -277,3 +277,16 @@ def test_eks_token_is_cached_for_ten_minutes(world):
 def test_unknown_event_is_refused(world):
     with pytest.raises(ValueError):
         run(world, {"hello": "world"})
+
+
+def test_forecasts_beyond_the_time_budget_are_written_by_the_next_pass(world, monkeypatch):
+    world.reserve(gpus=8, gpu_type="a100")
+    waiting = [world.reserve(gpus=8, gpu_type="a100", user=f"u{n}") for n in range(3)]
+    monkeypatch.setattr(processor, "FORECAST_BUDGET", timedelta(0))
+    report = run(world, world.drain())
+    assert report == {"batchItemFailures": []}
+    assert [world.record(r).queue_position for r in waiting] == [None, None, None]
+    monkeypatch.undo()
+    world.clock.advance(minutes=1)
+    assert run(world, SCHEDULED_EVENT)["forecasts_written"] == 3
+    assert [world.record(r).queue_position for r in waiting] == [1, 2, 3]
