@@ -49,11 +49,14 @@ from reservations.policy import GpuType, Policy, parameter_name
 NAMESPACE = "gpu-dev"  # seed 002's namespace of dev pods
 PROCESSOR_TIMEOUT = Duration.seconds(60)
 DEV_POD_SOURCE = Path(__file__).resolve().parent.parent / "images" / "dev_pod"
+# What reservations.store calls (transactions need the per-item actions); never Scan.
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
     "dynamodb:Query",
 ]
 
