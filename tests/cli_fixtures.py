@@ -24,6 +24,7 @@ from moto import mock_aws
 from reservations import messages
 from reservations.model import Reservation, Status, to_iso
 from reservations.policy import GpuType, Policy
+from tests.reservation_fixtures import create_table
 
 STAGE = "dev"
 REGION = "us-east-2"
@@ -91,29 +92,7 @@ class FakeStage:
         """Call inside ``mock_aws()``. ``queue_url`` overrides the URL put in the parameter."""
         policy = policy or test_policy(stage)
         table_name = f"gpu-platform-{stage}-reservations"
-        dynamodb = boto3.client("dynamodb", region_name=region)
-        index = lambda name, key: {  # noqa: E731
-            "IndexName": name,
-            "KeySchema": [
-                {"AttributeName": key, "KeyType": "HASH"},
-                {"AttributeName": "created_at", "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-        dynamodb.create_table(
-            TableName=table_name,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "reservation_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"}
-                for name in ("reservation_id", "user_id", "created_at", "status", "status_gpu_type")
-            ],
-            GlobalSecondaryIndexes=[
-                index("UserIndex", "user_id"),
-                index("StatusIndex", "status"),
-                index("StatusGpuTypeIndex", "status_gpu_type"),
-            ],
-        )
+        create_table(boto3.client("dynamodb", region_name=region), table_name)
         real_queue = boto3.client("sqs", region_name=region).create_queue(
             QueueName=f"gpu-platform-{stage}-reservations"
         )["QueueUrl"]
