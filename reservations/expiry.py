@@ -94,7 +94,7 @@ def warning_text(record: Reservation, minutes_left: int) -> str:
     short = record.reservation_id[:8]
     return (
         f"GPU reservation {short} expires at {record.expires_at} (in about {minutes_left} min). "
-        f"Save your work to /home/dev or /workspace; extend with: gpu-dev extend {short} --hours N"
+        f"Save your work to /home/dev or /workspace; extend with: gpu-dev edit {short} --extend HOURS"
     )
 
 

@@ -50,7 +50,8 @@ def test_warnings_at_30_15_and_5_minutes_each_sent_once(world):
     assert sent_at == {30: 29, 15: 14, 5: 4}
     assert world.record(rid).warnings_sent == [5, 15, 30]
     texts = annotation_patches(world, rid)
-    assert len(texts) == 3 and "in about 4 min" in texts[-1] and "gpu-dev extend" in texts[-1]
+    assert len(texts) == 3 and "in about 4 min" in texts[-1]
+    assert f"gpu-dev edit {rid[:8]} --extend" in texts[-1]
     pod = world.kube.pod(NAMESPACE, world.pod_name(rid))
     assert pod["metadata"]["annotations"][dev_pod.WARNING_ANNOTATION] == texts[-1]
 
