@@ -22,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 LAYER_DIR := build/layers/kubernetes
 LAYER_STAMP := build/layers/kubernetes.installed
 
-.PHONY: install synth test lint unit cli-synth snapshots diff cost deploy destroy destroy-guard bench imports clean
+.PHONY: install synth test lint unit cli-synth snapshots diff cost deploy destroy destroy-guard bench bench-reservations imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_STAMP)
 
@@ -107,6 +107,12 @@ destroy-guard:
 ## bench: synth of the full app vs a one-bucket app (ratio) and the test suite's wall time
 bench: install
 	$(PY) -m benchmarks.synth
+
+## bench-reservations: one processor pass over 5,000 queued requests (wall time, DynamoDB calls),
+##                     and 30 days of requests, seed 002's FIFO against ours, side by side
+bench-reservations: install
+	$(PY) -m benchmarks.reservations_pass
+	$(PY) -m benchmarks.reservations_sim
 
 ## imports: regenerate the cdk8s CRD bindings in k8s_charts/imports from k8s_charts/crds
 # The Dynamo CRD embeds whole pod specs: its binding is a 5 MB module that adds 0.7 s to every
