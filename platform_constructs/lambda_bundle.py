@@ -48,8 +48,8 @@ def function_code(function: str) -> lambda_.Code:
 
 
 def kubernetes_layer_code() -> lambda_.Code:
-    """The Kubernetes client layer that ``make install`` builds (lambda/layers/kubernetes)."""
-    layer_dir = ROOT / "build" / "layers" / "kubernetes"
-    if not (layer_dir / "python" / "kubernetes").is_dir():
-        raise FileNotFoundError(f"{layer_dir} is not built; run `make install` (it builds the layer offline)")
-    return lambda_.Code.from_asset(str(layer_dir))
+    """The Kubernetes client layer that ``make install`` builds from lambda/layers/kubernetes."""
+    layer_zip = ROOT / "build" / "layers" / "kubernetes.zip"
+    if not layer_zip.is_file():
+        raise FileNotFoundError(f"{layer_zip} is not built; run `make install` (it builds the layer offline)")
+    return lambda_.Code.from_asset(str(layer_zip))
