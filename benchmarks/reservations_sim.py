@@ -46,7 +46,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from reservations import fifo_baseline, scheduler
+from benchmarks import fifo_baseline
+from reservations import scheduler
 from reservations.policy import GpuType, Policy
 from reservations.scheduler import Allocation, Node, Plan, Request
 

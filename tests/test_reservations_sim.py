@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from benchmarks import fifo_baseline
 from benchmarks import reservations_sim as sim
-from reservations import fifo_baseline
 from reservations.policy import GpuType, Policy
 from reservations.scheduler import Allocation, Node, Request, Start
 

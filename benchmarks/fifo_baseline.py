@@ -15,8 +15,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from .policy import Policy
-from .scheduler import Allocation, Forecast, Node, Plan, Refusal, Request, Start, fifo_order, refusal_reason
+from reservations.policy import Policy
+from reservations.scheduler import (
+    Allocation,
+    Forecast,
+    Node,
+    Plan,
+    Refusal,
+    Request,
+    Start,
+    fifo_order,
+    refusal_reason,
+)
 
 MINUTES_PER_POSITION = 15
 
