@@ -94,7 +94,10 @@ class Context:
         if _FULL_ID.match(text):
             record = platform.get(text)
             if record is None:
-                raise UsageError(f"there is no reservation {text} in stage {self.stage}")
+                raise UsageError(
+                    f"there is no reservation {text} in stage {self.stage} (a request just sent "
+                    "appears once the reservation processor has picked it up, usually within seconds)"
+                )
         else:
             if len(text) < MIN_PREFIX:
                 raise UsageError(
@@ -194,48 +197,55 @@ def cmd_reserve(ctx: Context, args: argparse.Namespace) -> int:
             f"{policy.max_open_per_user}. Cancel one first: gpu-dev cancel ID"
         )
 
-    record = Reservation(
+    # The CLI writes nothing: the processor creates the record from this message (and checks
+    # it again: the per-user limits, the GitHub user). Until it does, the request shows as pending.
+    message = messages.Reserve(
+        type="reservation",
         reservation_id=str(uuid.uuid4()),
         user_id=user_id,
         github_user=github_user,
         gpu_type=gpu_type.name,
         gpu_count=args.gpus,
         duration_hours=float(hours),
-        status=Status.PENDING,
         created_at=to_iso(clock()),
-    )
-    platform.put_pending(record)
-    message = messages.Reserve(
-        type="reservation",
-        reservation_id=record.reservation_id,
-        user_id=record.user_id,
-        github_user=record.github_user,
-        gpu_type=record.gpu_type,
-        gpu_count=record.gpu_count,
-        duration_hours=record.duration_hours,
-        created_at=record.created_at,
     )
     try:
         platform.send(message)
     except CliError as exc:
-        withdrawn = platform.withdraw_pending(record)
-        note = "nothing was reserved" if withdrawn else "the pending record will be cleaned up"
-        raise CliError(f"{exc} ({note})") from None
+        raise CliError(f"{exc} (nothing was reserved)") from None
 
-    sid = render.short_id(record.reservation_id)
+    sid = render.short_id(message.reservation_id)
     out(
-        f"Requested {record.gpu_count} x {gpu_type.name} ({gpu_type.gpu_model}) for {hours:g} h "
-        f"in stage {ctx.stage}: reservation {sid} ({record.reservation_id})."
+        f"Requested {message.gpu_count} x {gpu_type.name} ({gpu_type.gpu_model}) for {hours:g} h "
+        f"in stage {ctx.stage}: reservation {sid} ({message.reservation_id})."
     )
     if args.no_wait:
-        out(f"Follow it with: gpu-dev show {sid}")
+        out(
+            "The processor picks the request up within seconds; until then it is not listed. "
+            f"Follow it with: gpu-dev show {message.reservation_id}"
+        )
         return 0
-    return wait_for(ctx, record, args.wait_minutes or 60.0)
+    return wait_for(ctx, requested(message), args.wait_minutes or 60.0)
+
+
+def requested(message: messages.Reserve) -> Reservation:
+    """What is shown of a request the processor has not created a record for yet: ``pending``."""
+    return Reservation(
+        reservation_id=message.reservation_id,
+        user_id=message.user_id,
+        github_user=message.github_user,
+        gpu_type=message.gpu_type,
+        gpu_count=message.gpu_count,
+        duration_hours=message.duration_hours,
+        status=Status.PENDING,
+        created_at=message.created_at,
+    )
 
 
 def wait_for(ctx: Context, record: Reservation, minutes: float) -> int:
     """Poll the record until it is active (print the SSH command, 0), ended (print why, 1) or the
-    wait times out (1). One updating line on a terminal, a line per change otherwise."""
+    wait times out (1). One updating line on a terminal, a line per change otherwise. Until the
+    processor has created the record, ``record`` (pending) is shown as it is."""
     stream = sys.stdout
     tty = stream.isatty()
     sid = render.short_id(record.reservation_id)
@@ -244,6 +254,7 @@ def wait_for(ctx: Context, record: Reservation, minutes: float) -> int:
     next_fetch = started
     shown: tuple | None = None
     drawn = False
+    seen = False  # whether the processor has created the record yet
     out(f"Waiting up to {minutes:g} min for it to start; Ctrl-C stops waiting (the reservation stays).")
 
     def end_line() -> None:
@@ -258,10 +269,11 @@ def wait_for(ctx: Context, record: Reservation, minutes: float) -> int:
             now = clock()
             if now >= next_fetch:
                 fetched = ctx.platform.get(record.reservation_id)
-                if fetched is None:
+                if fetched is not None:
+                    record, seen = fetched, True
+                elif seen:
                     end_line()
                     raise CliError(f"reservation {sid} is no longer in the table")
-                record = fetched
                 next_fetch = now + timedelta(seconds=POLL_SECONDS)
             if record.status == Status.ACTIVE:
                 end_line()
@@ -289,6 +301,14 @@ def wait_for(ctx: Context, record: Reservation, minutes: float) -> int:
                 if key != shown:
                     out(line)
                     shown = key
+            if now >= deadline and not seen:
+                end_line()
+                out(
+                    f"The processor has not picked up request {sid} after {minutes:g} min (it may be "
+                    "down, or the request waits in its queue); it is served once the processor runs. "
+                    f"Follow it with `gpu-dev show {record.reservation_id}`."
+                )
+                return 1
             if now >= deadline:
                 end_line()
                 out(

@@ -1,4 +1,5 @@
-"""Everything the CLI asks of AWS: the stage's SSM parameter, STS, the reservations table and queue.
+"""Everything the CLI asks of AWS: the stage's SSM parameter, STS, the reservations table (read
+only) and queue (send only).
 
 AWS failures become one-line :class:`CliError` messages here, so commands never show tracebacks.
 """
@@ -15,7 +16,7 @@ from functools import cached_property
 from typing import Any
 
 import boto3
-from boto3.dynamodb.conditions import Attr, Key
+from boto3.dynamodb.conditions import Key
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import (
     BotoCoreError,
@@ -235,26 +236,9 @@ class Platform:
             item = self._table.get_item(Key={"reservation_id": SUMMARY_ID}).get("Item")
         return None if item is None else plain(item)
 
-    # --- writes ------------------------------------------------------------------------------
-
-    def put_pending(self, reservation: Reservation) -> None:
-        with aws_errors(self.settings.region, "write the reservation record"):
-            self._table.put_item(
-                Item=reservation.to_item(), ConditionExpression=Attr("reservation_id").not_exists()
-            )
-
-    def withdraw_pending(self, reservation: Reservation) -> bool:
-        """Delete a pending record whose message could not be sent, unless the processor has
-        already picked it up. Best effort: returns whether it was deleted."""
-        try:
-            self._table.delete_item(
-                Key={"reservation_id": reservation.reservation_id},
-                ConditionExpression=Attr("status").eq(str(Status.PENDING))
-                & Attr("version").eq(reservation.version),
-            )
-        except (ClientError, BotoCoreError):
-            return False
-        return True
+    # --- requests ----------------------------------------------------------------------------
+    # The CLI never writes the table: every change is a message the processor applies (and
+    # checks), so developers need only read access to the table (see ``_users_policy``).
 
     def send(self, message: messages.Message) -> str:
         body = messages.encode(message)

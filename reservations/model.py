@@ -1,8 +1,13 @@
 """The reservation record (seed 002's DynamoDB schema) and the life cycle it moves through.
 
-pending -> queued -> preparing -> active -> expired, with cancelled and failed reachable from
-every state that has not ended. Every write of a record is conditional on the ``version`` it
-was read at (see ``store``), so two writers can never both move the same reservation.
+queued -> preparing -> active -> expired, with cancelled and failed reachable from every state
+that has not ended. The processor creates each record from the CLI's message, already ``queued``
+(or ``failed``); ``pending`` stays a status because records written by the CLI before it
+stopped writing the table may still be ``pending`` (their message accepts them, their owner can
+cancel them), and because the CLI shows a request not yet created by the processor as pending.
+
+Every write of a record is conditional on the ``version`` it was read at (see ``store``), so two
+writers can never both move the same reservation.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from enum import StrEnum
 
 
 class Status(StrEnum):
-    PENDING = "pending"  # written by the CLI, not yet seen by the processor
+    PENDING = "pending"  # requested, not yet accepted (no longer written; see above)
     QUEUED = "queued"  # accepted, waiting for capacity
     PREPARING = "preparing"  # GPUs allocated on a node, pod starting
     ACTIVE = "active"  # pod ready, SSH command published

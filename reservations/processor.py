@@ -2,12 +2,15 @@
 SQS messages and, once a minute and after every batch, runs one scheduling pass.
 
 Messages (at-least-once, unordered; every one is safe to apply twice)
-  * ``reservation``: creates the record if the CLI's ``pending`` write is missing, then ACCEPTS
-    it: ``pending -> queued`` (or ``-> failed`` with the reason when the user already has
-    ``max_open_per_user`` reservations open that were made before this one). Only accepted
-    records are scheduled: a ``pending`` record means the CLI wrote it but its message never
-    arrived (the CLI's send failed, and the user was told so); after ``stale_pending_minutes``
-    it is cancelled, so no server is ever started that its user was not promised.
+  * ``reservation``: creates the record, already ACCEPTED: ``queued``, or ``failed`` with the
+    reason when the user already has ``max_open_per_user`` reservations open or the GitHub user
+    is invalid -- one conditional put, so a duplicate delivery finds the record and does
+    nothing. The CLI writes no record (developers may only read the table), so nothing ever
+    writes ``pending`` any more; a ``pending`` record left by an older CLI is accepted by its
+    message the same way, or cancelled by its owner (``gpu-dev cancel``). There is no
+    stale-pending sweep: a request whose message never arrives has no record at all
+    (``Policy.stale_pending_minutes`` is no longer read; it stays in the policy so stage
+    configs and published parameters that carry it still parse).
   * ``cancellation``: any open record -> ``cancelled`` (+ cleanup of its pod and service);
     an ended record is left as it is (and its cleanup retried if pending).
   * ``extension``: only a ``preparing`` or ``active`` reservation, and only while its total
@@ -20,19 +23,18 @@ Messages (at-least-once, unordered; every one is safe to apply twice)
   another user is logged and dropped (redelivery cannot fix it).
 
 The scheduling pass (only under the scheduling lease, see :mod:`reservations.store`)
-  1. cancels stale ``pending`` records;
-  2. checks ``preparing`` reservations: pod Ready -> ``active`` with the SSH command; pod
+  1. checks ``preparing`` reservations: pod Ready -> ``active`` with the SSH command; pod
      missing -> its objects are (re)created (a creation that failed earlier is retried here,
      so a reservation is never lost); pod Failed, or not Ready within
      ``ready_timeout_minutes`` -> ``failed`` with the pod's reason, cleanup, GPUs returned;
-  3. reads the GPU nodes (capacity from the cluster), the allocations (preparing + active
+  2. reads the GPU nodes (capacity from the cluster), the allocations (preparing + active
      records) and the queue (accepted = ``queued`` records, FIFO), calls
      :func:`scheduler.plan`, and applies it: refusals -> ``failed``; starts -> ``preparing``
      (conditional on the record's version AND on the lease, in one transaction) THEN PVC,
      Service, Pod; forecasts -> ``queue_position``/``estimated_start``/
      ``estimated_wait_minutes``, written only when the position changed or the ETA moved by
      more than a minute;
-  4. writes the capacity summary item (:func:`capacity_summary`).
+  3. writes the capacity summary item (:func:`capacity_summary`).
   A pass that cannot take the lease (another pass holds it) applies its messages and returns:
   the holder, or the next minute's pass, schedules them. Kubernetes being unavailable (5xx,
   timeouts) stops the pass's Kubernetes work at the first failure; records keep their state and
@@ -103,7 +105,6 @@ class PassReport:
     activated: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
-    cancelled_stale: list[str] = field(default_factory=list)
     forecasts_written: int = 0
     kube_errors: list[str] = field(default_factory=list)
 
@@ -114,7 +115,6 @@ class PassReport:
             "activated": len(self.activated),
             "failed": len(self.failed),
             "refused": len(self.refused),
-            "cancelled_stale": len(self.cancelled_stale),
             "forecasts_written": self.forecasts_written,
             "kube_errors": self.kube_errors[:5],
         }
@@ -188,24 +188,36 @@ def _owned(record: Reservation | None, message) -> bool:
 
 
 def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> None:
+    """Create the record from the message, already accepted (``queued``) or refused
+    (``failed``), in ONE conditional put: a redelivery, or the same message in a concurrent
+    invocation, finds the record and changes nothing. A ``pending`` record (written by a CLI
+    from before the CLI stopped writing the table) is accepted the same way."""
     store = runtime.store
     record = store.get(message.reservation_id)
+    now = runtime.clock()
     if record is None:
-        fresh = Reservation(
+        request = Reservation(
             reservation_id=message.reservation_id,
             user_id=message.user_id,
             github_user=message.github_user,
             gpu_type=message.gpu_type,
             gpu_count=message.gpu_count,
             duration_hours=float(message.duration_hours),
-            status=Status.PENDING,
+            status=Status.QUEUED,
             created_at=message.created_at,
+            last_queue_update=to_iso(now),
         )
-        store.create_if_absent(fresh)
-        record = store.get(message.reservation_id)
+        reason = _acceptance_refusal(runtime, request)
+        if reason:
+            request.status = Status.FAILED
+            request.failure_reason = reason
+            request.reservation_ended = to_iso(now)
+            request.last_queue_update = None
+        if not store.create_if_absent(request):
+            log.info("reservation %s already created (a redelivery)", message.reservation_id)
+        return
     if not _owned(record, message) or record.status != Status.PENDING:
         return  # already accepted (a redelivery), or ended
-    now = runtime.clock()
     reason = _acceptance_refusal(runtime, record)
     if reason:
         store.transition(record, Status.FAILED, failure_reason=reason, reservation_ended=to_iso(now))
@@ -214,22 +226,28 @@ def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> No
 
 
 def _acceptance_refusal(runtime: Runtime, record: Reservation) -> str | None:
+    """Why ``record`` cannot be accepted, or None. The open-reservation limit counts the user's
+    other open records whenever they were made (the requests of one user can reach the processor
+    in any order; the one accepted first keeps its place), except a legacy ``pending`` record
+    made after this one, which is checked when its own message arrives. Two requests of one user
+    accepted at the same moment by concurrent invocations can both pass (the CLI checks the
+    limit before it sends, too)."""
     try:
         dev_pod.check_github_user(record.github_user)
     except dev_pod.InvalidRequest as exc:
         return str(exc)
     limit = runtime.policy.max_open_per_user
     mine = (record.created_at, record.reservation_id)
-    earlier = [
+    others = [
         r
         for r in runtime.store.by_user(record.user_id)
         if r.status not in ENDED
         and r.reservation_id != record.reservation_id
-        and (r.created_at, r.reservation_id) < mine
+        and not (r.status == Status.PENDING and (r.created_at, r.reservation_id) > mine)
     ]
-    if len(earlier) >= limit:
+    if len(others) >= limit:
         return (
-            f"you already have {len(earlier)} open reservations and the limit is {limit}; "
+            f"you already have {len(others)} open reservations and the limit is {limit}; "
             "cancel one (gpu-dev cancel <id>) or wait for one to end"
         )
     return None
@@ -388,7 +406,6 @@ class _Pass:
             raise _KubeDown from None
 
     def run(self) -> None:
-        self.cancel_stale_pending()
         preparing = self.check_preparing()
         try:
             gpu_nodes = self._k(self.kube.gpu_nodes)
@@ -451,19 +468,6 @@ class _Pass:
         self.write_summary(nodes, allocations, list(by_id.values()))
 
     # -- steps ------------------------------------------------------------------------------
-
-    def cancel_stale_pending(self) -> None:
-        cutoff = to_iso(self.now - timedelta(minutes=self.policy.stale_pending_minutes))
-        for record in self.store.by_status(Status.PENDING, created_before=cutoff):
-            reason = (
-                f"the request never reached the processor within {self.policy.stale_pending_minutes} "
-                "minutes; please reserve again"
-            )
-            try:
-                end(self.rt, record, Status.CANCELLED, reason=reason)
-                self.report.cancelled_stale.append(record.reservation_id)
-            except StaleRecord:
-                pass
 
     def check_preparing(self) -> list[Reservation]:
         """Advance every preparing reservation; the ones still holding GPUs afterwards."""

@@ -182,11 +182,13 @@ class World:
         gpus: int = 1,
         hours: float = 2.0,
         github_user: str = "alice-gh",
-        write_pending: bool = True,
+        write_pending: bool = False,
         send: bool = True,
         created_at: datetime | None = None,
     ) -> str:
-        """What ``gpu-dev reserve`` does: the pending record (conditional put), then the message."""
+        """What ``gpu-dev reserve`` does: send the message (the CLI writes no record; the
+        processor creates it). ``write_pending`` first writes the ``pending`` record an older CLI
+        wrote before sending."""
         reservation_id = str(uuid.uuid4())
         # Arrival order = call order: the CLI's clock stamps each request a little later.
         self._sequence += 1

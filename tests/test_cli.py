@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -78,30 +79,25 @@ def test_no_command_prints_usage_and_exits_2(run):
 # --- reserve ------------------------------------------------------------------------------------
 
 
-def test_reserve_writes_the_pending_record_and_exactly_one_message(fake_stage, run):
+def test_reserve_sends_exactly_one_message_and_writes_nothing(fake_stage, run):
     code, out, err = run("reserve", "--gpus", "2", "--hours", "3", "--gpu-type", "a100", "--no-wait")
     assert code == 0, err
-    [record] = fake_stage.records()
-    assert record.status == Status.PENDING
-    assert (record.user_id, record.github_user) == ("moto", "octocat")
-    assert (record.gpu_type, record.gpu_count, record.duration_hours) == ("a100", 2, 3.0)
-    assert record.created_at == to_iso(START)
-    assert record.version == 0
-    item = fake_stage.table.get_item(Key={"reservation_id": record.reservation_id})["Item"]
-    assert item["status_gpu_type"] == "pending#a100"
+    assert fake_stage.records() == []  # the processor creates the record; developers only read
+    assert fake_stage.table.scan()["Items"] == []
     [message] = fake_stage.messages()
     assert message == messages.Reserve(
         type="reservation",
-        reservation_id=record.reservation_id,
+        reservation_id=message.reservation_id,
         user_id="moto",
         github_user="octocat",
         gpu_type="a100",
         gpu_count=2,
         duration_hours=3.0,
-        created_at=record.created_at,
+        created_at=to_iso(START),
     )
-    assert record.reservation_id[:8] in out
-    assert f"gpu-dev show {record.reservation_id[:8]}" in out
+    assert re.match(messages.UUID_PATTERN, message.reservation_id)
+    assert message.reservation_id[:8] in out and message.reservation_id in out
+    assert f"gpu-dev show {message.reservation_id}" in out
 
 
 def test_reserve_defaults_come_from_the_stage_policy(fake_stage, run):
@@ -175,7 +171,7 @@ def test_two_open_reservations_still_leave_room(fake_stage, run):
     assert len(fake_stage.messages()) == 1
 
 
-def test_a_queue_that_cannot_be_reached_withdraws_the_pending_record(aws_credentials, fake_clock, run):
+def test_a_queue_that_cannot_be_reached_reserves_nothing(aws_credentials, fake_clock, run):
     with mock_aws():
         missing = f"https://sqs.{REGION}.amazonaws.com/123456789012/no-such-queue"
         stage = FakeStage.create(queue_url=missing)
@@ -344,7 +340,7 @@ def test_an_assumed_role_reserves_as_its_session_name(fake_stage, run, monkeypat
     assert run("reserve", "--no-wait")[0] == 0
     [message] = fake_stage.messages()
     assert message.user_id == "alice"
-    assert fake_stage.records()[0].user_id == "alice"
+    assert fake_stage.records() == []
 
 
 # --- cancel / edit ------------------------------------------------------------------------------
@@ -694,15 +690,44 @@ def test_a_broken_config_file_is_reported(aws_credentials, run):
 
 
 def processor(stage: FakeStage, clock, steps: dict[int, dict]):
-    """Move the (only) record on the given sleep counts, like the processor would."""
+    """On the given sleep counts, create the record from the (only) reservation message, then
+    move it, like the processor would."""
 
     def step(_clock):
         values = steps.get(len(clock.slept))
-        if values is not None:
-            [record] = stage.records()
-            stage.update(record.reservation_id, **values)
+        if values is None:
+            return
+        [message] = stage.messages()
+        if stage.get(message.reservation_id) is None:
+            fields = {k: v for k, v in vars(message).items() if k not in ("type", "reservation_id")}
+            stage.put(message.reservation_id, **{**fields, "status": Status.QUEUED})
+        stage.update(message.reservation_id, **values)
 
     clock.on_sleep.append(step)
+
+
+def test_while_the_processor_has_not_created_the_record_the_request_shows_as_pending(
+    fake_stage, fake_clock, run
+):
+    processor(fake_stage, fake_clock, {3: {"queue_position": 1}, 4: {"status": Status.ACTIVE}})
+    code, out, err = run("reserve")
+    assert code == 0, err
+    [message] = fake_stage.messages()
+    sid = message.reservation_id[:8]
+    lines = out.splitlines()
+    assert lines[2] == f"{sid}: pending - waiting for the processor to pick it up (0:00)"
+    assert lines[3] == f"{sid}: queued for 1 x t4 - position 1, ETA unknown"
+    assert lines[4] == f"Reservation {sid} is active."
+    assert fake_clock.slept == [cli.POLL_SECONDS] * 4  # pending (unchanged) for three polls
+
+
+def test_a_request_the_processor_never_picks_up_is_reported_after_wait_minutes(fake_stage, fake_clock, run):
+    code, out, _ = run("reserve", "--wait-minutes", "1")
+    assert code == 1
+    [message] = fake_stage.messages()
+    assert "The processor has not picked up request" in out and "after 1 min" in out
+    assert f"gpu-dev show {message.reservation_id}" in out
+    assert fake_stage.records() == []
 
 
 def test_reserve_waits_through_queued_and_preparing_to_active(fake_stage, fake_clock, run):
@@ -723,7 +748,7 @@ def test_reserve_waits_through_queued_and_preparing_to_active(fake_stage, fake_c
     code, out, err = run("reserve", "--gpus", "2")
     assert code == 0, err
     lines = out.splitlines()
-    sid = fake_stage.records()[0].reservation_id[:8]
+    sid = fake_stage.messages()[0].reservation_id[:8]
     assert lines[1].startswith("Waiting up to 60 min")
     assert lines[2] == f"{sid}: pending - waiting for the processor to pick it up (0:00)"
     assert lines[3] == f"{sid}: queued for 2 x t4 - position 2, ETA 12:20 UTC (in 19m)"
@@ -776,11 +801,11 @@ def test_ctrl_c_stops_waiting_without_cancelling(fake_stage, fake_clock, run):
     fake_clock.on_sleep.append(interrupt)
     code, out, _ = run("reserve")
     assert code == 130
-    sid = fake_stage.records()[0].reservation_id[:8]
+    sid = fake_stage.messages()[0].reservation_id[:8]
     assert f"Stopped waiting; reservation {sid} was not cancelled (pending)" in out
     assert f"cancel it with `gpu-dev cancel {sid}`" in out
     assert [type(m) for m in fake_stage.messages()] == [messages.Reserve]
-    assert fake_stage.records()[0].status == Status.PENDING
+    assert fake_stage.records() == []  # the CLI wrote nothing; the processor will create it
 
 
 def test_waiting_gives_up_after_wait_minutes(fake_stage, fake_clock, run):

@@ -76,7 +76,30 @@ def test_the_same_message_delivered_twice_makes_one_pod_and_one_allocation(world
 
     assert [r.reservation_id for r in holding(world)] == [rid]
     assert len(world.kube.pods(NAMESPACE)) == 1 and len(pod_posts(world)) == 1
-    assert world.record(rid).version == 2  # pending -> queued -> preparing, nothing more
+    assert world.record(rid).version == 1  # created queued -> preparing, nothing more
+
+
+def test_the_same_message_delivered_twice_before_any_record_exists_creates_one_record(world):
+    """No record is written before the message (the CLI only sends): both deliveries find no
+    record, only one conditional put creates it, and it is scheduled once."""
+    rid = world.reserve(gpus=2)
+    event = world.receive_event()
+    assert world.store.get(rid) is None
+    puts = []
+    create = world.store.create_if_absent
+    world.store.create_if_absent = lambda record: puts.append(create(record)) or puts[-1]
+    gets = world.store.get
+    world.store.get = lambda reservation_id: None  # both deliveries read before either writes
+
+    processor.apply_batch(event["Records"] + event["Records"], world.runtime)
+
+    world.store.get = gets
+    assert puts == [True, False]
+    assert len(world.store.by_user("alice")) == 1 and world.record(rid).status == Status.QUEUED
+    assert run(world, event) == {"batchItemFailures": []}
+    assert run(world, SCHEDULED_EVENT)["started"] == 0
+    assert [r.reservation_id for r in holding(world)] == [rid]
+    assert len(world.kube.pods(NAMESPACE)) == 1 and len(pod_posts(world)) == 1
 
 
 def test_the_same_message_in_two_concurrent_invocations_makes_one_pod(world):
@@ -238,7 +261,7 @@ def test_a_message_that_raises_is_a_batch_item_failure_and_the_rest_is_processed
     broken_id = next(r["messageId"] for r in event["Records"] if broken in r["body"])
     assert result == {"batchItemFailures": [{"itemIdentifier": broken_id}]}
     assert world.record(fine).status == Status.PREPARING
-    assert world.record(broken).status == Status.PENDING  # untouched; SQS redelivers it
+    assert world.store.get(broken) is None  # nothing written; SQS redelivers it
 
     monkeypatch.setattr(world.store, "by_user", by_user)
     assert run(world, {"Records": [r for r in event["Records"] if r["messageId"] == broken_id]}) == {
@@ -265,16 +288,8 @@ def test_cancel_while_preparing_removes_pod_and_service_and_keeps_the_home(world
 
 
 def test_cancel_racing_with_the_pod_creation_leaves_no_pod(world):
-    rid = world.reserve(gpus=4, gpu_type="a100", send=False)
-    accept = processor.apply_message  # accept it without scheduling
-    from reservations import messages
-
-    accept(
-        world.runtime,
-        messages.Reserve(
-            "reservation", rid, "alice", "alice-gh", "a100", 4, 2.0, world.record(rid).created_at
-        ),
-    )
+    rid = world.reserve(gpus=4, gpu_type="a100")
+    processor.apply_batch(world.drain()["Records"], world.runtime)  # accept it without scheduling
     world.kube.inject(r"/pods$", method="POST", delay=0.5)
     world.cancel(rid)
     cancel_event = world.drain()

@@ -38,7 +38,7 @@ def run(world: World, event: dict) -> dict:
 
 def test_happy_path_message_to_preparing_to_active_with_ssh_command(world):
     rid = world.reserve(gpus=2, hours=3)
-    assert world.record(rid).status == Status.PENDING
+    assert world.store.get(rid) is None  # the CLI writes nothing; the processor creates it
 
     result = run(world, world.drain())
 
@@ -171,22 +171,43 @@ def test_a_request_the_policy_cannot_grant_is_refused_with_a_reason(world):
     assert not world.kube.pods(NAMESPACE)
 
 
-def test_missing_pending_record_is_created_from_the_message(world):
-    rid = world.reserve(write_pending=False)
+def test_the_record_is_created_from_the_message_already_queued(world):
+    rid = world.reserve(gpus=8, gpu_type="a100")
+    world.reserve(gpus=8, gpu_type="a100", user="bob")
+    processor.apply_batch(world.drain()["Records"], world.runtime)  # accepted, not scheduled
+    record = world.record(rid)
+    assert (record.status, record.user_id, record.github_user) == (Status.QUEUED, "alice", "alice-gh")
+    assert (record.gpu_type, record.gpu_count, record.duration_hours) == ("a100", 8, 2.0)
+    assert record.version == 0 and record.last_queue_update == "2025-01-12T10:00:00.000Z"
+
+
+def test_a_legacy_pending_record_is_accepted_by_its_message(world):
+    rid = world.reserve(write_pending=True)
+    assert world.record(rid).status == Status.PENDING
     run(world, world.drain())
     record = world.record(rid)
     assert record.status == Status.PREPARING and record.user_id == "alice"
 
 
-def test_stale_pending_record_without_a_message_is_cancelled(world):
-    rid = world.reserve(send=False)
+def test_a_legacy_pending_record_without_a_message_is_never_scheduled_and_its_owner_can_cancel_it(world):
+    rid = world.reserve(write_pending=True, send=False)
+    world.clock.advance(hours=1)
     run(world, SCHEDULED_EVENT)
-    assert world.record(rid).status == Status.PENDING  # its message may still be on the way
-    world.clock.advance(minutes=POLICY.stale_pending_minutes + 1)
-    run(world, SCHEDULED_EVENT)
-    record = world.record(rid)
-    assert record.status == Status.CANCELLED and "never reached" in record.failure_reason
+    assert world.record(rid).status == Status.PENDING  # no sweep: nothing writes pending any more
     assert not world.kube.pods(NAMESPACE)
+    world.cancel(rid)
+    run(world, world.drain())
+    assert world.record(rid).status == Status.CANCELLED
+
+
+def test_the_open_limit_holds_whatever_order_a_users_requests_arrive_in(world):
+    ids = [world.reserve(gpus=1, hours=1) for _ in range(POLICY.max_open_per_user + 1)]
+    event = world.drain()
+    event["Records"].reverse()  # the latest request reaches the processor first
+    run(world, event)
+    statuses = [world.record(r).status for r in ids]
+    assert statuses.count(Status.FAILED) == 1 and statuses[0] == Status.FAILED
+    assert sum(s != Status.FAILED for s in statuses) == POLICY.max_open_per_user
 
 
 def test_cancel_of_a_queued_request_ends_it_and_frees_its_place(world):
