@@ -1,11 +1,12 @@
 """GPU developer-server reservations (seed 002): queue, Lambdas, cluster access, alarms.
 
-The CLI writes a pending record to the table (Storage stack) and sends a message; the
-processor Lambda takes SQS batches (partial batch responses, DLQ after 3 receives) and runs
-every minute; the expiry Lambda runs every 5 minutes. Both reach the API server from the
-VPC with their own IAM role, which an EKS access entry maps to the Kubernetes group that
-``k8s_charts/reservations_access.py`` binds to exactly what they need. The stage's rules
-reach the Lambdas and the CLI as one JSON ``Policy`` (the CLI reads the SSM parameter).
+The CLI reads the table (Storage stack) and sends messages; it never writes a record. The
+processor Lambda creates and moves the records: it takes SQS batches (partial batch
+responses, DLQ after 3 receives) and runs every minute; the expiry Lambda runs every 5
+minutes. Both reach the API server from the VPC with their own IAM role, which an EKS access
+entry maps to the Kubernetes group that ``k8s_charts/reservations_access.py`` binds to exactly
+what they need. The stage's rules reach the Lambdas and the CLI as one JSON ``Policy`` (the
+CLI reads the SSM parameter).
 """
 
 from __future__ import annotations
@@ -288,20 +289,22 @@ class ReservationsStack(Stack):
         )
 
     def _users_policy(self) -> iam.ManagedPolicy:
-        """Attach to the developers' role(s): what `gpu-dev` needs, and nothing that could move
-        another user's reservation (cancel and extend go through the processor, which checks)."""
+        """Attach to the developers' role(s): what `gpu-dev` needs, and no write to the table.
+        Every request (reserve, cancel, extend) is a message the processor checks and applies;
+        the processor creates the records, so no developer can write or overwrite one (IAM
+        cannot limit PutItem to "new pending records of my own"). The queue is SQS-encrypted,
+        so sending needs no KMS; reading the table needs ``kms:Decrypt`` on its key."""
         policy = iam.ManagedPolicy(
             self,
             "UsersPolicy",
-            description="gpu-dev CLI: read the stage, read reservations, create pending ones, send requests",
+            description="gpu-dev CLI: read the stage, read reservations, send requests",
             statements=[
                 iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.parameter.parameter_arn]),
                 iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn]),
                 iam.PolicyStatement(
-                    actions=["dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"],
-                    resources=self._table_resources(),
+                    actions=["dynamodb:GetItem", "dynamodb:Query"], resources=self._table_resources()
                 ),
-                self._key_use("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"),
+                self._key_use("kms:Decrypt"),
             ],
         )
         CfnOutput(
