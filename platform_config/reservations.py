@@ -29,7 +29,6 @@ class ReservationsSettings(BaseModel):
     max_open_per_user: Annotated[int, Field(ge=1, le=20)] = 4
     warning_minutes: list[Annotated[int, Field(ge=1, le=240)]] = Field(default_factory=lambda: [30, 15, 5])
     grace_minutes: Annotated[int, Field(ge=0, le=60)] = 5
-    stale_pending_minutes: Annotated[int, Field(ge=1, le=60)] = 5
     max_queue_hours: Annotated[float, Field(gt=0, le=336)] = 72
     ready_timeout_minutes: Annotated[int, Field(ge=5, le=120)] = 20
     home_storage_gib: Annotated[int, Field(ge=10, le=2000)] = 100

@@ -38,7 +38,6 @@ class Policy:
     max_open_per_user: int = 4  # reservations one user may have not yet ended
     warning_minutes: tuple[int, ...] = (30, 15, 5)
     grace_minutes: int = 5  # after expires_at, before the pod is removed
-    stale_pending_minutes: int = 5  # a pending record the processor never saw is cancelled
     max_queue_hours: float = 72.0  # a queued request older than this is cancelled as stale
     ready_timeout_minutes: int = 20  # preparing longer than this -> failed, capacity returned
     dev_image: str = ""

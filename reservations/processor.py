@@ -8,9 +8,7 @@ Messages (at-least-once, unordered; every one is safe to apply twice)
     nothing. The CLI writes no record (developers may only read the table), so nothing ever
     writes ``pending`` any more; a ``pending`` record left by an older CLI is accepted by its
     message the same way, or cancelled by its owner (``gpu-dev cancel``). There is no
-    stale-pending sweep: a request whose message never arrives has no record at all
-    (``Policy.stale_pending_minutes`` is no longer read; it stays in the policy so stage
-    configs and published parameters that carry it still parse).
+    stale-pending sweep: a request whose message never arrives has no record at all.
   * ``cancellation``: any open record -> ``cancelled`` (+ cleanup of its pod and service);
     an ended record is left as it is (and its cleanup retried if pending).
   * ``extension``: only a ``preparing`` or ``active`` reservation, and only while its total

@@ -81,7 +81,6 @@ def reservation_policy(config: StageConfig, *, dev_image: str) -> Policy:
         max_open_per_user=settings.max_open_per_user,
         warning_minutes=tuple(sorted(settings.warning_minutes, reverse=True)),
         grace_minutes=settings.grace_minutes,
-        stale_pending_minutes=settings.stale_pending_minutes,
         max_queue_hours=settings.max_queue_hours,
         ready_timeout_minutes=settings.ready_timeout_minutes,
         dev_image=dev_image,
