@@ -138,16 +138,37 @@ def handle(event: dict, runtime: Runtime) -> dict:
     raise ValueError("not an SQS batch nor a scheduled event")
 
 
+class ForgedMessage(ValueError):
+    pass
+
+
+def check_sender(record: dict, message: messages.Message) -> None:
+    """A message sent from a role session (or as a federated user) must name that session's
+    user. SQS stamps every message with its sender, ``SenderId``: ``<role id>:<session name>``
+    (``<account>:<name>`` for a federated user), which the sender cannot choose, and the CLI
+    names the user by that same session name. An IAM user's ``SenderId`` (``AIDA...``) carries
+    no name, so such messages pass on the name they give (README, "Known limits")."""
+    sender = record.get("attributes", {}).get("SenderId", "")
+    if ":" in sender and sender.split(":", 1)[1] != message.user_id:
+        raise ForgedMessage(f"sent by {sender} but names user {message.user_id!r}")
+
+
 def apply_batch(records: Iterable[dict], runtime: Runtime) -> list[str]:
-    """Apply each SQS record; the ids of those that failed (for a partial batch response)."""
+    """Apply each SQS record; the ids of those that failed (for a partial batch response).
+    Malformed and forged messages fail too: after 3 receives they reach the DLQ, whose alarm
+    pages the on-call."""
     failures = []
     for record in records:
         message_id = record.get("messageId", "")
         try:
             message = messages.parse(record.get("body"))
+            check_sender(record, message)
             apply_message(runtime, message, message_id)
         except messages.MalformedMessage as exc:
             log.warning("message %s refused: %s", message_id, exc)
+            failures.append(message_id)
+        except ForgedMessage as exc:
+            log.error("message %s refused as forged: %s", message_id, exc)
             failures.append(message_id)
         except Exception:
             log.exception("message %s failed; SQS will redeliver it", message_id)

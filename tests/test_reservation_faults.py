@@ -270,6 +270,28 @@ def test_a_message_that_raises_is_a_batch_item_failure_and_the_rest_is_processed
     assert world.record(broken).status == Status.PREPARING
 
 
+def sent_by(event: dict, sender: str) -> dict:
+    """The event as SQS would stamp it for messages sent by ``sender`` (moto's SenderId is fixed)."""
+    for record in event["Records"]:
+        record["attributes"]["SenderId"] = sender
+    return event
+
+
+def test_a_cancel_forged_from_another_role_session_fails_and_changes_nothing(world):
+    rid = world.reserve(gpus=1)  # alice's
+    run(world, world.drain())
+    world.cancel(rid, user="alice")  # ... but sent by mallory's session, editing the body
+    forged = sent_by(world.drain(), "AROAEXAMPLEROLEID:mallory")
+
+    result = run(world, forged)
+
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [forged["Records"][0]["messageId"]]
+    assert world.record(rid).status == Status.PREPARING
+    world.cancel(rid, user="alice")
+    run(world, sent_by(world.drain(), "AROAEXAMPLEROLEID:alice"))  # alice's own session
+    assert world.record(rid).status == Status.CANCELLED
+
+
 def test_cancel_while_preparing_removes_pod_and_service_and_keeps_the_home(world):
     rid = world.reserve(gpus=4, gpu_type="a100")
     run(world, world.drain())
