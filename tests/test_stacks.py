@@ -11,7 +11,13 @@ from platform_config.versions import KARPENTER, KARPENTER_AMI_ALIAS
 from tests.manifests import render
 
 STAGES = {stage.name: stage for stage in load_stages()}
-STATEFUL_TYPES = ("AWS::ECR::Repository", "AWS::EFS::FileSystem", "AWS::S3::Bucket", "AWS::KMS::Key")
+STATEFUL_TYPES = (
+    "AWS::ECR::Repository",
+    "AWS::EFS::FileSystem",
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+    "AWS::DynamoDB::Table",
+)
 
 
 def only(resources: dict[str, dict]) -> dict:
@@ -194,6 +200,8 @@ def test_stateful_logical_ids_are_stable(synth, stage):
         resources = synth.template(stage, stack)["Resources"]
         for logical_id in logical_ids:
             assert logical_id in resources, (stage, stack, logical_id)
+    if STAGES[stage].reservations.enabled:
+        assert "ReservationsTableD1629A9C" in synth.template(stage, "Storage")["Resources"]
 
 
 # --- cluster -------------------------------------------------------------------------------
