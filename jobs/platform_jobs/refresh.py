@@ -39,7 +39,10 @@ class TokenUnavailable(RuntimeError):
 
 
 @dataclass
-class RefreshResult:
+class WriteResult:
+    """What one run of a job wrote (namespaces or secrets) and what failed, with why; the
+    secret sync reports the same way."""
+
     written: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
 
@@ -121,10 +124,10 @@ def refresh(
     namespaces: list[str],
     secret_name: str,
     registry_ids: list[str] | None = None,
-) -> RefreshResult:
+) -> WriteResult:
     """Fetch one token, then write it to every namespace; raises TokenUnavailable first."""
     config, expires = fetch_docker_config(ecr_client, registry_ids)
-    result = RefreshResult()
+    result = WriteResult()
     for namespace in namespaces:
         try:
             write_secret(core_v1, secret_manifest(secret_name, namespace, config, expires))

@@ -20,9 +20,8 @@ import json
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
 
-from refresh import _reason, write_secret
+from refresh import WriteResult, _reason, write_secret
 
 MANAGED_BY = "secret-sync"
 log = logging.getLogger(MANAGED_BY)
@@ -30,16 +29,6 @@ log = logging.getLogger(MANAGED_BY)
 
 class UnusableSecret(ValueError):
     """The secret's value is not a JSON object of strings."""
-
-
-@dataclass
-class SyncResult:
-    written: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
 
 
 def secret_data(secret_string: str) -> dict[str, str]:
@@ -67,8 +56,8 @@ def secret_manifest(namespace: str, name: str, arn: str, data: dict[str, str]) -
     }
 
 
-def sync(secrets_client, core_v1, targets: list[dict]) -> SyncResult:
-    result = SyncResult()
+def sync(secrets_client, core_v1, targets: list[dict]) -> WriteResult:
+    result = WriteResult()
     for target in targets:
         where = f"{target['namespace']}/{target['name']}"
         try:
