@@ -21,7 +21,8 @@ CASES = [(stage, stack) for stage in STAGES for stack in STACKS] + [
 ]
 NORMALISE = [
     (re.compile(r"[0-9a-f]{64}"), "<asset-hash>"),
-    (re.compile(r"ecr-token-refresh-initial-[0-9a-f]{8}"), "ecr-token-refresh-initial-<content-hash>"),
+    # The install Jobs are named by a digest that includes the jobs image's asset hash.
+    (re.compile(r"(ecr-token-refresh|secret-sync)-initial-[0-9a-f]{8}"), r"\1-initial-<content-hash>"),
 ]
 
 
