@@ -17,6 +17,7 @@ from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
 from platform_config.model import TokenRefreshSettings
 from platform_constructs.nag import acknowledge
 from platform_constructs.platform_jobs import platform_jobs_image
+from platform_constructs.workload_identity import irsa_service_account
 
 NAMESPACE = "ecr-token-refresh"
 SERVICE_ACCOUNT = "ecr-token-refresh"
@@ -34,15 +35,14 @@ class EcrTokenRefresh(Construct):
         namespaces_ready: Construct,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.service_account = eks.ServiceAccount(
+        self.service_account = irsa_service_account(
             self,
             "ServiceAccount",
             cluster=cluster,
             name=SERVICE_ACCOUNT,
             namespace=NAMESPACE,
-            identity_type=eks.IdentityType.IRSA,
+            after=namespaces_ready,
         )
-        self.service_account.node.add_dependency(namespaces_ready)
         role = self.service_account.role
         # GetAuthorizationToken has no resource-level permissions: "*" is the only form.
         role.add_to_principal_policy(

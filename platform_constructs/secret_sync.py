@@ -11,6 +11,7 @@ from constructs import Construct
 
 from k8s_charts.secret_sync import SecretSyncChart
 from platform_constructs.platform_jobs import attach, platform_jobs_image
+from platform_constructs.workload_identity import irsa_service_account
 
 SERVICE_ACCOUNT = "secret-sync"
 
@@ -28,15 +29,14 @@ class SecretSync(Construct):
     ) -> None:
         """``targets``: ``{"namespace", "name", "arn"}`` per Kubernetes Secret."""
         super().__init__(scope, construct_id)
-        self.service_account = eks.ServiceAccount(
+        self.service_account = irsa_service_account(
             self,
             "ServiceAccount",
             cluster=cluster,
             name=SERVICE_ACCOUNT,
             namespace=namespace,
-            identity_type=eks.IdentityType.IRSA,
+            after=namespaces_ready,
         )
-        self.service_account.node.add_dependency(namespaces_ready)
         # Full ARNs (the stage model requires the random suffix): exactly these secrets.
         self.service_account.role.add_to_principal_policy(
             iam.PolicyStatement(

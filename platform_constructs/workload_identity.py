@@ -71,3 +71,20 @@ def irsa_role(
         assumed_by=iam.OpenIdConnectPrincipal(provider, conditions={"StringEquals": conditions}),
         managed_policies=managed_policies,
     )
+
+
+def irsa_service_account(
+    scope: Construct, construct_id: str, *, cluster: eks.Cluster, name: str, namespace: str, after: Construct
+) -> eks.ServiceAccount:
+    """A Kubernetes service account with its own IRSA role, created once ``after`` (the
+    manifest that creates its namespace) is applied; for the in-cluster platform jobs."""
+    account = eks.ServiceAccount(
+        scope,
+        construct_id,
+        cluster=cluster,
+        name=name,
+        namespace=namespace,
+        identity_type=eks.IdentityType.IRSA,
+    )
+    account.node.add_dependency(after)
+    return account
