@@ -2,9 +2,8 @@
 
 queued -> preparing -> active -> expired, with cancelled and failed reachable from every state
 that has not ended. The processor creates each record from the CLI's message, already ``queued``
-(or ``failed``); ``pending`` stays a status because records written by the CLI before it
-stopped writing the table may still be ``pending`` (their message accepts them, their owner can
-cancel them), and because the CLI shows a request not yet created by the processor as pending.
+(or ``failed``). ``pending`` is seed 002's first status; no stored record has it, but the CLI
+shows a request whose record the processor has not created yet as pending.
 
 Every write of a record is conditional on the ``version`` it was read at (see ``store``), so two
 writers can never both move the same reservation.
@@ -19,7 +18,7 @@ from enum import StrEnum
 
 
 class Status(StrEnum):
-    PENDING = "pending"  # requested, not yet accepted (no longer written; see above)
+    PENDING = "pending"  # requested, not yet recorded by the processor (the CLI's view)
     QUEUED = "queued"  # accepted, waiting for capacity
     PREPARING = "preparing"  # GPUs allocated on a node, pod starting
     ACTIVE = "active"  # pod ready, SSH command published

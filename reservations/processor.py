@@ -5,10 +5,8 @@ Messages (at-least-once, unordered; every one is safe to apply twice)
   * ``reservation``: creates the record, already ACCEPTED: ``queued``, or ``failed`` with the
     reason when the user already has ``max_open_per_user`` reservations open or the GitHub user
     is invalid -- one conditional put, so a duplicate delivery finds the record and does
-    nothing. The CLI writes no record (developers may only read the table), so nothing ever
-    writes ``pending`` any more; a ``pending`` record left by an older CLI is accepted by its
-    message the same way, or cancelled by its owner (``gpu-dev cancel``). There is no
-    stale-pending sweep: a request whose message never arrives has no record at all.
+    nothing. The CLI writes no record (developers may only read the table), so no record is
+    ever ``pending``: a request whose message never arrives has no record at all.
   * ``cancellation``: any open record -> ``cancelled`` (+ cleanup of its pod and service);
     an ended record is left as it is (and its cleanup retried if pending).
   * ``extension``: only a ``preparing`` or ``active`` reservation, and only while its total
@@ -209,46 +207,36 @@ def _owned(record: Reservation | None, message) -> bool:
 def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> None:
     """Create the record from the message, already accepted (``queued``) or refused
     (``failed``), in ONE conditional put: a redelivery, or the same message in a concurrent
-    invocation, finds the record and changes nothing. A ``pending`` record (written by a CLI
-    from before the CLI stopped writing the table) is accepted the same way."""
+    invocation, finds the record and changes nothing."""
     store = runtime.store
-    record = store.get(message.reservation_id)
+    if store.get(message.reservation_id) is not None:
+        return  # a redelivery
     now = runtime.clock()
-    if record is None:
-        request = Reservation(
-            reservation_id=message.reservation_id,
-            user_id=message.user_id,
-            github_user=message.github_user,
-            gpu_type=message.gpu_type,
-            gpu_count=message.gpu_count,
-            duration_hours=float(message.duration_hours),
-            status=Status.QUEUED,
-            created_at=message.created_at,
-            last_queue_update=to_iso(now),
-        )
-        reason = _acceptance_refusal(runtime, request)
-        if reason:
-            request.status = Status.FAILED
-            request.failure_reason = reason
-            request.reservation_ended = to_iso(now)
-            request.last_queue_update = None
-        if not store.create_if_absent(request):
-            log.info("reservation %s already created (a redelivery)", message.reservation_id)
-        return
-    if not _owned(record, message) or record.status != Status.PENDING:
-        return  # already accepted (a redelivery), or ended
-    reason = _acceptance_refusal(runtime, record)
+    request = Reservation(
+        reservation_id=message.reservation_id,
+        user_id=message.user_id,
+        github_user=message.github_user,
+        gpu_type=message.gpu_type,
+        gpu_count=message.gpu_count,
+        duration_hours=float(message.duration_hours),
+        status=Status.QUEUED,
+        created_at=message.created_at,
+        last_queue_update=to_iso(now),
+    )
+    reason = _acceptance_refusal(runtime, request)
     if reason:
-        store.transition(record, Status.FAILED, failure_reason=reason, reservation_ended=to_iso(now))
-        return
-    store.transition(record, Status.QUEUED, last_queue_update=to_iso(now))
+        request.status = Status.FAILED
+        request.failure_reason = reason
+        request.reservation_ended = to_iso(now)
+        request.last_queue_update = None
+    if not store.create_if_absent(request):
+        log.info("reservation %s already created (a redelivery)", message.reservation_id)
 
 
 def _acceptance_refusal(runtime: Runtime, record: Reservation) -> str | None:
     """Why ``record`` cannot be accepted, or None. The open-reservation limit counts the user's
     other open records whenever they were made (the requests of one user can reach the processor
-    in any order; the one accepted first keeps its place), except a legacy ``pending`` record
-    made after this one, which is checked when its own message arrives. Two requests of one user
+    in any order; the one accepted first keeps its place). Two requests of one user
     accepted at the same moment by concurrent invocations can both pass (the CLI checks the
     limit before it sends, too)."""
     try:
@@ -256,13 +244,10 @@ def _acceptance_refusal(runtime: Runtime, record: Reservation) -> str | None:
     except dev_pod.InvalidRequest as exc:
         return str(exc)
     limit = runtime.policy.max_open_per_user
-    mine = (record.created_at, record.reservation_id)
     others = [
         r
         for r in runtime.store.by_user(record.user_id)
-        if r.status not in ENDED
-        and r.reservation_id != record.reservation_id
-        and not (r.status == Status.PENDING and (r.created_at, r.reservation_id) > mine)
+        if r.status not in ENDED and r.reservation_id != record.reservation_id
     ]
     if len(others) >= limit:
         return (

@@ -182,43 +182,26 @@ class World:
         gpus: int = 1,
         hours: float = 2.0,
         github_user: str = "alice-gh",
-        write_pending: bool = False,
-        send: bool = True,
         created_at: datetime | None = None,
     ) -> str:
         """What ``gpu-dev reserve`` does: send the message (the CLI writes no record; the
-        processor creates it). ``write_pending`` first writes the ``pending`` record an older CLI
-        wrote before sending."""
+        processor creates it)."""
         reservation_id = str(uuid.uuid4())
         # Arrival order = call order: the CLI's clock stamps each request a little later.
         self._sequence += 1
         created = to_iso(created_at or self.clock.now + timedelta(milliseconds=self._sequence))
-        if write_pending:
-            self.store.create_if_absent(
-                Reservation(
-                    reservation_id=reservation_id,
-                    user_id=user,
-                    github_user=github_user,
-                    gpu_type=gpu_type,
-                    gpu_count=gpus,
-                    duration_hours=hours,
-                    status=Status.PENDING,
-                    created_at=created,
-                )
+        self.send(
+            messages.Reserve(
+                type="reservation",
+                reservation_id=reservation_id,
+                user_id=user,
+                github_user=github_user,
+                gpu_type=gpu_type,
+                gpu_count=gpus,
+                duration_hours=hours,
+                created_at=created,
             )
-        if send:
-            self.send(
-                messages.Reserve(
-                    type="reservation",
-                    reservation_id=reservation_id,
-                    user_id=user,
-                    github_user=github_user,
-                    gpu_type=gpu_type,
-                    gpu_count=gpus,
-                    duration_hours=hours,
-                    created_at=created,
-                )
-            )
+        )
         return reservation_id
 
     def cancel(self, reservation_id: str, user: str = "alice") -> None:

@@ -181,25 +181,6 @@ def test_the_record_is_created_from_the_message_already_queued(world):
     assert record.version == 0 and record.last_queue_update == "2025-01-12T10:00:00.000Z"
 
 
-def test_a_legacy_pending_record_is_accepted_by_its_message(world):
-    rid = world.reserve(write_pending=True)
-    assert world.record(rid).status == Status.PENDING
-    run(world, world.drain())
-    record = world.record(rid)
-    assert record.status == Status.PREPARING and record.user_id == "alice"
-
-
-def test_a_legacy_pending_record_without_a_message_is_never_scheduled_and_its_owner_can_cancel_it(world):
-    rid = world.reserve(write_pending=True, send=False)
-    world.clock.advance(hours=1)
-    run(world, SCHEDULED_EVENT)
-    assert world.record(rid).status == Status.PENDING  # no sweep: nothing writes pending any more
-    assert not world.kube.pods(NAMESPACE)
-    world.cancel(rid)
-    run(world, world.drain())
-    assert world.record(rid).status == Status.CANCELLED
-
-
 def test_the_open_limit_holds_whatever_order_a_users_requests_arrive_in(world):
     ids = [world.reserve(gpus=1, hours=1) for _ in range(POLICY.max_open_per_user + 1)]
     event = world.drain()
