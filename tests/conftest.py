@@ -60,3 +60,13 @@ def synth(tmp_path_factory) -> Synthesized:
             path = outdir / f"assembly-{name}" / stack.template_file
             templates[(name, stack.node.id)] = json.loads(path.read_text())
     return Synthesized(stages=stages, outdir=outdir, templates=templates)
+
+
+@pytest.fixture
+def world():
+    """A reservations world: moto, the fake Kubernetes API and a processor runtime
+    (``tests/reservation_fixtures.py``), fresh for each test."""
+    from tests.reservation_fixtures import World
+
+    with World() as w:
+        yield w

@@ -5,17 +5,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
 from reservations import dev_pod, expiry, processor
 from reservations.model import Status, from_iso
 from tests.reservation_fixtures import NAMESPACE, POLICY, REGION, SCHEDULED_EVENT, World, load_handler
-
-
-@pytest.fixture
-def world():
-    with World() as w:
-        yield w
 
 
 def active(world: World, **reserve) -> str:

@@ -9,18 +9,11 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import pytest
 from botocore.exceptions import ClientError
 
 from reservations import dev_pod, expiry, processor
 from reservations.model import ENDED, Status, from_iso
 from tests.reservation_fixtures import NAMESPACE, POLICY, SCHEDULED_EVENT, World
-
-
-@pytest.fixture
-def world():
-    with World() as w:
-        yield w
 
 
 def run(world: World, event: dict) -> dict:

@@ -26,12 +26,6 @@ from tests.reservation_fixtures import (
 )
 
 
-@pytest.fixture
-def world():
-    with World() as w:
-        yield w
-
-
 def run(world: World, event: dict) -> dict:
     return processor.handle(event, world.runtime)
 

@@ -10,13 +10,6 @@ import pytest
 
 from reservations.model import IllegalTransition, Reservation, Status
 from reservations.store import LEASE_KEY, SUMMARY_KEY, Lease, LeaseLost, StaleRecord
-from tests.reservation_fixtures import World
-
-
-@pytest.fixture
-def world():
-    with World() as w:
-        yield w
 
 
 def record(
