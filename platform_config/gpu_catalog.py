@@ -9,6 +9,9 @@ pages; a type missing from this table is refused at synth, with the list of know
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+Architecture = Literal["x86_64", "arm64"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class GpuInstance:
     vcpus: int
     memory_gib: int
     efa_interfaces: int  # 0 when the type has no EFA support
+    architecture: Architecture = "x86_64"
 
     @property
     def family(self) -> str:
@@ -38,10 +42,13 @@ def _family(
     gpu_model: str,
     gpu_memory_gib: int,
     sizes: dict[str, tuple[int, int, int, int]],
+    architecture: Architecture = "x86_64",
 ) -> dict[str, GpuInstance]:
     """Expand ``size -> (gpus, vcpus, memory GiB, EFA interfaces)`` into catalog entries."""
     return {
-        f"{family}.{size}": GpuInstance(f"{family}.{size}", gpu_model, gpu_memory_gib, *spec)
+        f"{family}.{size}": GpuInstance(
+            f"{family}.{size}", gpu_model, gpu_memory_gib, *spec, architecture=architecture
+        )
         for size, spec in sizes.items()
     }
 
