@@ -1,9 +1,10 @@
-"""Karpenter NodePools and EC2NodeClasses for the stage's GPU pools, one pair per pool.
+"""Karpenter NodePools and EC2NodeClasses for the stage's pools, one pair per pool.
 
-Everything a platform engineer tunes -- weight, GPU limit, capacity types, expiry,
+Everything a platform engineer tunes -- weight, GPU or vCPU limit, capacity types, OS, expiry,
 consolidation, disruption budget -- is one line of stage config (seed 000's
 ``karpenter_g6_weight = 40`` is ``weight: 40``). Pools only launch catalogued sizes, so the
-GPU count behind every node the scheduler sees is known.
+GPU count behind every node the scheduler sees is known. GPU pools are tainted so only GPU
+workloads land there; CPU pools (``kind: cpu``) are not, and are limited in vCPUs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from constructs import Construct
 
 from k8s_charts.imports.karpenter_k8s_aws_ec2nodeclasses.aws.k8s import karpenter as kec2
 from k8s_charts.imports.karpenter_sh_nodepools.sh import karpenter as kpool
-from platform_config.model import KarpenterNodePoolSettings
-from platform_config.versions import KARPENTER_AMI_ALIAS
+from platform_config.model import AmiFamily, KarpenterNodePoolSettings
+from platform_config.versions import KARPENTER_AMI_ALIAS, KARPENTER_BOTTLEROCKET_ALIAS
 from platform_constructs.naming import (
+    AMI_FAMILY_LABEL,
     EFA_LABEL,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
@@ -23,7 +25,8 @@ from platform_constructs.naming import (
     POOL_LABEL,
 )
 
-ROOT_VOLUME_GIB = 300
+AMI_ALIAS = {AmiFamily.AL2023: KARPENTER_AMI_ALIAS, AmiFamily.BOTTLEROCKET: KARPENTER_BOTTLEROCKET_ALIAS}
+BOTTLEROCKET_OS_VOLUME = "4Gi"  # Bottlerocket's OS volume, as Karpenter's own default
 CONSOLIDATION = {
     "WhenEmpty": kpool.NodePoolSpecDisruptionConsolidationPolicy.WHEN_EMPTY,
     "WhenEmptyOrUnderutilized": kpool.NodePoolSpecDisruptionConsolidationPolicy.WHEN_EMPTY_OR_UNDERUTILIZED,
@@ -55,7 +58,9 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                 metadata=cdk8s.ApiObjectMetadata(name=pool.name),
                 spec=kec2.Ec2NodeClassSpec(
                     role=node_role_name,
-                    ami_selector_terms=[kec2.Ec2NodeClassSpecAmiSelectorTerms(alias=KARPENTER_AMI_ALIAS)],
+                    ami_selector_terms=[
+                        kec2.Ec2NodeClassSpecAmiSelectorTerms(alias=AMI_ALIAS[pool.ami_family])
+                    ],
                     subnet_selector_terms=[
                         kec2.Ec2NodeClassSpecSubnetSelectorTerms(
                             tags={KARPENTER_DISCOVERY_TAG: discovery_value}
@@ -67,52 +72,45 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                         http_tokens=kec2.Ec2NodeClassSpecMetadataOptionsHttpTokens.REQUIRED,
                         http_put_response_hop_limit=1,
                     ),
-                    block_device_mappings=[
-                        kec2.Ec2NodeClassSpecBlockDeviceMappings(
-                            device_name="/dev/xvda",
-                            root_volume=True,
-                            ebs=kec2.Ec2NodeClassSpecBlockDeviceMappingsEbs(
-                                volume_size=f"{ROOT_VOLUME_GIB}Gi",
-                                volume_type=kec2.Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType.GP3,
-                                encrypted=True,
-                                delete_on_termination=True,
-                                iops=3000,
-                                throughput=250,
-                            ),
-                        )
-                    ],
+                    block_device_mappings=_block_devices(pool),
                     tags={KARPENTER_DISCOVERY_TAG: discovery_value, POOL_LABEL: pool.name},
                 ),
             )
+            labels = {POOL_LABEL: pool.name, AMI_FAMILY_LABEL: pool.ami_family.value}
+            if pool.is_gpu:
+                labels[EFA_LABEL] = str(pool.efa).lower()
+                limit = {GPU_TAINT_KEY: kpool.NodePoolSpecLimits.from_number(pool.gpus_limit)}
+                taints = [
+                    kpool.NodePoolSpecTemplateSpecTaints(
+                        key=GPU_TAINT_KEY,
+                        value=GPU_TAINT_VALUE,
+                        effect=kpool.NodePoolSpecTemplateSpecTaintsEffect.NO_SCHEDULE,
+                    )
+                ]
+            else:
+                limit = {"cpu": kpool.NodePoolSpecLimits.from_number(pool.vcpus_limit)}
+                taints = None
             kpool.NodePool(
                 self,
                 f"nodepool-{pool.name}",
                 metadata=cdk8s.ApiObjectMetadata(name=pool.name),
                 spec=kpool.NodePoolSpec(
                     weight=pool.weight,
-                    limits={GPU_TAINT_KEY: kpool.NodePoolSpecLimits.from_number(pool.gpu_limit)},
+                    limits=limit,
                     template=kpool.NodePoolSpecTemplate(
-                        metadata=kpool.NodePoolSpecTemplateMetadata(
-                            labels={POOL_LABEL: pool.name, EFA_LABEL: str(pool.efa).lower()}
-                        ),
+                        metadata=kpool.NodePoolSpecTemplateMetadata(labels=labels),
                         spec=kpool.NodePoolSpecTemplateSpec(
                             node_class_ref=kpool.NodePoolSpecTemplateSpecNodeClassRef(
                                 group="karpenter.k8s.aws", kind="EC2NodeClass", name=pool.name
                             ),
                             expire_after=pool.expire_after,
-                            taints=[
-                                kpool.NodePoolSpecTemplateSpecTaints(
-                                    key=GPU_TAINT_KEY,
-                                    value=GPU_TAINT_VALUE,
-                                    effect=kpool.NodePoolSpecTemplateSpecTaintsEffect.NO_SCHEDULE,
-                                )
-                            ],
+                            taints=taints,
                             requirements=[
                                 _requirement("node.kubernetes.io/instance-type", pool.instance_types),
                                 _requirement(
                                     "karpenter.sh/capacity-type", [c.value for c in pool.capacity_types]
                                 ),
-                                _requirement("kubernetes.io/arch", ["amd64"]),
+                                _requirement("kubernetes.io/arch", pool.architectures),
                                 _requirement("kubernetes.io/os", ["linux"]),
                             ],
                         ),
@@ -124,6 +122,32 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                     ),
                 ),
             )
+
+
+def _gp3(volume: str) -> kec2.Ec2NodeClassSpecBlockDeviceMappingsEbs:
+    return kec2.Ec2NodeClassSpecBlockDeviceMappingsEbs(
+        volume_size=volume,
+        volume_type=kec2.Ec2NodeClassSpecBlockDeviceMappingsEbsVolumeType.GP3,
+        encrypted=True,
+        delete_on_termination=True,
+        iops=3000,
+        throughput=250,
+    )
+
+
+def _block_devices(pool: KarpenterNodePoolSettings) -> list[kec2.Ec2NodeClassSpecBlockDeviceMappings]:
+    """Encrypted gp3. AL2023 keeps everything on its root volume; Bottlerocket boots from a small
+    OS volume and keeps images and pod data on /dev/xvdb, which Karpenter must count as the
+    node's ephemeral storage (``rootVolume``)."""
+    data = f"{pool.volume_gib}Gi"
+    if pool.ami_family is AmiFamily.AL2023:
+        devices = [("/dev/xvda", data, True)]
+    else:
+        devices = [("/dev/xvda", BOTTLEROCKET_OS_VOLUME, False), ("/dev/xvdb", data, True)]
+    return [
+        kec2.Ec2NodeClassSpecBlockDeviceMappings(device_name=device, root_volume=root, ebs=_gp3(size))
+        for device, size, root in devices
+    ]
 
 
 def _requirement(key: str, values: list[str]) -> kpool.NodePoolSpecTemplateSpecRequirements:

@@ -13,9 +13,9 @@ import re
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from platform_config import gpu_catalog
+from platform_config import cpu_catalog, gpu_catalog
 from platform_config.reservations import ReservationsSettings
 from platform_config.workloads import WorkloadsSettings
 
@@ -48,6 +48,26 @@ class DataRetention(StrEnum):
 class CapacityType(StrEnum):
     ON_DEMAND = "on-demand"
     SPOT = "spot"
+
+
+class AmiFamily(StrEnum):
+    """The EKS-optimized OS a pool's nodes boot (its NVIDIA variant on GPU pools).
+
+    AL2023 gets the NVIDIA device plugin from the platform's chart; Bottlerocket's NVIDIA
+    variants run their own device plugin as a host service, and keep container data on a
+    second volume (/dev/xvdb) apart from the small read-only OS volume.
+    """
+
+    AL2023 = "al2023"
+    BOTTLEROCKET = "bottlerocket"
+
+
+class NodePoolKind(StrEnum):
+    GPU = "gpu"
+    CPU = "cpu"
+
+
+RESERVED_POOL_NAMES = ("cpu",)  # the managed CPU group's pool label
 
 
 def _network(cidr: str, setting: str) -> ipaddress.IPv4Network:
@@ -136,12 +156,15 @@ class CpuNodeSettings(ScalingSettings):
 
     @field_validator("instance_types")
     @classmethod
-    def _cpu_types_are_not_gpu(cls, value: list[str]) -> list[str]:
+    def _catalogued_cpu_types(cls, value: list[str]) -> list[str]:
         for instance_type in value:
-            if not re.fullmatch(r"[a-z][a-z0-9-]*\.[a-z0-9]+", instance_type):
-                raise ValueError(f"{instance_type!r} is not an EC2 instance type name")
             if instance_type in gpu_catalog.GPU_INSTANCES:
                 raise ValueError(f"{instance_type!r} is a GPU type; put it in gpu_pools, not cpu_nodes")
+            if instance_type not in cpu_catalog.CPU_INSTANCES:
+                raise ValueError(
+                    f"{instance_type!r} is not a catalogued CPU instance type; allowed: sizes of the "
+                    f"families {', '.join(cpu_catalog.known_families())} (e.g. m7i.xlarge)"
+                )
         return value
 
 
@@ -151,6 +174,7 @@ class GpuPoolSettings(ScalingSettings):
     capacity_type: CapacityType = CapacityType.ON_DEMAND
     efa: bool = Field(default=False, description="EFA interfaces and a cluster placement group.")
     data_volume_gib: Annotated[int, Field(ge=300, le=16000)] = 300
+    ami_family: AmiFamily = AmiFamily.AL2023
 
     @field_validator("instance_type")
     @classmethod
@@ -178,11 +202,24 @@ class GpuPoolSettings(ScalingSettings):
 
 
 class KarpenterNodePoolSettings(_Settings):
+    """One Karpenter NodePool: GPU (the default; tainted, limited in GPUs) or CPU (platform
+    services and CPU jobs; untainted, limited in vCPUs)."""
+
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    kind: NodePoolKind = NodePoolKind.GPU
     instance_families: list[str] = Field(min_length=1)
     capacity_types: list[CapacityType] = Field(default_factory=lambda: [CapacityType.ON_DEMAND], min_length=1)
+    ami_family: AmiFamily = AmiFamily.AL2023
     weight: Annotated[int, Field(ge=0, le=100)] = 10
-    gpu_limit: Annotated[int, Field(ge=1, le=4096)] = 16
+    gpu_limit: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+        default=None, description="GPU pools only: GPUs the pool may launch (default 16)."
+    )
+    cpu_limit: Annotated[int, Field(ge=2, le=100000)] | None = Field(
+        default=None, description="CPU pools only: vCPUs the pool may launch (default 256)."
+    )
+    data_volume_gib: Annotated[int, Field(ge=50, le=16000)] | None = Field(
+        default=None, description="Node data volume; default 300 GiB on GPU pools, 100 on CPU pools."
+    )
     expire_after: Annotated[str, Field(pattern=DURATION_PATTERN)] = "720h"
     consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmpty"
     consolidate_after: Annotated[str, Field(pattern=DURATION_PATTERN)] = "10m"
@@ -191,17 +228,35 @@ class KarpenterNodePoolSettings(_Settings):
 
     @field_validator("instance_families")
     @classmethod
-    def _known_families(cls, value: list[str]) -> list[str]:
-        known = gpu_catalog.known_families()
+    def _families_fit_the_kind(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        kind = info.data.get("kind", NodePoolKind.GPU)
+        known = gpu_catalog.known_families() if kind is NodePoolKind.GPU else cpu_catalog.known_families()
         for family in value:
-            if family not in known:
-                raise ValueError(
-                    f"{family!r} is not a known GPU instance family; allowed: " + ", ".join(known)
-                )
+            if family in known:
+                continue
+            other = "cpu" if family in cpu_catalog.FAMILIES else "gpu"
+            hint = (
+                f" ({family} is a {other.upper()} family: set kind: {other})"
+                if family in cpu_catalog.FAMILIES or family in gpu_catalog.known_families()
+                else ""
+            )
+            raise ValueError(
+                f"{family!r} is not a known {kind.value.upper()} instance family{hint}; allowed: "
+                + ", ".join(known)
+            )
         return value
 
     @model_validator(mode="after")
-    def _efa_needs_capable_family(self) -> KarpenterNodePoolSettings:
+    def _settings_fit_the_kind(self) -> KarpenterNodePoolSettings:
+        gpu = self.is_gpu
+        wrong_limit = "cpu_limit" if gpu else "gpu_limit"
+        if getattr(self, wrong_limit) is not None:
+            raise ValueError(
+                f"{wrong_limit} is set on a {self.kind.value.upper()} pool (kind: {self.kind.value}); "
+                f"allowed: {'gpu_limit' if gpu else 'cpu_limit'}"
+            )
+        if self.efa and not gpu:
+            raise ValueError("efa is true on a CPU pool (kind: cpu); EFA is for GPU pools")
         if self.efa:
             incapable = [f for f in self.instance_families if not self.efa_types(f)]
             if incapable:
@@ -219,18 +274,55 @@ class KarpenterNodePoolSettings(_Settings):
         ]
 
     @property
+    def is_gpu(self) -> bool:
+        return self.kind is NodePoolKind.GPU
+
+    @property
+    def gpus_limit(self) -> int:
+        """GPUs the pool may launch (GPU pools; 0 for CPU pools)."""
+        return (self.gpu_limit or 16) if self.is_gpu else 0
+
+    @property
+    def vcpus_limit(self) -> int | None:
+        """vCPUs the pool may launch (CPU pools; None for GPU pools, which are limited in GPUs)."""
+        return None if self.is_gpu else (self.cpu_limit or 256)
+
+    @property
+    def volume_gib(self) -> int:
+        return self.data_volume_gib or (300 if self.is_gpu else 100)
+
+    @property
     def instance_types(self) -> list[str]:
         """The catalogued sizes this pool may launch (only EFA-capable ones when efa is on)."""
+        if not self.is_gpu:
+            return sorted(
+                t.instance_type
+                for t in cpu_catalog.CPU_INSTANCES.values()
+                if t.family in self.instance_families
+            )
         return sorted(
             t.instance_type
             for t in gpu_catalog.GPU_INSTANCES.values()
             if t.family in self.instance_families and (t.supports_efa or not self.efa)
         )
 
+    @property
+    def architectures(self) -> list[str]:
+        """Kubernetes ``kubernetes.io/arch`` values of the sizes this pool may launch."""
+        catalog = gpu_catalog.GPU_INSTANCES if self.is_gpu else cpu_catalog.CPU_INSTANCES
+        return sorted({KUBE_ARCH[catalog[t].architecture] for t in self.instance_types})
+
+
+KUBE_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
+
 
 class KarpenterSettings(_Settings):
     enabled: bool = False
     node_pools: list[KarpenterNodePoolSettings] = Field(default_factory=list)
+
+    @property
+    def gpu_node_pools(self) -> list[KarpenterNodePoolSettings]:
+        return [pool for pool in self.node_pools if pool.is_gpu]
 
     @model_validator(mode="after")
     def _pools_need_karpenter(self) -> KarpenterSettings:
@@ -413,6 +505,12 @@ class StageConfig(_Settings):
 
     def _unique_pool_names(self) -> None:
         names = [pool.name for pool in self.gpu_pools] + [pool.name for pool in self.karpenter.node_pools]
+        for name in RESERVED_POOL_NAMES:
+            if name in names:
+                raise ValueError(
+                    f"pool name {name!r} is reserved for the managed CPU node group (cpu_nodes); "
+                    "choose another name"
+                )
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(
@@ -423,7 +521,9 @@ class StageConfig(_Settings):
     def _workload_pools_exist(self) -> None:
         """Triton and Dynamo models name the GPU pool they run on; disaggregated serving moves
         KV caches over EFA, so its pool must have EFA."""
-        pools = {p.name: p.efa for p in self.gpu_pools} | {p.name: p.efa for p in self.karpenter.node_pools}
+        pools = {p.name: p.efa for p in self.gpu_pools} | {
+            p.name: p.efa for p in self.karpenter.gpu_node_pools
+        }
         triton = self.workloads.triton
         wanted = [("workloads.triton.gpu_pool", triton.gpu_pool, False)] if triton.enabled else []
         if self.workloads.dynamo.enabled:
@@ -433,7 +533,7 @@ class StageConfig(_Settings):
             ]
         for setting, pool, needs_efa in wanted:
             if pool not in pools:
-                raise ValueError(f"{setting} is {pool!r}; allowed: the stage's pools {sorted(pools)}")
+                raise ValueError(f"{setting} is {pool!r}; allowed: the stage's GPU pools {sorted(pools)}")
             if needs_efa and not pools[pool]:
                 efa_pools = sorted(name for name, efa in pools.items() if efa)
                 raise ValueError(
@@ -462,3 +562,21 @@ class StageConfig(_Settings):
     @property
     def needs_efa(self) -> bool:
         return any(p.efa for p in self.gpu_pools) or any(p.efa for p in self.karpenter.node_pools)
+
+    def gpu_pool_instances(self) -> dict[str, list[gpu_catalog.GpuInstance]]:
+        """Every GPU pool (managed or Karpenter) by name, with the catalogued types it may launch."""
+        pools = {p.name: [p.gpu] for p in self.gpu_pools}
+        return pools | {
+            p.name: [gpu_catalog.lookup(t) for t in p.instance_types] for p in self.karpenter.gpu_node_pools
+        }
+
+    @property
+    def has_gpus(self) -> bool:
+        """Whether any node of the stage can have a GPU (managed pools or Karpenter GPU pools)."""
+        return bool(self.gpu_pools or self.karpenter.gpu_node_pools)
+
+    @property
+    def needs_nvidia_device_plugin(self) -> bool:
+        """AL2023 GPU nodes need the platform's device plugin; Bottlerocket's brings its own."""
+        pools = [*self.gpu_pools, *self.karpenter.gpu_node_pools]
+        return any(pool.ami_family is AmiFamily.AL2023 for pool in pools)

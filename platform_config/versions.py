@@ -143,3 +143,6 @@ EKS_ADDON_VERSIONS: dict[str, str | None] = {
 # releases). Pinned, because "@latest" makes Karpenter roll every GPU node whenever AWS
 # publishes an AMI. Managed node groups keep the AMI they were created with until updated.
 KARPENTER_AMI_ALIAS = "al2023@v20260818"
+# The same for pools with ami_family: bottlerocket; Karpenter picks the NVIDIA variant on GPU
+# types. v1.66.0 (2026-09): github.com/bottlerocket-os/bottlerocket pull 4946 (release notes).
+KARPENTER_BOTTLEROCKET_ALIAS = "bottlerocket@v1.66.0"

@@ -170,6 +170,12 @@ class WorkloadsSettings(_Settings):
     linkerd: LinkerdSettings = LinkerdSettings()
     minio: MinioSettings = MinioSettings()
 
+    @property
+    def any_enabled(self) -> bool:
+        """Whether the stage has a Kubernetes layer at all (else no Workloads stack)."""
+        components = (self.observability, self.nats, self.triton, self.dynamo, self.linkerd, self.minio)
+        return any(component.enabled for component in components)
+
     @model_validator(mode="after")
     def _dependencies(self) -> WorkloadsSettings:
         if self.dynamo.enabled and not self.nats.enabled:

@@ -1,8 +1,14 @@
 """Managed node groups: the CPU group for system workloads and one group per GPU pool.
 
-All groups use a launch template so that IMDSv2 is required, the root volume is encrypted
-gp3 and large enough for inference images (which reach 25 GB), and -- on EFA pools -- each
-network card carries an EFA interface inside a cluster placement group in one AZ.
+All groups use a launch template so that IMDSv2 is required, the volume holding container
+images is encrypted gp3 and large enough for inference images (which reach 25 GB), and -- on
+EFA pools -- each network card carries an EFA interface inside a cluster placement group in
+one AZ.
+
+A GPU pool's AMI type comes from the platform's own catalogue (architecture) and the pool's
+``ami_family``, not from aws-cdk-lib's list of GPU instance classes, which lags EC2 (it refused
+P5/P5E/P5EN and cannot parse ``p6-b200``): the node group is given its AMI type and its
+instance type is set on the CloudFormation resource, where no such list applies.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from platform_config.model import CapacityType, CpuNodeSettings, GpuPoolSettings
+from platform_config.gpu_catalog import Architecture
+from platform_config.model import AmiFamily, CapacityType, CpuNodeSettings, GpuPoolSettings
 from platform_constructs.nag import acknowledge, managed_policy_finding
 from platform_constructs.naming import (
+    AMI_FAMILY_LABEL,
     EFA_LABEL,
     GPU_MODEL_LABEL,
     GPU_TAINT_KEY,
@@ -23,6 +31,8 @@ from platform_constructs.naming import (
 )
 
 CPU_POOL = "cpu"
+# Bottlerocket boots from a small read-only OS volume; images and pod data live on the second.
+DATA_DEVICE = {AmiFamily.AL2023: "/dev/xvda", AmiFamily.BOTTLEROCKET: "/dev/xvdb"}
 NODE_POLICIES = (
     "AmazonEKSWorkerNodePolicy",
     "AmazonEC2ContainerRegistryPullOnly",
@@ -48,14 +58,37 @@ def node_role(scope: Construct, construct_id: str, description: str) -> iam.Role
     return role
 
 
+def gpu_ami_type(ami_family: AmiFamily, architecture: Architecture) -> str:
+    """The EKS managed node group AMI type of a GPU pool: the NVIDIA variant of its OS."""
+    os_name = "AL2023" if ami_family is AmiFamily.AL2023 else "BOTTLEROCKET"
+    arch = "X86_64" if architecture == "x86_64" else "ARM_64"
+    return f"{os_name}_{arch}_NVIDIA"
+
+
+def _gp3(volume_gib: int | None) -> ec2.CfnLaunchTemplate.EbsProperty:
+    """Encrypted gp3; ``volume_gib`` None keeps the AMI's own size (Bottlerocket's OS volume)."""
+    return ec2.CfnLaunchTemplate.EbsProperty(
+        volume_size=volume_gib,
+        volume_type="gp3",
+        iops=3000,
+        throughput=250,
+        encrypted=True,
+        delete_on_termination=True,
+    )
+
+
 def _launch_template(
     scope: Construct,
     construct_id: str,
     *,
     volume_gib: int,
+    ami_family: AmiFamily = AmiFamily.AL2023,
     network_interfaces: list[ec2.CfnLaunchTemplate.NetworkInterfaceProperty] | None = None,
     placement_group: ec2.CfnPlacementGroup | None = None,
 ) -> ec2.CfnLaunchTemplate:
+    volumes = {DATA_DEVICE[ami_family]: volume_gib}
+    if ami_family is AmiFamily.BOTTLEROCKET:
+        volumes = {"/dev/xvda": None, **volumes}
     return ec2.CfnLaunchTemplate(
         scope,
         construct_id,
@@ -66,17 +99,8 @@ def _launch_template(
                 http_put_response_hop_limit=1,
             ),
             block_device_mappings=[
-                ec2.CfnLaunchTemplate.BlockDeviceMappingProperty(
-                    device_name="/dev/xvda",
-                    ebs=ec2.CfnLaunchTemplate.EbsProperty(
-                        volume_size=volume_gib,
-                        volume_type="gp3",
-                        iops=3000,
-                        throughput=250,
-                        encrypted=True,
-                        delete_on_termination=True,
-                    ),
-                )
+                ec2.CfnLaunchTemplate.BlockDeviceMappingProperty(device_name=device, ebs=_gp3(size))
+                for device, size in volumes.items()
             ],
             network_interfaces=network_interfaces,
             placement=(
@@ -157,6 +181,7 @@ class GpuNodeGroup(Construct):
             self,
             "LaunchTemplate",
             volume_gib=pool.data_volume_gib,
+            ami_family=pool.ami_family,
             network_interfaces=interfaces,
             placement_group=self.placement_group,
         )
@@ -165,8 +190,7 @@ class GpuNodeGroup(Construct):
             "NodeGroup",
             cluster=cluster,
             node_role=role,
-            ami_type=eks.NodegroupAmiType.AL2023_X86_64_NVIDIA,
-            instance_types=[ec2.InstanceType(pool.instance_type)],
+            ami_type=getattr(eks.NodegroupAmiType, gpu_ami_type(pool.ami_family, gpu.architecture)),
             capacity_type=(
                 eks.CapacityType.SPOT
                 if pool.capacity_type is CapacityType.SPOT
@@ -181,9 +205,15 @@ class GpuNodeGroup(Construct):
                 POOL_LABEL: pool.name,
                 GPU_MODEL_LABEL: gpu.gpu_model,
                 EFA_LABEL: str(pool.efa).lower(),
+                AMI_FAMILY_LABEL: pool.ami_family.value,
             },
             taints=[
                 eks.TaintSpec(effect=eks.TaintEffect.NO_SCHEDULE, key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE)
             ],
             max_unavailable=1,
         )
+        # Set here, not through `instance_types`, which aws-cdk-lib checks against its own list
+        # of GPU classes (see the module docstring); tests assert it on every catalogued type.
+        cfn = self.nodegroup.node.default_child
+        assert isinstance(cfn, eks.CfnNodegroup)
+        cfn.add_property_override("InstanceTypes", [pool.instance_type])

@@ -41,11 +41,23 @@ def gpu_capacity(config: StageConfig) -> list[dict]:
             "instance_types": pool.instance_types,
             "gpu_models": sorted({gpu_catalog.lookup(t).gpu_model for t in pool.instance_types}),
             "min_nodes": 0,
-            "max_gpus": pool.gpu_limit,
+            "max_gpus": pool.gpus_limit,
             "weight": pool.weight,
             "efa": pool.efa,
         }
+        for pool in config.karpenter.gpu_node_pools
+    ]
+    pools += [
+        {
+            "pool": pool.name,
+            "kind": "karpenter-cpu-node-pool",
+            "instance_types": pool.instance_types,
+            "min_nodes": 0,
+            "vcpu_limit": pool.vcpus_limit,
+            "weight": pool.weight,
+        }
         for pool in config.karpenter.node_pools
+        if not pool.is_gpu
     ]
     return pools
 
@@ -87,7 +99,13 @@ class NodesStack(Stack):
 
         # Installed after the CPU group and removed before it, so `cdk destroy` uninstalls the
         # releases while the cluster still has nodes to run the uninstall on.
-        self.device_plugins = DevicePlugins(self, "DevicePlugins", cluster=cluster, efa=config.needs_efa)
+        self.device_plugins = DevicePlugins(
+            self,
+            "DevicePlugins",
+            cluster=cluster,
+            nvidia=config.needs_nvidia_device_plugin,
+            efa=config.needs_efa,
+        )
         self.device_plugins.node.add_dependency(self.cpu)
 
         self.karpenter: Karpenter | None = None

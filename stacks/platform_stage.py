@@ -45,17 +45,20 @@ class PlatformStage(Stage):
             efa_security_group=self.network.efa_security_group,
             **common,
         )
-        self.workloads = WorkloadsStack(
-            self,
-            "Workloads",
-            config=config,
-            cluster=self.cluster.cluster,
-            model_bucket=self.storage.model_bucket,
-            owned_namespaces=self.cluster.namespace_names,
-            nodes_ready=self.nodes.cpu,
-            **common,
-        )
-        self.workloads.add_stack_dependency(self.nodes)
+        # A stage with no Kubernetes layer (every workload off) gets no empty Workloads stack.
+        self.workloads: WorkloadsStack | None = None
+        if config.workloads.any_enabled:
+            self.workloads = WorkloadsStack(
+                self,
+                "Workloads",
+                config=config,
+                cluster=self.cluster.cluster,
+                model_bucket=self.storage.model_bucket,
+                owned_namespaces=self.cluster.namespace_names,
+                nodes_ready=self.nodes.cpu,
+                **common,
+            )
+            self.workloads.add_stack_dependency(self.nodes)
         self.reservations: ReservationsStack | None = None
         if self.storage.reservations_table is not None:
             self.reservations = ReservationsStack(
@@ -73,13 +76,5 @@ class PlatformStage(Stage):
 
     @property
     def stacks(self):
-        optional = [self.reservations] if self.reservations else []
-        return [
-            self.network,
-            self.registry,
-            self.storage,
-            self.cluster,
-            self.nodes,
-            self.workloads,
-            *optional,
-        ]
+        optional = [stack for stack in (self.workloads, self.reservations) if stack is not None]
+        return [self.network, self.registry, self.storage, self.cluster, self.nodes, *optional]

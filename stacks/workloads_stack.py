@@ -31,7 +31,7 @@ from k8s_charts.triton import GRPC_PORT, HTTP_PORT, TritonChart
 from k8s_charts.triton import NAME as TRITON
 from k8s_charts.triton import SERVICE_ACCOUNT as TRITON_SERVICE_ACCOUNT
 from k8s_charts.triton import pod_labels as triton_pod_labels
-from platform_config import gpu_catalog, versions
+from platform_config import versions
 from platform_config.model import StageConfig
 from platform_constructs import operators
 from platform_constructs.helm import pinned_chart
@@ -345,13 +345,9 @@ class WorkloadsStack(Stack):
             operators.dynamo_platform_values(nats_url=client_url(NATS_NAMESPACE)),
             *after_nats,
         )
-        pools = {p.name: [gpu_catalog.lookup(p.instance_type)] for p in self.config.gpu_pools}
-        pools |= {
-            p.name: [gpu_catalog.lookup(t) for t in p.instance_types]
-            for p in self.config.karpenter.node_pools
-        }
         chart = DynamoGraphsChart(
-            cdk8s.App(), "dynamo-graphs", settings=settings, namespace=DYNAMO_NAMESPACE, pool_instances=pools,
+            cdk8s.App(), "dynamo-graphs", settings=settings, namespace=DYNAMO_NAMESPACE,
+            pool_instances=self.config.gpu_pool_instances(),
             efs_storage_class=EFS_CLASS, meshed=self.config.workloads.linkerd.enabled,
         )  # fmt: skip
         self._manifest("DynamoGraphs", chart, operator)

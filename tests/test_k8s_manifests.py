@@ -21,16 +21,13 @@ from k8s_charts.observability import ObservabilityChart
 from k8s_charts.secret_sync import SecretSyncChart
 from k8s_charts.storage_classes import StorageClassesChart
 from k8s_charts.triton import TritonChart
-from platform_config import gpu_catalog
 from platform_config.loader import load_stages
 from stacks.workloads_stack import protected_services, secret_targets
 from tests.manifests import UNCHECKED_KINDS, manifests_in_template, validate
 
 DEV = load_stages()[0]
 TRITON_ROLE = "arn:aws:iam::111111111111:role/dev-triton"
-DEV_POOLS = {p.name: [gpu_catalog.lookup(p.instance_type)] for p in DEV.gpu_pools} | {
-    p.name: [gpu_catalog.lookup(t) for t in p.instance_types] for p in DEV.karpenter.node_pools
-}
+DEV_POOLS = DEV.gpu_pool_instances()
 
 
 def charts() -> dict[str, cdk8s.Chart]:

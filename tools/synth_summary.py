@@ -51,6 +51,12 @@ def describe_pool(pool: dict) -> str:
             f"{pool['pool']}: {pool['instance_type']} ({pool['gpus_per_node']} x {pool['gpu_model']}), "
             f"{pool['min_nodes']}-{pool['max_nodes']} nodes, up to {pool['max_gpus']} GPUs{efa}"
         )
+    if pool["kind"] == "karpenter-cpu-node-pool":
+        families = sorted({t.split(".", 1)[0] for t in pool["instance_types"]})
+        return (
+            f"{pool['pool']}: Karpenter CPU {'/'.join(families)}, weight {pool['weight']}, "
+            f"0 to {pool['vcpu_limit']} vCPUs"
+        )
     return (
         f"{pool['pool']}: Karpenter {'/'.join(pool['gpu_models'])}, weight {pool['weight']}, "
         f"0 to {pool['max_gpus']} GPUs{efa}"
@@ -97,10 +103,10 @@ def summarize(out: Path, prices_path: Path = DEFAULT_PRICES) -> str:
         )
         pools = [pool for s in stacks for pool in s.capacity]
         if pools:
-            lines.append("  GPU capacity:")
+            lines.append("  capacity:")
             lines.extend(f"    {describe_pool(pool)}" for pool in pools)
         else:
-            lines.append("  GPU capacity: none configured")
+            lines.append("  capacity: the CPU node group only")
         lines.append(costs[stage])
     lines.extend(validation_findings(out))
     return "\n".join(lines)

@@ -1,0 +1,127 @@
+"""Pool settings a team may write: AMI families, CPU Karpenter pools, catalogued CPU types."""
+
+from __future__ import annotations
+
+import pytest
+
+from platform_config import cpu_catalog, gpu_catalog
+from platform_config.loader import StageConfigError, parse_stage
+
+BASE = {
+    "name": "tt",
+    "tier": "dev",
+    "account": "111111111111",
+    "region": "us-west-2",
+    "availability_zones": ["us-west-2a", "us-west-2b"],
+}
+
+
+def stage(**settings) -> dict:
+    return {**BASE, **settings}
+
+
+def karpenter(*pools: dict) -> dict:
+    return {"karpenter": {"enabled": True, "node_pools": list(pools)}}
+
+
+def error_of(data: dict) -> str:
+    with pytest.raises(StageConfigError) as exc:
+        parse_stage(data, "t.yaml")
+    return str(exc.value)
+
+
+def test_cpu_pool_launches_its_catalogued_sizes_with_a_vcpu_limit():
+    config = parse_stage(
+        stage(**karpenter({"name": "batch", "kind": "cpu", "instance_families": ["c7i"], "cpu_limit": 64})),
+        "t",
+    )
+    (pool,) = config.karpenter.node_pools
+    assert pool.instance_types == sorted(t for t in cpu_catalog.known_types() if t.startswith("c7i."))
+    assert (pool.vcpus_limit, pool.gpus_limit, pool.volume_gib) == (64, 0, 100)
+    assert not config.has_gpus and not config.needs_nvidia_device_plugin
+
+
+def test_gpu_pool_defaults_are_unchanged():
+    (pool,) = parse_stage(
+        stage(**karpenter({"name": "g6", "instance_families": ["g6"]})), "t"
+    ).karpenter.node_pools
+    assert (pool.gpus_limit, pool.vcpus_limit, pool.volume_gib, pool.architectures) == (
+        16,
+        None,
+        300,
+        ["amd64"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("pool", "expected"),
+    [
+        (
+            {"name": "xx", "instance_families": ["c7i"]},
+            "'c7i' is not a known GPU instance family (c7i is a CPU family: set kind: cpu)",
+        ),
+        (
+            {"name": "xx", "kind": "cpu", "instance_families": ["g6"]},
+            "'g6' is not a known CPU instance family (g6 is a GPU family: set kind: gpu)",
+        ),
+        (
+            {"name": "xx", "kind": "cpu", "instance_families": ["t3"]},
+            "'t3' is not a known CPU instance family;",
+        ),
+        (
+            {"name": "xx", "kind": "cpu", "instance_families": ["c7i"], "gpu_limit": 8},
+            "gpu_limit is set on a CPU pool (kind: cpu); allowed: cpu_limit",
+        ),
+        (
+            {"name": "xx", "instance_families": ["g6"], "cpu_limit": 8},
+            "cpu_limit is set on a GPU pool (kind: gpu); allowed: gpu_limit",
+        ),
+        (
+            {"name": "xx", "kind": "cpu", "instance_families": ["c7i"], "efa": True},
+            "efa is true on a CPU pool",
+        ),
+        (
+            {"name": "xx", "kind": "tpu", "instance_families": ["g6"]},
+            "'tpu' is not allowed; allowed: 'gpu' or 'cpu'",
+        ),
+    ],
+)
+def test_pool_kind_mistakes_name_the_setting_and_what_is_allowed(pool, expected):
+    message = error_of(stage(**karpenter(pool)))
+    assert "karpenter.node_pools[0]" in message
+    assert expected in message
+
+
+def test_ami_family_is_al2023_or_bottlerocket():
+    message = error_of(
+        stage(gpu_pools=[{"name": "t4", "instance_type": "g4dn.xlarge", "ami_family": "ubuntu"}])
+    )
+    assert "gpu_pools[0].ami_family: 'ubuntu' is not allowed; allowed: 'al2023' or 'bottlerocket'" in message
+
+
+def test_cpu_nodes_take_catalogued_cpu_types_only():
+    message = error_of(stage(cpu_nodes={"instance_types": ["t3.large"]}))
+    assert "cpu_nodes.instance_types: 't3.large' is not a catalogued CPU instance type" in message
+    assert "m7i" in message
+    assert "is a GPU type" in error_of(stage(cpu_nodes={"instance_types": ["g5.xlarge"]}))
+
+
+def test_the_cpu_pool_name_is_reserved():
+    message = error_of(stage(**karpenter({"name": "cpu", "kind": "cpu", "instance_families": ["m7i"]})))
+    assert "pool name 'cpu' is reserved for the managed CPU node group" in message
+
+
+def test_a_stage_of_bottlerocket_gpu_pools_needs_no_device_plugin_chart():
+    pools = [
+        {"name": "l4", "instance_type": "g6.xlarge", "ami_family": "bottlerocket"},
+    ]
+    config = parse_stage(stage(gpu_pools=pools), "t")
+    assert config.has_gpus and not config.needs_nvidia_device_plugin
+
+
+@pytest.mark.parametrize("instance_type", gpu_catalog.known_types())
+def test_every_catalogued_gpu_type_is_a_valid_managed_pool(instance_type):
+    efa = gpu_catalog.lookup(instance_type).supports_efa
+    pool = {"name": "pp", "instance_type": instance_type, "efa": efa, "ami_family": "bottlerocket"}
+    config = parse_stage(stage(gpu_pools=[pool]), "t")
+    assert config.gpu_pool_instances() == {"pp": [gpu_catalog.lookup(instance_type)]}
