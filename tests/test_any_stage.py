@@ -10,6 +10,8 @@ or AMI validation that breaks a type shows up here.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,7 +100,7 @@ def templates(tmp_path_factory) -> dict[tuple[str, str], dict]:
     stages = [PlatformStage(app, c["name"], config=parse_stage(c, c["name"])) for c in configs]
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()
-    result = {}
+    result = {("", "outdir"): {"path": str(outdir)}}
     for stage in stages:
         for stack in stage.stacks:
             path = Path(outdir) / f"assembly-{stage.stage_name}" / stack.template_file
@@ -242,3 +244,20 @@ def test_cpu_only_stage_installs_nothing_gpu_specific(templates):
             "weight": 10,
         }
     ]
+
+
+def test_generated_stages_pass_cfn_lint_and_cdk_nag(templates):
+    outdir = Path(templates[("", "outdir")]["path"])
+    report = json.loads((outdir / "validation-report.json").read_text())
+    (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
+    assert [v["ruleName"] for v in nag["violations"]] == []
+    paths = sorted(str(p) for p in outdir.glob("assembly-*/*Nodes*.template.json"))
+    assert len(paths) == 3
+    result = subprocess.run(
+        [sys.executable, "-m", "cfnlint", "--format", "json", "--", *paths],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    errors = [f for f in json.loads(result.stdout or "[]") if f["Level"] == "Error"]
+    assert errors == [], errors[:5]
