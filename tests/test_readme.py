@@ -20,3 +20,12 @@ def test_the_two_commands_come_first():
     first_section = README.split("\n## ", 2)[1]
     assert first_section.startswith("The two commands")
     assert "make synth" in first_section and "make test" in first_section
+
+
+def test_catalogue_tables_are_generated_from_the_catalogues():
+    from tools.readme_tables import TABLES, tables_in
+
+    found = tables_in(README)
+    assert set(found) == set(TABLES), "a generated table's markers are missing from README.md"
+    for name, render in TABLES.items():
+        assert found[name] == render(), f"README table {name} is stale: run `python -m tools.readme_tables`"

@@ -1,0 +1,76 @@
+"""README tables derived from the platform's catalogues, so the README cannot drift from them.
+
+`python -m tools.readme_tables` rewrites each table between its markers in README.md;
+`tests/test_readme.py` fails when a table in the README differs from what this renders.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from platform_config import cpu_catalog, gpu_catalog
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _size(instance_type: str) -> str:
+    return instance_type.split(".", 1)[1]
+
+
+def _efa(gpu: gpu_catalog.GpuInstance) -> str:
+    return f" ({gpu.efa_interfaces})" if gpu.supports_efa else ""
+
+
+def gpu_catalog_table() -> str:
+    rows = ["| Family | GPU | Architecture | Sizes: GPUs per node (EFA interfaces) |", "|---|---|---|---|"]
+    for family in gpu_catalog.known_families():
+        types = sorted(
+            (t for t in gpu_catalog.GPU_INSTANCES.values() if t.family == family),
+            key=lambda t: t.vcpus,
+        )
+        first = types[0]
+        sizes = ", ".join(f"{_size(t.instance_type)} {t.gpus}" + _efa(t) for t in types)
+        rows.append(
+            f"| {family} | {first.gpu_model} {first.gpu_memory_gib} GiB | {first.architecture} | {sizes} |"
+        )
+    return "\n".join(rows)
+
+
+def cpu_catalog_table() -> str:
+    rows = ["| Family | Architecture | Sizes (vCPUs) |", "|---|---|---|"]
+    for family in cpu_catalog.known_families():
+        types = sorted(
+            (t for t in cpu_catalog.CPU_INSTANCES.values() if t.family == family), key=lambda t: t.vcpus
+        )
+        sizes = ", ".join(f"{_size(t.instance_type)} {t.vcpus}" for t in types)
+        rows.append(f"| {family} | {types[0].architecture} | {sizes} |")
+    return "\n".join(rows)
+
+
+TABLES = {"gpu-catalog": gpu_catalog_table, "cpu-catalog": cpu_catalog_table}
+
+
+def _pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(<!-- table:{name} -->\n)(.*?)(<!-- /table:{name} -->)", re.S)
+
+
+def tables_in(text: str) -> dict[str, str]:
+    """The README's current text of each generated table."""
+    return {name: m.group(2).rstrip("\n") for name in TABLES if (m := _pattern(name).search(text))}
+
+
+def rewrite(text: str) -> str:
+    for name, render in TABLES.items():
+        text = _pattern(name).sub(lambda m, r=render: m.group(1) + r() + "\n" + m.group(3), text)
+    return text
+
+
+def main() -> int:
+    README.write_text(rewrite(README.read_text()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
