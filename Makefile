@@ -54,22 +54,28 @@ synth: install
 	$(CDK) synth '**' --quiet --output $(OUT) $(STAGE_CONTEXT)
 	$(PY) -m tools.synth_summary $(OUT)
 
-## test: every test and gate (ruff, pytest with snapshots/nag/cfn-lint/k8s schemas, CLI synth)
-test: install lint unit cli-synth
+## test: every test and gate (ruff, CLI synth with CloudFormation validation, then pytest with
+##       snapshots/nag/cfn-lint/k8s schemas on that one assembly)
+TEST_OUT := cdk.out.test
+test: install lint cli-synth
+	GPU_PLATFORM_ASSEMBLY=$(TEST_OUT) $(MAKE) --no-print-directory unit
+	rm -rf $(TEST_OUT)
 
 lint:
 	ruff check .
 	ruff format --check .
 
+# pytest alone synthesizes the app in process; under `make test` it reads cli-synth's assembly
+# (GPU_PLATFORM_ASSEMBLY), so the app is synthesized once per run, not once per worker.
 unit:
 	CDK_VALIDATION=false $(PY) -m pytest -n auto --dist loadfile
 
-# The one place CDK's built-in CloudFormation validation runs (it costs seconds a synth).
+# The one place CDK's built-in CloudFormation validation runs (it costs seconds a synth). No
+# path or asset metadata, so the templates are exactly what the snapshots hold.
 cli-synth:
-	rm -rf cdk.out.test
-	$(CDK) synth '**' --quiet --output cdk.out.test
-	$(PY) -m tools.synth_summary cdk.out.test
-	rm -rf cdk.out.test
+	rm -rf $(TEST_OUT)
+	$(CDK) synth '**' --quiet --no-path-metadata --no-asset-metadata --output $(TEST_OUT)
+	$(PY) -m tools.synth_summary $(TEST_OUT)
 
 ## snapshots: rewrite the template and chart snapshots after a reviewed infrastructure change
 snapshots: install

@@ -1,8 +1,11 @@
 """Shared fixtures: the whole app is synthesized once per test session.
 
-CDK_VALIDATION=false (set by `make unit`, and here as a fallback) keeps CDK's built-in
-CloudFormation validation out of this synth; it runs once, in `make cli-synth`. cdk-nag runs
-here, because it is registered by the app itself.
+`make test` synthesizes once, with the CDK CLI and CDK's built-in CloudFormation validation
+(`make cli-synth`), and hands that assembly to pytest in ``GPU_PLATFORM_ASSEMBLY``: every worker
+reads the same templates instead of synthesizing the app again. Run alone (`pytest tests/...`),
+the fixture synthesizes in process, with CDK_VALIDATION=false (set by `make unit`, and here as a
+fallback) keeping CDK's CloudFormation validation out of it. cdk-nag runs either way, because
+the app itself registers it.
 """
 
 from __future__ import annotations
@@ -29,9 +32,17 @@ def cdk_context() -> dict:
 
 @dataclass
 class Synthesized:
-    stages: dict  # stage name -> PlatformStage
     outdir: Path
     templates: dict[tuple[str, str], dict]  # (stage, stack) -> template
+    termination_protection: dict[tuple[str, str], bool]
+
+    @property
+    def stacks(self) -> dict[str, list[str]]:
+        """Stage name -> the ids of its stacks."""
+        result: dict[str, list[str]] = {}
+        for stage, stack in self.templates:
+            result.setdefault(stage, []).append(stack)
+        return result
 
     def template(self, stage: str, stack: str) -> dict:
         return self.templates[(stage, stack)]
@@ -44,22 +55,36 @@ class Synthesized:
         }
 
 
+def read_assembly(outdir: Path) -> Synthesized:
+    """Every stack template of a cloud assembly with one nested assembly per stage."""
+    templates, protection = {}, {}
+    for manifest_path in sorted(outdir.glob("assembly-*/manifest.json")):
+        for artifact in json.loads(manifest_path.read_text())["artifacts"].values():
+            if artifact["type"] != "aws:cloudformation:stack":
+                continue
+            stage, stack = artifact["displayName"].split("/")
+            properties = artifact["properties"]
+            template_path = manifest_path.parent / properties["templateFile"]
+            templates[(stage, stack)] = json.loads(template_path.read_text())
+            protection[(stage, stack)] = properties.get("terminationProtection", False)
+    return Synthesized(outdir=outdir, templates=templates, termination_protection=protection)
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory) -> Synthesized:
+    prebuilt = os.environ.get("GPU_PLATFORM_ASSEMBLY")
+    if prebuilt:
+        return read_assembly(Path(prebuilt).resolve())
+
     from aws_cdk import App
 
     from app import build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = App(outdir=str(outdir), context=cdk_context())
-    stages = {stage.stage_name: stage for stage in build_app(app)}
+    build_app(app)
     app.synth()
-    templates = {}
-    for name, stage in stages.items():
-        for stack in stage.stacks:
-            path = outdir / f"assembly-{name}" / stack.template_file
-            templates[(name, stack.node.id)] = json.loads(path.read_text())
-    return Synthesized(stages=stages, outdir=outdir, templates=templates)
+    return read_assembly(outdir)
 
 
 @pytest.fixture

@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from platform_config import cpu_catalog, gpu_catalog
 from platform_config.loader import parse_stage
 from platform_config.model import AmiFamily
+from tests.conftest import Synthesized, read_assembly
 from tests.manifests import manifests_in_template, validate
 
 FAMILY_AMI = {
@@ -87,7 +87,7 @@ CPU_ONLY = {
 
 
 @pytest.fixture(scope="module")
-def templates(tmp_path_factory) -> dict[tuple[str, str], dict]:
+def generated(tmp_path_factory) -> Synthesized:
     from aws_cdk import App, Validations
     from cdk_nag import AwsSolutionsChecks
 
@@ -96,16 +96,16 @@ def templates(tmp_path_factory) -> dict[tuple[str, str], dict]:
 
     outdir = tmp_path_factory.mktemp("any-stage")
     app = App(outdir=str(outdir), context=cdk_context())
-    configs = [catalogue_stage(f) for f in AmiFamily] + [CPU_ONLY]
-    stages = [PlatformStage(app, c["name"], config=parse_stage(c, c["name"])) for c in configs]
+    for config in [catalogue_stage(f) for f in AmiFamily] + [CPU_ONLY]:
+        PlatformStage(app, config["name"], config=parse_stage(config, config["name"]))
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     app.synth()
-    result = {("", "outdir"): {"path": str(outdir)}}
-    for stage in stages:
-        for stack in stage.stacks:
-            path = Path(outdir) / f"assembly-{stage.stage_name}" / stack.template_file
-            result[(stage.stage_name, stack.node.id)] = json.loads(path.read_text())
-    return result
+    return read_assembly(outdir)
+
+
+@pytest.fixture(scope="module")
+def templates(generated) -> dict[tuple[str, str], dict]:
+    return generated.templates
 
 
 def _resources(template: dict, kind: str) -> dict[str, dict]:
@@ -246,8 +246,8 @@ def test_cpu_only_stage_installs_nothing_gpu_specific(templates):
     ]
 
 
-def test_generated_stages_pass_cfn_lint_and_cdk_nag(templates):
-    outdir = Path(templates[("", "outdir")]["path"])
+def test_generated_stages_pass_cfn_lint_and_cdk_nag(generated):
+    outdir = generated.outdir
     report = json.loads((outdir / "validation-report.json").read_text())
     (nag,) = [p for p in report["pluginReports"] if p["pluginName"] == "AwsSolutions"]
     assert [v["ruleName"] for v in nag["violations"]] == []

@@ -170,9 +170,9 @@ def test_dev_cleans_up_its_data(synth):
 
 
 def test_prod_stacks_are_termination_protected(synth):
-    for stack in synth.stages["prod"].stacks:
-        assert stack.termination_protection is True, stack.node.id
-    assert not any(stack.termination_protection for stack in synth.stages["dev"].stacks)
+    for stack in synth.stacks["prod"]:
+        assert synth.termination_protection[("prod", stack)] is True, stack
+    assert not any(synth.termination_protection[("dev", stack)] for stack in synth.stacks["dev"])
 
 
 STABLE_LOGICAL_IDS = {
