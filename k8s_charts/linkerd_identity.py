@@ -7,8 +7,9 @@ the anchor's *certificate* into the ``linkerd-identity-trust-roots`` ConfigMap t
 control plane and every proxy read. The control plane runs with ``identity.externalCA`` so it
 uses these instead of generating its own.
 
-cert-manager and trust-manager publish no CRD schemas in ``../shared/crds``, so these
-objects are plain ``ApiObject``s; ``tests/test_linkerd.py`` asserts their fields instead.
+The objects are plain ``ApiObject``s (no generated bindings); the tests hold them to the
+cert-manager and trust-manager CRDs in ``k8s_charts/crds/`` like every other custom resource,
+and ``tests/test_linkerd.py`` asserts what they issue.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every Helm chart and container image the platform installs, pinned in one place.
+"""Every Helm chart, container image and EKS add-on the platform installs, pinned in one place.
 
 Nothing else in the repository names a chart or image version: constructs and charts import
 these constants, and ``tests/test_versions.py`` fails on a floating tag or an unpinned chart.
@@ -127,16 +127,49 @@ IMAGES: tuple[ImagePin, ...] = (
     DEV_POD_BASE,
 )
 
-# EKS managed add-ons. ``None`` lets EKS install its default build for the cluster's
-# Kubernetes version (what `aws eks describe-addon-versions --kubernetes-version 1.35`
-# marks defaultVersion), which EKS keeps compatible. Pin a build here, e.g.
-# "v1.20.4-eksbuild.1", to freeze it; the value is passed to AWS::EKS::Addon.AddonVersion.
-EKS_ADDON_VERSIONS: dict[str, str | None] = {
-    "vpc-cni": None,
-    "coredns": None,
-    "kube-proxy": None,
-    "aws-ebs-csi-driver": None,
-    "aws-efs-csi-driver": None,
+
+@dataclass(frozen=True)
+class AddonPin:
+    """An EKS managed add-on build, the Kubernetes minor it was checked for, and where."""
+
+    version: str
+    kubernetes: str
+    source: str
+
+
+# EKS managed add-ons, each pinned to a build EKS offers for the cluster's Kubernetes version
+# (AWS::EKS::Addon.AddonVersion): unpinned, EKS installs whatever it marks default on the day
+# of the deploy, so two stages deployed a week apart would run different builds. Bump with the
+# cluster version: `aws eks describe-addon-versions --kubernetes-version 1.35 --addon-name X`
+# lists what EKS offers (tests/test_versions.py fails on an add-on without a pin, or a pin for
+# another Kubernetes version). AWS's user guide tabulates builds for vpc-cni, coredns and
+# kube-proxy only; the other three come from a project's upgrade to 1.35 that lists them.
+_CONVOX_135 = (
+    "github.com/convox/convox pull/1054 'Upgrade to k8s 1.35' (merged 2026-07-07), "
+    "version table of the EKS add-ons it pins for 1.35"
+)
+EKS_ADDONS: dict[str, AddonPin] = {
+    "vpc-cni": AddonPin(
+        "v1.21.1-eksbuild.7",
+        "1.35",
+        "AWS EKS User Guide, 'Amazon VPC CNI versions' table, row 1.35 "
+        "(docs.amazonaws.cn/eks/latest/userguide/managing-vpc-cni.md)",
+    ),
+    "coredns": AddonPin(
+        "v1.14.3-eksbuild.3",
+        "1.35",
+        "AWS EKS User Guide, 'CoreDNS versions' table, row 1.35 "
+        "(docs.aws.amazon.com/ja_jp/eks/latest/userguide/managing-coredns.md)",
+    ),
+    "kube-proxy": AddonPin(
+        "v1.35.3-eksbuild.13",
+        "1.35",
+        "AWS EKS User Guide, 'kube-proxy versions' table, row 1.35 "
+        "(docs.aws.amazon.com/ja_jp/eks/latest/userguide/managing-kube-proxy.md)",
+    ),
+    "aws-ebs-csi-driver": AddonPin("v1.62.0-eksbuild.1", "1.35", _CONVOX_135),
+    "aws-efs-csi-driver": AddonPin("v3.3.0-eksbuild.1", "1.35", _CONVOX_135),
+    "eks-pod-identity-agent": AddonPin("v1.3.10-eksbuild.3", "1.35", _CONVOX_135),
 }
 
 # AMI of Karpenter-launched nodes: an amazon-eks-ami release (github.com/awslabs/amazon-eks-ami

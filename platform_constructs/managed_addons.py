@@ -1,15 +1,17 @@
 """EKS managed add-ons with their IAM wired: vpc-cni (network policy on), coredns, kube-proxy,
-the EBS and EFS CSI drivers, and the Pod Identity agent they rely on."""
+the EBS and EFS CSI drivers, and the Pod Identity agent they rely on; every one at the build
+pinned in ``platform_config/versions.py``."""
 
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from platform_config.versions import EKS_ADDON_VERSIONS
+from platform_config.versions import EKS_ADDONS
 from platform_constructs.nag import acknowledge, managed_policy_finding
 from platform_constructs.workload_identity import irsa_role, pod_identity_role
 
@@ -25,6 +27,10 @@ class ManagedAddons(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, cluster: eks.Cluster) -> None:
         super().__init__(scope, construct_id)
         self.pod_identity_agent = cluster.eks_pod_identity_agent
+        # aws_eks_v2 creates this add-on itself and takes no version for it (aws/aws-cdk#32580),
+        # so the pin goes on its CloudFormation resource (tests/test_versions.py reads it back).
+        agent = cast(eks.CfnAddon, self.pod_identity_agent.node.default_child)
+        agent.addon_version = EKS_ADDONS["eks-pod-identity-agent"].version
 
         self.cni_role = irsa_role(
             self,
@@ -93,7 +99,7 @@ class ManagedAddons(Construct):
             self,
             construct_id,
             addon_name=name,
-            addon_version=EKS_ADDON_VERSIONS.get(name),
+            addon_version=EKS_ADDONS[name].version,
             cluster_name=cluster.cluster_name,
             configuration_values=json.dumps(configuration) if configuration else None,
             service_account_role_arn=service_account_role_arn,

@@ -15,6 +15,11 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"
 PROMETHEUS_SERVICE_ACCOUNT = "kube-prometheus-stack-prometheus"  # the chart's name for it
 LOKI_PUSH_PATH = "/loki/api/v1/push"
 CPU_PLACEMENT = {"nodeSelector": {POOL_LABEL: "cpu"}}
+# The same rule for charts whose pods take only an affinity (the Dynamo operator's controller).
+CPU_NODES = {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["cpu"]}]}
+CPU_AFFINITY = {
+    "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [CPU_NODES]}}
+}
 
 
 def _claim(storage_class: str, gib: int) -> dict:
@@ -165,10 +170,15 @@ loki.write "default" {{
 
 def dynamo_platform_values(*, nats_url: str) -> dict:
     """The operator with Kubernetes-native discovery and our NATS JetStream; the chart's
-    bundled NATS and etcd stay off (``global.*.install``, chart 1.4 and later)."""
+    bundled NATS and etcd stay off (``global.*.install``, chart 1.4 and later). The chart has
+    no ``nodeSelector``: its controller is held to the CPU pool by ``controllerManager.affinity``."""
     return {
         "global": {"nats": {"install": False}, "etcd": {"install": False}},
-        "dynamo-operator": {"natsAddr": nats_url, "discoveryBackend": "kubernetes", **CPU_PLACEMENT},
+        "dynamo-operator": {
+            "natsAddr": nats_url,
+            "discoveryBackend": "kubernetes",
+            "controllerManager": {"affinity": CPU_AFFINITY},
+        },
     }
 
 
@@ -193,17 +203,11 @@ def trust_manager_values(*, trust_namespace: str) -> dict:
     return {"app": {"trust": {"namespace": trust_namespace}}, **CPU_PLACEMENT}
 
 
-def linkerd_crds_values() -> dict:
-    """The namespace is ours (labelled in the namespaces chart), not the CRD chart's."""
-    return {"installNamespace": False}
-
-
 def linkerd_control_plane_values(settings: LinkerdSettings) -> dict:
     """Identity from cert-manager (``externalCA``: the chart generates no key and reads the
     issuer Secret and the trust-roots ConfigMap); the values-ha.yaml settings when
     ``high_availability`` is on."""
     values: dict = {
-        "installNamespace": False,
         "identity": {"externalCA": True, "issuer": {"scheme": "kubernetes.io/tls"}},
         **CPU_PLACEMENT,
     }

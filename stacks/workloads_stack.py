@@ -269,9 +269,7 @@ class WorkloadsStack(Stack):
             ),
             cert_manager, trust_manager,
         )  # fmt: skip
-        crds = self._release(
-            "LinkerdCrds", versions.LINKERD_CRDS, LINKERD_NAMESPACE, operators.linkerd_crds_values()
-        )
+        crds = self._release("LinkerdCrds", versions.LINKERD_CRDS, LINKERD_NAMESPACE, {})
         self._release(
             "LinkerdControlPlane", versions.LINKERD_CONTROL_PLANE, LINKERD_NAMESPACE,
             operators.linkerd_control_plane_values(self.config.workloads.linkerd), crds, identity,

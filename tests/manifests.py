@@ -102,32 +102,17 @@ def crd_schemas() -> dict[tuple[str, str], dict]:
     return schemas
 
 
-# Kinds whose CRDs are not in ../shared/crds (cert-manager's and trust-manager's): nothing can
-# check them against a schema here, so tests/test_linkerd.py asserts their fields instead.
-UNCHECKED_KINDS = frozenset(
-    {
-        ("cert-manager.io/v1", "ClusterIssuer"),
-        ("cert-manager.io/v1", "Certificate"),
-        ("trust.cert-manager.io/v1alpha1", "Bundle"),
-    }
-)
-
-
-def validate(obj: dict) -> bool:
-    """Raise with a message naming the object when it is not valid for Kubernetes 1.35.
-    Returns False, without checking, for the ``UNCHECKED_KINDS`` only."""
+def validate(obj: dict) -> None:
+    """Raise with a message naming the object when it is not valid for Kubernetes 1.35."""
     key = (obj.get("apiVersion"), obj.get("kind"))
-    if key in UNCHECKED_KINDS:
-        return False
     name = f"{key[1]} {obj.get('metadata', {}).get('namespace', '')}/{obj.get('metadata', {}).get('name')}"
     if key in crd_schemas():
         try:
             jsonschema.validate(obj, crd_schemas()[key])
         except jsonschema.ValidationError as exc:
             raise AssertionError(f"{name}: {exc.message} at {list(exc.absolute_path)}") from None
-        return True
+        return
     try:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
     except kubernetes_validate.ValidationError as exc:
         raise AssertionError(f"{name}: {exc.message} at {list(exc.path)}") from None
-    return True

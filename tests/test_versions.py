@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from platform_config import versions
+from platform_config.model import KUBERNETES_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
@@ -28,13 +29,52 @@ def test_images_pinned_to_exact_tags():
         )
 
 
+EKSBUILD = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+
+
+def test_eks_addons_pinned_to_builds_for_the_cluster_version():
+    assert set(versions.EKS_ADDONS) == {
+        "vpc-cni",
+        "coredns",
+        "kube-proxy",
+        "aws-ebs-csi-driver",
+        "aws-efs-csi-driver",
+        "eks-pod-identity-agent",
+    }
+    for name, pin in versions.EKS_ADDONS.items():
+        assert EKSBUILD.match(pin.version), (name, pin)
+        assert pin.kubernetes == KUBERNETES_VERSION, f"{name} was pinned for {pin.kubernetes}: re-pin it"
+        assert pin.source.strip(), name
+    # kube-proxy is built per Kubernetes minor: its build must be the cluster's.
+    assert versions.EKS_ADDONS["kube-proxy"].version.startswith(f"v{KUBERNETES_VERSION}.")
+
+
+def test_every_synthesized_addon_carries_its_pin(synth):
+    """Read back from the templates: no AWS::EKS::Addon without AddonVersion (EKS would pick
+    its default on the day), none that the versions module does not pin, all six installed."""
+    installed: dict[str, set] = {}
+    for (stage, stack), template in synth.templates.items():
+        for logical_id, resource in template.get("Resources", {}).items():
+            if resource["Type"] == "AWS::EKS::Addon":
+                props = resource["Properties"]
+                name = props["AddonName"]
+                assert name in versions.EKS_ADDONS, f"{stage}/{stack} {logical_id}: {name} is not pinned"
+                assert props.get("AddonVersion") == versions.EKS_ADDONS[name].version, (stage, logical_id)
+                installed.setdefault(name, set()).add(stage)
+    assert installed == {name: set(synth.stages) for name in versions.EKS_ADDONS}
+
+
 def test_karpenter_ami_alias_is_a_release_not_latest():
     assert re.fullmatch(r"al2023@v\d{8}", versions.KARPENTER_AMI_ALIAS)
 
 
 def test_no_version_literals_outside_the_versions_module():
     """Chart versions and image tags appear in platform_config/versions.py only."""
-    pinned = {pin.version for pin in versions.HELM_CHARTS} | {pin.tag for pin in versions.IMAGES}
+    pinned = (
+        {pin.version for pin in versions.HELM_CHARTS}
+        | {pin.tag for pin in versions.IMAGES}
+        | {pin.version for pin in versions.EKS_ADDONS.values()}
+    )
     for entry in SOURCE_DIRS:
         paths = [ROOT / entry] if entry.endswith(".py") else (ROOT / entry).rglob("*")
         for path in paths:

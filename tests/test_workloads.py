@@ -115,6 +115,11 @@ def test_dynamo_operator_uses_our_nats_and_not_its_bundled_one(synth):
     values = helm_values(synth, "dev", "DynamoPlatformRelease")
     assert values["dynamo-operator"]["natsAddr"] == "nats://nats.nats.svc.cluster.local:4222"
     assert values["global"] == {"nats": {"install": False}, "etcd": {"install": False}}
+    # The chart has no nodeSelector; its controller keeps to the CPU pool through an affinity.
+    (term,) = values["dynamo-operator"]["controllerManager"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ]["nodeSelectorTerms"]
+    assert term == {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["cpu"]}]}
 
 
 @pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
