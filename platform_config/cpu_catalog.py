@@ -8,7 +8,12 @@ vCPU/memory follow the EC2 instance type pages
 (https://docs.aws.amazon.com/ec2/latest/instancetypes/gp.html,
 https://docs.aws.amazon.com/ec2/latest/instancetypes/co.html,
 https://docs.aws.amazon.com/ec2/latest/instancetypes/mo.html). Within these families memory is
-a fixed multiple of vCPUs (m: 4 GiB, c: 2 GiB, r: 8 GiB per vCPU).
+a fixed multiple of vCPUs (m: 4 GiB, c: 2 GiB, r: 8 GiB per vCPU). Checked (2026-11-30)
+against DescribeInstanceTypes as recorded in skypilot-org/skypilot-catalog
+catalogs/v9/aws/vms.csv at 2c3d7ea7 (c6i to 32xlarge, c7i and m7i to 48xlarge, c7a to
+48xlarge, each with the vCPUs and memory above) and the size lists in Karpenter's generated
+us-east-1 price table (aws/karpenter-provider-aws at 031e72b6). The 7a families also sell a
+1-vCPU ``medium`` and every family a ``metal`` size; neither is offered to stages here.
 """
 
 from __future__ import annotations

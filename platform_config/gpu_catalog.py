@@ -4,6 +4,26 @@ Node group settings name an instance type; everything else (GPU model, GPUs per 
 whether EFA is available and on how many network cards) is looked up here, so a stage file
 cannot contradict the hardware. Figures are from the EC2 accelerated-computing instance
 pages; a type missing from this table is refused at synth, with the list of known types.
+
+Sources, per figure:
+- GPUs, vCPUs, memory, architecture: https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html;
+  the g5 rows were re-checked (2026-11-30) against DescribeInstanceTypes as recorded in
+  skypilot-org/skypilot-catalog catalogs/v9/aws/vms.csv at 2c3d7ea7 (A10G x 1 on 4xlarge and x 8 on
+  48xlarge, with 16/192 vCPUs and 64/768 GiB, 22888 MiB usable of each 24 GB GPU).
+  The other families were not re-read in that change.
+- EFA interfaces (maximum EFA-capable network cards): the EFA supported-instance list,
+  https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa.html#efa-instance-types, and the
+  P5/P5e configuration in https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-acc-inst-types.html
+  (32 on p5/p5e.48xlarge); p5en.48xlarge's 16 agrees with torchx's named resources
+  (meta-pytorch/torchx PR 995: 16 EFA devices).
+
+Not catalogued, and why:
+- g6f and gr6f: fractional GPUs (an eighth to a half of an L4); the scheduler counts whole GPUs.
+- p6e-gb200: sold only as UltraServers (NVL72 racks), not as single instances a pool can scale.
+- p6-b300, g7e (RTX PRO 6000 Blackwell), g5g (arm64, T4G): current, but not added in this change:
+  neither price source used by cost/on_demand_prices.yaml lists p6-b300 or g7e, and their EFA
+  counts were not checked against AWS's pages here; g5g also needs the arm64 NVIDIA AMI path.
+  Each needs its row here, its prices, and an AMI/EFA test before a stage may name it.
 """
 
 from __future__ import annotations

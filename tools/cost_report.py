@@ -6,9 +6,15 @@ multiplies them by the committed, dated price table in ``cost/on_demand_prices.y
 - idle: nothing scheduled. The EKS control plane, NAT gateways and their public IPv4
   addresses, interface endpoints per AZ, KMS keys, and every managed node group at its
   desired size with its EBS volumes. Karpenter NodePools are empty.
-- peak: every managed node group at its maximum size, and every Karpenter NodePool filled
-  to its GPU limit with its most expensive instance type per GPU (a ceiling: Karpenter
-  normally picks cheaper types, and Spot lowers it further).
+- peak: every managed node group at its maximum size, every GPU Karpenter NodePool filled to
+  its GPU limit with its most expensive instance type per GPU, and every CPU NodePool filled
+  to its vCPU limit with its most expensive type per vCPU (ceilings: Karpenter normally picks
+  cheaper types, and Spot lowers it further).
+
+A price the table does not hold is never guessed: the item is left out of the totals and the
+stage lists it as unpriced (with "not offered in REGION" when AWS does not sell the type
+there). Exit codes: 0 everything priced; 3 report printed but some items unpriced; 2 usage or
+input error (no assembly, unreadable or malformed price table).
 
 Usage-based charges (data processed, S3/EFS/ECR storage, logs, data transfer) depend on
 traffic, not on the templates, and are listed as not included.
@@ -20,12 +26,13 @@ import argparse
 import json
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from platform_config import gpu_catalog
+from platform_config import cpu_catalog, gpu_catalog
+from platform_config.offerings import offered
 from platform_constructs.naming import CAPACITY_METADATA_KEY
 from tools.assembly import stack_regions, stack_templates
 
@@ -34,10 +41,11 @@ USAGE_BASED = (
     "NAT and endpoint data processing, data transfer, S3/EFS/ECR storage, CloudWatch Logs "
     "(incl. VPC flow logs), Lambda (kubectl provider), Spot and Savings Plans discounts"
 )
+EXIT_OK, EXIT_USAGE, EXIT_UNPRICED = 0, 2, 3
 
 
 class CostError(Exception):
-    """The price table cannot price what the templates hold."""
+    """The price table cannot be read (missing, malformed, a row without a declared source)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class StageCost:
     stage: str
     region: str
     items: list[LineItem]
+    unpriced: list[str] = field(default_factory=list)  # "what (why)", left out of the totals
 
     @property
     def idle_hour(self) -> float:
@@ -62,74 +71,143 @@ class StageCost:
         return sum(i.peak_hour for i in self.items)
 
 
-class PriceTable:
-    def __init__(self, path: Path):
-        data = yaml.safe_load(path.read_text())
-        self.path = path
-        self.as_of: str = str(data["as_of"])
-        self.hours_per_month: float = float(data["hours_per_month"])
-        self._regions: dict[str, dict] = data["regions"]
+def _row(path: Path, where: str, row: object, sources: dict) -> float:
+    """A ``[price, source]`` row's price, after checking the source is declared."""
+    if not (isinstance(row, list) and len(row) == 2 and isinstance(row[0], int | float)):
+        raise CostError(f"{path.name}: {where} is {row!r}; expected [price, source]")
+    if row[1] not in sources:
+        raise CostError(f"{path.name}: {where} cites source {row[1]!r}, which `sources` does not declare")
+    return float(row[0])
 
-    def rate(self, region: str, key: str) -> float:
-        """An hourly rate; ``*_month`` keys are converted with the table's hours per month."""
-        prices = self._region(region)
-        if key not in prices:
-            raise CostError(f"{self.path.name} has no {key!r} for {region}")
-        value = float(prices[key])
+
+class PriceTable:
+    """The dated price table: per region, service rates, per-type rows and CPU family rates."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            data = yaml.safe_load(path.read_text())
+            self.as_of: str = str(data["as_of"])
+            self.hours_per_month: float = float(data["hours_per_month"])
+            sources: dict = data["sources"]
+            regions: dict = data["regions"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+            raise CostError(f"{path} is not a readable price table ({error!r})") from None
+        self.sources = sources
+        self._rates: dict[str, dict[str, float]] = {}
+        self._ec2: dict[str, dict[str, float]] = {}
+        self._cpu: dict[str, dict[str, float]] = {}
+        for region, table in regions.items():
+            table = dict(table or {})
+            ec2_rows = table.pop("ec2", None) or {}
+            self._ec2[region] = {t: _row(path, f"{region} ec2 {t}", r, sources) for t, r in ec2_rows.items()}
+            self._cpu[region] = {
+                f: _row(path, f"{region} cpu_vcpu_hour {f}", row, sources)
+                for f, row in (table.pop("cpu_vcpu_hour", None) or {}).items()
+            }
+            self._rates[region] = {k: _row(path, f"{region} {k}", row, sources) for k, row in table.items()}
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted(self._rates)
+
+    def rate(self, region: str, key: str) -> float | None:
+        """An hourly rate, or None when the table has none; ``*_month`` keys become hourly."""
+        value = self._rates.get(region, {}).get(key)
+        if value is None:
+            return None
         return value / self.hours_per_month if key.endswith("_month") else value
 
-    def instance(self, region: str, instance_type: str) -> float:
-        ec2 = self._region(region)["ec2"]
-        if instance_type not in ec2:
-            raise CostError(
-                f"{self.path.name} has no on-demand price for {instance_type} in {region}; "
-                "add it (its header says how to look it up)"
-            )
-        return float(ec2[instance_type])
-
-    def _region(self, region: str) -> dict:
-        if region not in self._regions:
-            known = sorted(self._regions)
-            raise CostError(f"{self.path.name} has no prices for region {region}; it has {known}")
-        return self._regions[region]
+    def instance(self, region: str, instance_type: str) -> float | None:
+        """The hourly list price of ``instance_type`` in ``region``, or None when unpriced."""
+        if instance_type in self._ec2.get(region, {}):
+            return self._ec2[region][instance_type]
+        cpu = cpu_catalog.CPU_INSTANCES.get(instance_type)
+        rate = self._cpu.get(region, {}).get(cpu.family) if cpu else None
+        return None if rate is None else cpu.vcpus * rate
 
 
-def _volume_hour(prices: PriceTable, region: str, launch_template: dict | None) -> float:
-    """Hourly price of one node's gp3 volumes, from its launch template."""
+class _StagePrices:
+    """The table seen from one stage's region, remembering what it could not price and why."""
+
+    def __init__(self, prices: PriceTable, region: str):
+        self.prices, self.region = prices, region
+        self.unpriced: dict[str, str] = {}
+
+    def _missing(self, what: str, reason: str | None = None) -> None:
+        self.unpriced.setdefault(what, reason or f"no price for {self.region} in {self.prices.path.name}")
+
+    def instance(self, instance_type: str) -> float | None:
+        if offered(instance_type, self.region) is False:
+            self._missing(instance_type, f"not offered in {self.region}")
+            return None
+        price = self.prices.instance(self.region, instance_type)
+        if price is None:
+            self._missing(instance_type)
+        return price
+
+    def rate(self, key: str, what: str) -> float | None:
+        value = self.prices.rate(self.region, key)
+        if value is None:
+            self._missing(what)
+        return value
+
+
+def _volume_hour(prices: _StagePrices, launch_template: dict | None) -> float | None:
+    """Hourly price of one node's gp3 volumes, from its launch template; None when unpriced."""
+    rates = [prices.rate(k, "EBS gp3") for k in ("gp3_gb_month", "gp3_iops_month", "gp3_mbps_month")]
+    if None in rates:
+        return None
+    gb, iops, mbps = rates
     if launch_template is None:
-        return 20 * prices.rate(region, "gp3_gb_month")  # EKS's default node disk
+        return 20 * gb  # EKS's default node disk
     total = 0.0
     for mapping in launch_template["Properties"]["LaunchTemplateData"].get("BlockDeviceMappings", []):
         ebs = mapping.get("Ebs", {})
-        total += ebs.get("VolumeSize", 0) * prices.rate(region, "gp3_gb_month")
-        total += max(ebs.get("Iops", 3000) - 3000, 0) * prices.rate(region, "gp3_iops_month")
-        total += max(ebs.get("Throughput", 125) - 125, 0) * prices.rate(region, "gp3_mbps_month")
+        total += ebs.get("VolumeSize", 0) * gb
+        total += max(ebs.get("Iops", 3000) - 3000, 0) * iops
+        total += max(ebs.get("Throughput", 125) - 125, 0) * mbps
     return total
 
 
-def _node_group_items(prices: PriceTable, region: str, resources: dict, node_group: dict) -> list[LineItem]:
+def _node_group_items(prices: _StagePrices, resources: dict, node_group: dict) -> list[LineItem]:
     props = node_group["Properties"]
     scaling, types = props["ScalingConfig"], props["InstanceTypes"]
     template_ref = props.get("LaunchTemplate", {}).get("Id", {}).get("Ref")
-    volume = _volume_hour(prices, region, resources.get(template_ref))
     name = props.get("Labels", {}).get("gpuplatform.io/pool") or "node group"
-    # The group launches its first type; the ceiling assumes its most expensive one.
-    first, dearest = prices.instance(region, types[0]), max(prices.instance(region, t) for t in types)
     low, high = scaling["DesiredSize"], scaling["MaxSize"]
-    return [
-        LineItem(f"{name}: {'/'.join(types)} x {low}-{high}", low * first, high * dearest),
-        LineItem(f"{name}: EBS gp3 per node x {low}-{high}", low * volume, high * volume),
-    ]
+    items = []
+    # The group launches its first type; the ceiling assumes its most expensive one.
+    type_prices = [prices.instance(t) for t in types]
+    if None not in type_prices:
+        first, dearest = type_prices[0], max(type_prices)
+        items.append(LineItem(f"{name}: {'/'.join(types)} x {low}-{high}", low * first, high * dearest))
+    volume = _volume_hour(prices, resources.get(template_ref))
+    if volume is not None:
+        items.append(LineItem(f"{name}: EBS gp3 per node x {low}-{high}", low * volume, high * volume))
+    return items
 
 
-def _karpenter_item(prices: PriceTable, region: str, pool: dict) -> LineItem:
-    per_gpu = {t: prices.instance(region, t) / gpu_catalog.lookup(t).gpus for t in pool["instance_types"]}
-    dearest = max(per_gpu, key=per_gpu.__getitem__)
-    return LineItem(
-        f"{pool['pool']}: Karpenter, {pool['max_gpus']} GPUs as {dearest} (${per_gpu[dearest]:.2f}/GPU-h)",
-        0.0,
-        pool["max_gpus"] * per_gpu[dearest],
-    )
+def _ceiling(prices: _StagePrices, pool: dict, units: dict[str, int], limit: int, unit: str) -> list:
+    """A Karpenter pool filled to ``limit`` units at its dearest type per unit, or nothing
+    when a type it allows is unpriced (the dearest could be that one)."""
+    per_unit = {t: prices.instance(t) for t in pool["instance_types"]}
+    if None in per_unit.values():
+        return []
+    rates = {t: price / units[t] for t, price in per_unit.items()}
+    dearest = max(rates, key=rates.__getitem__)
+    label = f"{pool['pool']}: Karpenter, {limit} {unit}s as {dearest} (${rates[dearest]:.4g}/{unit}-h)"
+    return [LineItem(label, 0.0, limit * rates[dearest])]
+
+
+def _karpenter_items(prices: _StagePrices, pool: dict) -> list[LineItem]:
+    if pool["kind"] == "karpenter-node-pool":
+        gpus = {t: gpu_catalog.lookup(t).gpus for t in pool["instance_types"]}
+        return _ceiling(prices, pool, gpus, pool["max_gpus"], "GPU")
+    if pool["kind"] == "karpenter-cpu-node-pool":
+        vcpus = {t: cpu_catalog.CPU_INSTANCES[t].vcpus for t in pool["instance_types"]}
+        return _ceiling(prices, pool, vcpus, pool["vcpu_limit"], "vCPU")
+    return []
 
 
 # Resource type -> (line item, price key): what costs the same idle and at peak.
@@ -150,7 +228,7 @@ def _quantity(resource: dict) -> int:
     return len(props["SubnetIds"]) if props.get("VpcEndpointType") == "Interface" else 0  # gateways are free
 
 
-def _fixed_items(prices: PriceTable, region: str, resources: list[dict]) -> list[LineItem]:
+def _fixed_items(prices: _StagePrices, resources: list[dict]) -> list[LineItem]:
     """One line per kind of fixed resource across the stage."""
     counts: dict[str, int] = defaultdict(int)
     for resource in resources:
@@ -159,8 +237,9 @@ def _fixed_items(prices: PriceTable, region: str, resources: list[dict]) -> list
     items = []
     for kind, count in counts.items():
         label, key = FIXED_PRICES[kind]
-        hourly = count * prices.rate(region, key)
-        items.append(LineItem(f"{label} x {count}", hourly, hourly))
+        rate = prices.rate(key, label) if count else 0.0
+        if rate is not None:
+            items.append(LineItem(f"{label} x {count}", count * rate, count * rate))
     return items
 
 
@@ -169,23 +248,24 @@ def stage_costs(out: Path, prices: PriceTable) -> list[StageCost]:
     regions = stack_regions(out)
     scaling: dict[str, list[LineItem]] = defaultdict(list)
     fixed: dict[str, list[dict]] = defaultdict(list)
-    stage_region: dict[str, str] = {}
+    stage_prices: dict[str, _StagePrices] = {}
     for display_name, path in stack_templates(out).items():
         stage = display_name.split("/", 1)[0]
-        region = stage_region.setdefault(stage, regions[display_name])
+        lookup = stage_prices.setdefault(stage, _StagePrices(prices, regions[display_name]))
         template = json.loads(path.read_text())
         resources = template.get("Resources", {})
         fixed[stage] += resources.values()
         for resource in resources.values():
             if resource["Type"] == "AWS::EKS::Nodegroup":
-                scaling[stage] += _node_group_items(prices, region, resources, resource)
+                scaling[stage] += _node_group_items(lookup, resources, resource)
         for pool in template.get("Metadata", {}).get(CAPACITY_METADATA_KEY, []):
-            if pool["kind"] == "karpenter-node-pool":
-                scaling[stage].append(_karpenter_item(prices, region, pool))
-    return [
-        StageCost(stage, region, _fixed_items(prices, region, fixed[stage]) + scaling[stage])
-        for stage, region in stage_region.items()
-    ]
+            scaling[stage] += _karpenter_items(lookup, pool)
+    costs = []
+    for stage, lookup in stage_prices.items():
+        items = _fixed_items(lookup, fixed[stage]) + scaling[stage]
+        unpriced = [f"{what} ({why})" for what, why in sorted(lookup.unpriced.items())]
+        costs.append(StageCost(stage, lookup.region, items, unpriced))
+    return costs
 
 
 def money(hourly: float, prices: PriceTable) -> str:
@@ -193,22 +273,32 @@ def money(hourly: float, prices: PriceTable) -> str:
 
 
 def headline(cost: StageCost, prices: PriceTable) -> str:
-    """The one line `make synth` prints per stage."""
-    return f"idle {money(cost.idle_hour, prices)}, peak {money(cost.peak_hour, prices)}"
+    """The one line `make synth` prints per stage; it names what it could not price."""
+    line = f"idle {money(cost.idle_hour, prices)}, peak {money(cost.peak_hour, prices)}"
+    if cost.unpriced:
+        line += f", without unpriced {', '.join(u.split(' (', 1)[0] for u in cost.unpriced)}"
+    return line
 
 
-def report(out: Path, prices: PriceTable) -> str:
+def render(costs: list[StageCost], prices: PriceTable) -> str:
     lines = [
-        f"Estimated cost: on-demand list prices as of {prices.as_of} ({prices.path.name}), "
-        f"{prices.hours_per_month:g} h/month"
+        f"Estimated cost: on-demand list prices reviewed {prices.as_of} ({prices.path.name}, "
+        f"each row with its dated source), {prices.hours_per_month:g} h/month"
     ]
-    for cost in stage_costs(out, prices):
+    for cost in costs:
         lines += ["", f"stage {cost.stage} ({cost.region}): {headline(cost, prices)}"]
         lines.append(f"  {'item':<72} {'idle $/h':>10} {'peak $/h':>10}")
         for item in sorted(cost.items, key=lambda i: -i.peak_hour):
             lines.append(f"  {item.item:<72} {item.idle_hour:>10.3f} {item.peak_hour:>10.3f}")
+        if cost.unpriced:
+            lines.append("  unpriced, left out of the totals above:")
+            lines.extend(f"    {u}" for u in cost.unpriced)
     lines += ["", f"Not included (usage-based): {USAGE_BASED}."]
     return "\n".join(lines)
+
+
+def report(out: Path, prices: PriceTable) -> str:
+    return render(stage_costs(out, prices), prices)
 
 
 def main(argv: list[str]) -> int:
@@ -218,13 +308,15 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv[1:])
     if not (args.out / "manifest.json").exists():
         print(f"error: {args.out} holds no cloud assembly; run `make synth` first", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
-        print(report(args.out, PriceTable(args.prices)))
+        prices = PriceTable(args.prices)
     except CostError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    costs = stage_costs(args.out, prices)
+    print(render(costs, prices))
+    return EXIT_UNPRICED if any(cost.unpriced for cost in costs) else EXIT_OK
 
 
 if __name__ == "__main__":
