@@ -61,11 +61,12 @@ def test_every_synthesized_addon_carries_its_pin(synth):
                 assert name in versions.EKS_ADDONS, f"{stage}/{stack} {logical_id}: {name} is not pinned"
                 assert props.get("AddonVersion") == versions.EKS_ADDONS[name].version, (stage, logical_id)
                 installed.setdefault(name, set()).add(stage)
-    assert installed == {name: set(synth.stages) for name in versions.EKS_ADDONS}
+    assert installed == {name: set(synth.stacks) for name in versions.EKS_ADDONS}
 
 
-def test_karpenter_ami_alias_is_a_release_not_latest():
+def test_karpenter_ami_aliases_are_releases_not_latest():
     assert re.fullmatch(r"al2023@v\d{8}", versions.KARPENTER_AMI_ALIAS)
+    assert re.fullmatch(r"bottlerocket@v\d+\.\d+\.\d+", versions.KARPENTER_BOTTLEROCKET_ALIAS)
 
 
 def test_no_version_literals_outside_the_versions_module():
