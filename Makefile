@@ -112,7 +112,7 @@ destroy: destroy-guard install
 destroy-guard:
 	@case "$(STAGE)" in dev) ;; *) echo "refusing to destroy '$(STAGE)': only dev may be destroyed" >&2; exit 2;; esac
 
-## bench: synth of the full app vs a one-bucket app (ratio) and the test suite's wall time
+## bench: synth of the full app vs a one-bucket app (ratio), where a synth spends its time, and a warm `make test`
 bench: install
 	$(PY) -m benchmarks.synth
 
