@@ -1,13 +1,16 @@
 """Where AWS offers each instance family, among the regions the platform prices.
 
-``offered`` answers True or False only where a source says so, and None ("not known here")
-otherwise, so that the cost report can say "not offered in REGION" for a stage that asks for
-the impossible without ever guessing, and the stage model can later refuse the same pairs.
+``offered`` answers True or False where a source says so, and None ("not known here") for a
+family it does not list or a region outside PRICED_REGIONS, so that the cost report can say
+"not offered in REGION" for a stage that asks for the impossible without ever guessing, and the
+stage model can later refuse the same pairs.
 
 Source: skypilot-org/skypilot-catalog, catalogs/v9/aws/vms.csv at commit
 2c3d7ea7d76bf84cf80d382e946c1609571485fd, whose rows are AWS's DescribeInstanceTypeOfferings
-per availability zone (read 2026-11-30). A family is offered in a region when any of its
-zones lists it. Families not listed here have not been checked yet: ``offered`` says None.
+per availability zone (read 2026-11-30). A type is offered in a region when any zone of the
+region lists it (local zones such as use1-atl2-az1 count for their parent region). Every size of
+a catalogued family was read and, except p5, every size lists the same regions; p5.4xlarge lists
+fewer than p5.48xlarge, so it has its own key, which wins over its family's.
 """
 
 from __future__ import annotations
@@ -27,13 +30,31 @@ PRICED_REGIONS: tuple[str, ...] = (
 
 _EVERYWHERE = frozenset(PRICED_REGIONS)
 
-# family -> the PRICED_REGIONS where it is offered; the rest of PRICED_REGIONS are not.
+# family (or a type, when its regions differ from its family's) -> the PRICED_REGIONS where it is
+# offered; the rest of PRICED_REGIONS are not.
 OFFERED: dict[str, frozenset[str]] = {
+    # CPU families (platform_config/cpu_catalog.py)
     "c6i": _EVERYWHERE,
     "c7i": _EVERYWHERE,
+    "m6i": _EVERYWHERE,
     "m7i": _EVERYWHERE,
+    "r6i": _EVERYWHERE,
+    "r7i": _EVERYWHERE,
     "c7a": _EVERYWHERE - {"us-west-1", "ap-southeast-2"},
+    "m7a": _EVERYWHERE - {"us-west-1"},
+    "r7a": _EVERYWHERE - {"us-west-1", "ap-southeast-2"},
+    # GPU families (platform_config/gpu_catalog.py)
+    "g4dn": _EVERYWHERE,
     "g5": _EVERYWHERE - {"us-west-1"},
+    "g6": _EVERYWHERE - {"us-west-1", "eu-west-1"},
+    "g6e": _EVERYWHERE - {"us-west-1", "eu-west-1", "ap-southeast-2"},
+    "p4d": _EVERYWHERE - {"us-west-1"},
+    "p4de": frozenset({"us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"}),
+    "p5": _EVERYWHERE - {"eu-west-1", "eu-central-1"},
+    "p5.4xlarge": frozenset({"us-east-1", "us-east-2", "us-west-2", "ap-northeast-1", "ap-southeast-2"}),
+    "p5e": frozenset({"us-east-2", "us-west-2", "eu-north-1", "ap-southeast-2"}),
+    "p5en": _EVERYWHERE - {"eu-west-1", "eu-central-1", "ap-southeast-2"},
+    "p6-b200": frozenset({"us-east-1", "us-east-2", "us-west-2"}),
 }
 
 
@@ -43,7 +64,7 @@ def _family(instance_type: str) -> str:
 
 def offered(instance_type: str, region: str) -> bool | None:
     """Whether AWS offers ``instance_type`` in ``region``; None when no source here says."""
-    regions = OFFERED.get(_family(instance_type))
+    regions = OFFERED.get(instance_type, OFFERED.get(_family(instance_type)))
     if regions is None or region not in PRICED_REGIONS:
         return None
     return region in regions

@@ -113,12 +113,13 @@ def test_a_cpu_node_pool_peaks_at_its_vcpu_limit_at_the_dearest_type_per_vcpu(tm
     assert cost.unpriced == []
 
 
-def test_a_pool_allowing_an_unpriced_type_has_no_ceiling_and_says_which_type(tmp_path, prices):
+def test_a_pool_allowing_an_unpriced_type_has_no_ceiling_and_says_which_type(tmp_path):
+    without_r7i = PriceTable(_table_without(tmp_path, "us-west-1", "cpu_vcpu_hour", "r7i"))
     pool = {"pool": "batch", "kind": "karpenter-cpu-node-pool", "instance_types": ["c7i.large", "r7i.large"]}
     out = _assembly(tmp_path, "us-west-1", {}, [{**pool, "vcpu_limit": 64}])
-    (cost,) = stage_costs(out, prices)
-    assert cost.items == []  # r7i in us-west-1 is not in the table: the dearest could be it
-    assert cost.unpriced == ["r7i.large (no price for us-west-1 in on_demand_prices.yaml)"]
+    (cost,) = stage_costs(out, without_r7i)
+    assert cost.items == []  # r7i is unpriced in this table: the dearest could be it
+    assert cost.unpriced == ["r7i.large (no price for us-west-1 in prices.yaml)"]
 
 
 def test_a_type_aws_does_not_offer_in_the_region_is_reported_as_such(tmp_path, prices):
@@ -149,19 +150,25 @@ def test_a_missing_price_is_listed_everything_else_printed_and_the_command_exits
     assert "without unpriced g4dn.12xlarge, list prices" in summarize(synth.outdir, broken)
 
 
-def test_a_region_without_service_prices_lists_them_and_prices_the_rest(tmp_path, prices):
-    resources = {"Cluster": {"Type": "AWS::EKS::Cluster", "Properties": {}}}
+def test_a_region_without_regional_service_prices_lists_them_and_prices_the_rest(tmp_path, prices):
+    resources = {
+        "Cluster": {"Type": "AWS::EKS::Cluster", "Properties": {}},
+        "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {}},
+        "NatIp": {"Type": "AWS::EC2::EIP", "Properties": {}},
+    }
     group = {
         "Type": "AWS::EKS::Nodegroup",
         "Properties": {"ScalingConfig": {"DesiredSize": 2, "MaxSize": 3}, "InstanceTypes": ["m7i.xlarge"]},
     }
     out = _assembly(tmp_path, "eu-north-1", {**resources, "Cpu": group}, [])
     (cost,) = stage_costs(out, prices)
+    # NAT and gp3 prices differ by region and are not in the table for eu-north-1; the control
+    # plane and public IPv4 are one price everywhere and are.
     assert cost.unpriced == [
         "EBS gp3 (no price for eu-north-1 in on_demand_prices.yaml)",
-        "EKS control plane (no price for eu-north-1 in on_demand_prices.yaml)",
+        "NAT gateways (no price for eu-north-1 in on_demand_prices.yaml)",
     ]
-    assert cost.idle_hour == pytest.approx(2 * 4 * 0.05355)  # m7i in eu-north-1, per vCPU
+    assert cost.idle_hour == pytest.approx(2 * 4 * 0.05355 + 0.10 + 0.005)  # m7i per vCPU, EKS, IPv4
 
 
 def test_exit_codes_all_priced_0_and_bad_input_2(synth, tmp_path, capsys):
@@ -177,28 +184,33 @@ def test_exit_codes_all_priced_0_and_bad_input_2(synth, tmp_path, capsys):
     assert "a-blog-post" in capsys.readouterr().err
 
 
-# Offered but not yet transcribed from skypilot-v9 (the source holds them): the report lists
-# them as unpriced. This list may only shrink; a new gap or a filled one fails the test below.
-_G5_ROWS_NOT_YET_READ = ["g5.xlarge", "g5.2xlarge", "g5.8xlarge", "g5.12xlarge", "g5.16xlarge", "g5.24xlarge"]
-KNOWN_GAPS = {
-    *((t, r) for t in _G5_ROWS_NOT_YET_READ for r in ("eu-west-1", "eu-central-1", "eu-north-1")),
-    *((t, r) for t in [*_G5_ROWS_NOT_YET_READ, "g5.48xlarge"] for r in ("ap-northeast-1", "ap-southeast-2")),
-}
+# Offered, yet with no source price: AWS offers p5e.48xlarge (skypilot-v9 lists its zones) but
+# its On-Demand Price column is empty in every region, and Karpenter's us-east-1 list has no p5e
+# either. Anything else offered and unpriced fails the test below, as does a gap that closes.
+NO_SOURCE_PRICE = {("p5e.48xlarge", r) for r in ("us-east-2", "us-west-2", "eu-north-1", "ap-southeast-2")}
+CATALOGUED = [*gpu_catalog.GPU_INSTANCES, *cpu_catalog.CPU_INSTANCES]
 
 
 def test_every_catalogued_type_is_priced_in_every_listed_region_that_offers_it(prices):
     """The coverage the issue asks for: every (GPU or CPU type x listed region) that AWS
     offers per platform_config/offerings.py has a list price in the table."""
-    catalogued = [*gpu_catalog.GPU_INSTANCES, *cpu_catalog.CPU_INSTANCES]
     missing = {
         (t, region)
-        for t in catalogued
+        for t in CATALOGUED
         for region in PRICED_REGIONS
         if offered(t, region) and prices.instance(region, t) is None
     }
-    assert missing == KNOWN_GAPS
-    in_us_west_1 = {f for f in cpu_catalog.known_families() if offered(f"{f}.xlarge", "us-west-1")}
-    assert in_us_west_1 >= {"c6i", "c7i", "m7i"}  # seed 002's test region has priced CPU families
+    assert missing == NO_SOURCE_PRICE
+
+
+def test_offerings_know_every_catalogued_type_and_the_table_prices_only_offered_pairs(prices):
+    """offered() answers for every catalogued type in every listed region (None would let a
+    missing price pass the coverage test), and no row prices a pair AWS does not sell."""
+    for t in CATALOGUED:
+        for region in PRICED_REGIONS:
+            assert offered(t, region) is not None, (t, region)
+            if not offered(t, region):
+                assert prices.instance(region, t) is None, (t, region)
 
 
 def test_the_price_table_covers_every_instance_type_the_shipped_stages_launch(prices):
@@ -214,15 +226,30 @@ def test_offered_answers_only_what_its_source_says():
     assert offered("c7a.xlarge", "eu-north-1") is True
     assert offered("c7a.xlarge", "ap-southeast-2") is False
     assert offered("g5.48xlarge", "us-west-1") is False
-    assert offered("p5.48xlarge", "eu-north-1") is None  # not checked yet: no guess
+    assert offered("p5.48xlarge", "eu-north-1") is True
+    assert offered("p5.4xlarge", "eu-north-1") is False  # a size with its own regions wins
+    assert offered("g6.xlarge", "eu-west-1") is False
+    assert offered("t3.micro", "us-east-1") is None  # a family no source here lists: no guess
     assert offered("c6i.xlarge", "sa-east-1") is None  # outside the priced regions
 
 
 def test_cpu_family_rates_reproduce_the_listed_prices_of_every_size(prices):
-    """us-east-1 rows of karpenter-2026-01-19 (its listing holds every size)."""
-    listed = {"c7i.48xlarge": 8.568, "m7i.2xlarge": 0.4032, "m6i.32xlarge": 6.144, "r7a.large": 0.15215}
-    for instance_type, price in listed.items():
-        assert prices.instance("us-east-1", instance_type) == pytest.approx(price)
+    """us-east-1 rows of karpenter-2026-01-19 (its listing holds every size), and rows of
+    skypilot-v9 in other regions."""
+    listed = {
+        ("us-east-1", "c7i.48xlarge"): 8.568,
+        ("us-east-1", "m7i.2xlarge"): 0.4032,
+        ("us-east-1", "m6i.32xlarge"): 6.144,
+        ("us-east-1", "r7a.large"): 0.15215,
+        ("us-west-1", "m6i.12xlarge"): 2.688,
+        ("eu-west-1", "r7i.12xlarge"): 3.5532,
+        ("ap-northeast-1", "m7a.xlarge"): 0.29946,
+        ("eu-north-1", "r7a.32xlarge"): 10.3552,
+        ("ap-southeast-2", "r6i.8xlarge"): 2.416,
+    }
+    for (region, instance_type), price in listed.items():
+        got = prices.instance(region, instance_type)
+        assert got == pytest.approx(price, abs=1e-9), (region, instance_type)
 
 
 def test_report_is_itemised_dated_and_names_what_it_leaves_out(synth, prices):
