@@ -20,10 +20,12 @@ Sources, per figure:
 Not catalogued, and why:
 - g6f and gr6f: fractional GPUs (an eighth to a half of an L4); the scheduler counts whole GPUs.
 - p6e-gb200: sold only as UltraServers (NVL72 racks), not as single instances a pool can scale.
-- p6-b300, g7e (RTX PRO 6000 Blackwell), g5g (arm64, T4G): current, but not added in this change:
-  neither price source used by cost/on_demand_prices.yaml lists p6-b300 or g7e, and their EFA
-  counts were not checked against AWS's pages here; g5g also needs the arm64 NVIDIA AMI path.
-  Each needs its row here, its prices, and an AMI/EFA test before a stage may name it.
+- p6-b300, g7e (RTX PRO 6000 Blackwell), g5g (arm64, T4G): current, but not added yet: their
+  EFA interface counts (and g5g's GPU layout) were not checked against AWS's pages here, and only
+  p6-b300 has a price row in the sources of cost/on_demand_prices.yaml (skypilot-v9 lists it in
+  us-west-2). The node groups already take arm64 types (AL2023/Bottlerocket ARM_64 NVIDIA AMI
+  types), so each needs only its sourced row here and its prices; tests/test_any_stage.py then
+  synthesizes it on both AMI families.
 """
 
 from __future__ import annotations
