@@ -1,0 +1,533 @@
+"""The NetworkPolicy evaluator (tools/reachability.py) against the examples of the Kubernetes
+documentation's "Network Policies" page, each written as manifests and asserted for concrete pod
+pairs, plus the edge cases the API reference defines; then the platform's dev stage as it is
+synthesized today (tools/flow_matrix.py)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from tools.reachability import (
+    Cluster,
+    ContainerPort,
+    External,
+    ManifestError,
+    Workload,
+    declared_ports,
+    flow_matrix,
+    workloads_in,
+)
+
+
+def namespace(name: str, **labels: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def pod(ns: str, name: str, labels: dict, ports: tuple = ()) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "spec": {"containers": [{"name": "main", "image": "x", "ports": list(ports)}]},
+    }
+
+
+def policy(text: str) -> dict:
+    return yaml.safe_load(text)
+
+
+def cluster(*objects: dict, extra: tuple[Workload, ...] = ()) -> Cluster:
+    return Cluster.from_manifests(objects, extra)
+
+
+# The documentation's example: default/role=db isolated both ways; ingress on TCP 6379 from
+# 172.17.0.0/16 except 172.17.1.0/24, from namespaces labelled project=myproject, from
+# role=frontend pods of its own namespace; egress to 10.0.0.0/24 on TCP 5978.
+TEST_NETWORK_POLICY = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: test-network-policy
+  namespace: default
+spec:
+  podSelector:
+    matchLabels:
+      role: db
+  policyTypes:
+  - Ingress
+  - Egress
+  ingress:
+  - from:
+    - ipBlock:
+        cidr: 172.17.0.0/16
+        except:
+        - 172.17.1.0/24
+    - namespaceSelector:
+        matchLabels:
+          project: myproject
+    - podSelector:
+        matchLabels:
+          role: frontend
+    ports:
+    - protocol: TCP
+      port: 6379
+  egress:
+  - to:
+    - ipBlock:
+        cidr: 10.0.0.0/24
+    ports:
+    - protocol: TCP
+      port: 5978
+"""
+
+
+@pytest.fixture
+def docs_example() -> Cluster:
+    return cluster(
+        namespace("default"),
+        namespace("myproject", project="myproject"),
+        namespace("other"),
+        pod("default", "db", {"role": "db"}, ({"containerPort": 6379, "name": "redis"},)),
+        pod("default", "frontend", {"role": "frontend"}),
+        pod("default", "backend", {"role": "backend"}),
+        pod("myproject", "anything", {"app": "x"}),
+        pod("other", "frontend", {"role": "frontend"}),
+        policy(TEST_NETWORK_POLICY),
+    )
+
+
+def test_docs_example_ingress_sources(docs_example):
+    c, db = docs_example, docs_example.workload("default/db")
+    assert c.allowed(c.workload("default/frontend"), db, 6379)
+    assert c.allowed(c.workload("myproject/anything"), db, 6379)
+    assert c.allowed(External("in-range", "172.17.0.9"), db, 6379)
+    assert c.allowed(External("in-range", "172.17.2.1"), db, 6379)
+    # role=frontend counts only in the policy's own namespace
+    assert not c.allowed(c.workload("other/frontend"), db, 6379)
+    assert not c.allowed(c.workload("default/backend"), db, 6379)
+    assert not c.allowed(External("excepted", "172.17.1.20"), db, 6379)
+    assert not c.allowed(External("outside", "172.18.0.1"), db, 6379)
+
+
+def test_docs_example_ports_and_protocols(docs_example):
+    c, db, frontend = (
+        docs_example,
+        docs_example.workload("default/db"),
+        docs_example.workload("default/frontend"),
+    )
+    assert not c.allowed(frontend, db, 6380)
+    assert not c.allowed(frontend, db, 6379, "UDP")
+    assert c.allowed(frontend, db, "redis")  # a query may name the destination's port
+
+
+def test_docs_example_egress_of_db(docs_example):
+    c, db = docs_example, docs_example.workload("default/db")
+    assert c.allowed(db, External("ten-net", "10.0.0.7"), 5978)
+    assert not c.allowed(db, External("ten-net", "10.0.0.7"), 443)
+    assert not c.allowed(db, External("elsewhere", "10.0.1.7"), 5978)
+    # db's egress is isolated, so even an unpoliced pod is out of its reach
+    verdict = c.check(db, c.workload("default/frontend"), 80)
+    assert not verdict and verdict.egress.startswith("isolated by default/test-network-policy")
+    assert verdict.ingress == "not isolated"
+
+
+def test_pods_no_policy_selects_are_open_both_ways(docs_example):
+    c = docs_example
+    frontend, backend = c.workload("default/frontend"), c.workload("default/backend")
+    assert c.allowed(frontend, backend, 12345)
+    assert c.allowed(backend, External("internet", "1.1.1.1"), 443)
+    assert c.allowed(External("internet", "1.1.1.1"), backend, 22)
+
+
+DEFAULT_POLICIES = {
+    "default-deny-ingress": "spec: {podSelector: {}, policyTypes: [Ingress]}",
+    "allow-all-ingress": "spec: {podSelector: {}, ingress: [{}], policyTypes: [Ingress]}",
+    "default-deny-egress": "spec: {podSelector: {}, policyTypes: [Egress]}",
+    "allow-all-egress": "spec: {podSelector: {}, egress: [{}], policyTypes: [Egress]}",
+    "default-deny-all": "spec: {podSelector: {}, policyTypes: [Ingress, Egress]}",
+}
+
+
+def default_policy(name: str) -> dict:
+    body = yaml.safe_load(DEFAULT_POLICIES[name])
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": "prod"},
+    } | body
+
+
+@pytest.mark.parametrize(
+    "policies, into_prod, out_of_prod",
+    [
+        ((), True, True),
+        (("default-deny-ingress",), False, True),
+        (("default-deny-egress",), True, False),
+        (("default-deny-all",), False, False),
+        # allow-all ingress overrides any isolation of ingress, leaves egress alone
+        (("default-deny-all", "allow-all-ingress"), True, False),
+        (("default-deny-all", "allow-all-egress"), False, True),
+        (("default-deny-all", "allow-all-ingress", "allow-all-egress"), True, True),
+    ],
+)
+def test_default_policies_of_the_docs(policies, into_prod, out_of_prod):
+    c = cluster(
+        namespace("prod"),
+        namespace("dev"),
+        pod("prod", "api", {"app": "api"}),
+        pod("dev", "shell", {"app": "shell"}),
+        *(default_policy(p) for p in policies),
+    )
+    api, shell = c.workload("prod/api"), c.workload("dev/shell")
+    assert c.allowed(shell, api, 8080) is into_prod
+    assert c.allowed(api, shell, 8080) is out_of_prod
+    # within the namespace both directions apply to one pair
+    c2 = cluster(
+        namespace("prod"),
+        pod("prod", "a", {"app": "a"}),
+        pod("prod", "b", {"app": "b"}),
+        *(default_policy(p) for p in policies),
+    )
+    assert c2.allowed(c2.workload("prod/a"), c2.workload("prod/b"), 80) is (into_prod and out_of_prod)
+
+
+AND_POLICY = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: and, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          user: alice
+      podSelector:
+        matchLabels:
+          role: client
+"""
+OR_POLICY = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: or, namespace: default}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+  - from:
+    - namespaceSelector:
+        matchLabels:
+          user: alice
+    - podSelector:
+        matchLabels:
+          role: client
+"""
+
+
+@pytest.mark.parametrize(
+    "text, client_in_alice, other_in_alice, client_at_home, client_in_bob",
+    [(AND_POLICY, True, False, False, False), (OR_POLICY, True, True, True, False)],
+    ids=["one peer: AND", "two peers: OR"],
+)
+def test_and_versus_or_of_the_docs(text, client_in_alice, other_in_alice, client_at_home, client_in_bob):
+    c = cluster(
+        namespace("default"),
+        namespace("alice-ns", user="alice"),
+        namespace("bob-ns", user="bob"),
+        pod("default", "db", {"app": "db"}),
+        pod("default", "client", {"role": "client"}),
+        pod("alice-ns", "client", {"role": "client"}),
+        pod("alice-ns", "other", {"role": "other"}),
+        pod("bob-ns", "client", {"role": "client"}),
+        policy(text),
+    )
+    db = c.workload("default/db")
+    assert c.allowed(c.workload("alice-ns/client"), db, 80) is client_in_alice
+    assert c.allowed(c.workload("alice-ns/other"), db, 80) is other_in_alice
+    assert c.allowed(c.workload("default/client"), db, 80) is client_at_home
+    assert c.allowed(c.workload("bob-ns/client"), db, 80) is client_in_bob
+
+
+MULTI_PORT_EGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: multi-port-egress
+  namespace: default
+spec:
+  podSelector:
+    matchLabels:
+      role: db
+  policyTypes:
+    - Egress
+  egress:
+    - to:
+        - ipBlock:
+            cidr: 10.0.0.0/24
+      ports:
+        - protocol: TCP
+          port: 32000
+          endPort: 32768
+"""
+
+
+@pytest.mark.parametrize(
+    "port, allowed", [(31999, False), (32000, True), (32500, True), (32768, True), (32769, False)]
+)
+def test_end_port_range_of_the_docs(port, allowed):
+    c = cluster(namespace("default"), pod("default", "db", {"role": "db"}), policy(MULTI_PORT_EGRESS))
+    assert c.allowed(c.workload("default/db"), External("ten-net", "10.0.0.1"), port) is allowed
+    # Egress-only: db stays open for ingress
+    assert c.allowed(External("anyone", "192.0.2.1"), c.workload("default/db"), 22)
+
+
+def allow_named_port(name: str, direction: str = "ingress") -> dict:
+    rule = {"ports": [{"port": name}]}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": f"named-{direction}", "namespace": "ns"},
+        "spec": {"podSelector": {}, "policyTypes": [direction.capitalize()], direction: [rule]},
+    }
+
+
+def test_named_ports_resolve_on_the_destination():
+    c = cluster(
+        namespace("ns"),
+        pod("ns", "nats", {"app": "nats"}, ({"containerPort": 4222, "name": "client"},)),
+        pod("ns", "web", {"app": "web"}, ({"containerPort": 8080, "name": "http"},)),
+        pod("ns", "dns", {"app": "dns"}, ({"containerPort": 53, "name": "client", "protocol": "UDP"},)),
+        allow_named_port("client"),
+    )
+    nats, web, dns = c.workload("ns/nats"), c.workload("ns/web"), c.workload("ns/dns")
+    assert c.allowed(web, nats, 4222)
+    # web defines no port named "client", so the rule matches nothing on web
+    assert not c.allowed(nats, web, 8080)
+    assert not c.allowed(nats, web, 4222)
+    # the name resolves per protocol: dns's "client" is UDP, the rule's protocol is TCP
+    assert not c.allowed(web, dns, 53, "UDP")
+    udp_rule = allow_named_port("client") | {"metadata": {"name": "udp", "namespace": "ns"}}
+    udp_rule["spec"]["ingress"][0]["ports"][0]["protocol"] = "UDP"
+    c_udp = cluster(
+        namespace("ns"), pod("ns", "nats", {}, ({"containerPort": 4222, "name": "client"},)), udp_rule
+    )
+    nats_tcp = c_udp.workload("ns/nats")
+    # a UDP rule naming "client" does not open the TCP port of that name, nor its number over UDP
+    assert not c_udp.allowed(web, nats_tcp, 4222, "UDP")
+    assert not c_udp.allowed(web, nats_tcp, 4222)
+    with pytest.raises(KeyError, match="no container port named 'metrics'"):
+        c.check(web, nats, "metrics")
+
+
+def test_a_named_port_in_egress_resolves_on_the_destination_pod_and_never_on_an_address():
+    c = cluster(
+        namespace("ns"),
+        pod("ns", "nats", {"app": "nats"}, ({"containerPort": 4222, "name": "client"},)),
+        pod("ns", "web", {"app": "web"}),
+        allow_named_port("client", "egress"),
+    )
+    web, nats = c.workload("ns/web"), c.workload("ns/nats")
+    assert c.allowed(web, nats, 4222)
+    assert not c.allowed(web, External("internet", "1.1.1.1"), 4222)
+
+
+def test_a_flow_needs_egress_of_the_source_and_ingress_of_the_destination():
+    allow_egress = policy("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: to-api, namespace: a}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: b}}}]}]
+""")
+    allow_ingress = policy("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: from-a, namespace: b}
+spec:
+  podSelector: {}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: a}}}]}]
+""")
+    deny_all_b = default_policy("default-deny-all") | {"metadata": {"name": "deny", "namespace": "b"}}
+    deny_all_a = default_policy("default-deny-all") | {"metadata": {"name": "deny", "namespace": "a"}}
+    pods = (namespace("a"), namespace("b"), pod("a", "client", {}), pod("b", "api", {}))
+
+    def verdict(*policies):
+        c = cluster(*pods, *policies)
+        return c.check(c.workload("a/client"), c.workload("b/api"), 80)
+
+    assert verdict(deny_all_a, deny_all_b, allow_egress, allow_ingress)
+    only_egress = verdict(deny_all_a, deny_all_b, allow_egress)
+    assert not only_egress and only_egress.egress == "a/to-api egress[0]" and "b/deny" in only_egress.ingress
+    only_ingress = verdict(deny_all_a, deny_all_b, allow_ingress)
+    assert (
+        not only_ingress and only_ingress.ingress == "b/from-a ingress[0]" and "a/deny" in only_ingress.egress
+    )
+
+
+def test_a_policy_of_egress_type_only_leaves_ingress_open_even_with_ingress_rules():
+    egress_only = policy("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: egress-only, namespace: ns}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  policyTypes: [Egress]
+  ingress: [{from: [{podSelector: {matchLabels: {app: nobody}}}]}]
+""")
+    c = cluster(namespace("ns"), pod("ns", "api", {"app": "api"}), pod("ns", "x", {"app": "x"}), egress_only)
+    api, x = c.workload("ns/api"), c.workload("ns/x")
+    assert c.check(x, api, 80).ingress == "not isolated"
+    assert c.allowed(x, api, 80)
+    assert not c.allowed(api, x, 80)
+
+
+def test_without_policy_types_egress_is_implied_by_egress_rules_only():
+    implied = policy("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: implied, namespace: ns}
+spec:
+  podSelector: {}
+  egress: []
+""")
+    c = cluster(namespace("ns"), pod("ns", "a", {}), pod("ns", "b", {}), implied)
+    a, b = c.workload("ns/a"), c.workload("ns/b")
+    assert c.check(a, b, 80).egress == "not isolated"  # empty egress: Ingress type only
+    assert not c.allowed(a, b, 80)  # ...and ingress, listed by default, now denies
+
+
+@pytest.mark.parametrize(
+    "expression, matches_prod, matches_unlabelled",
+    [
+        ({"key": "env", "operator": "In", "values": ["prod", "staging"]}, True, False),
+        ({"key": "env", "operator": "NotIn", "values": ["prod"]}, False, True),
+        ({"key": "env", "operator": "Exists"}, True, False),
+        ({"key": "env", "operator": "DoesNotExist"}, False, True),
+    ],
+)
+def test_match_expressions_on_namespaces(expression, matches_prod, matches_unlabelled):
+    rule = {"from": [{"namespaceSelector": {"matchExpressions": [expression]}}]}
+    c = cluster(
+        namespace("prod", env="prod"),
+        namespace("plain"),
+        namespace("db"),
+        pod("prod", "p", {}),
+        pod("plain", "q", {}),
+        pod("db", "db", {}),
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "expr", "namespace": "db"},
+            "spec": {"podSelector": {}, "ingress": [rule]},
+        },
+    )
+    db = c.workload("db/db")
+    assert c.allowed(c.workload("prod/p"), db, 80) is matches_prod
+    assert c.allowed(c.workload("plain/q"), db, 80) is matches_unlabelled
+
+
+def test_an_empty_namespace_selector_selects_every_namespace_and_pods_need_a_selector_match():
+    c = cluster(
+        namespace("a"),
+        namespace("b"),
+        pod("a", "db", {"app": "db"}),
+        pod("b", "metrics", {"app": "prometheus"}),
+        pod("b", "shell", {"app": "shell"}),
+        policy("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: scrape, namespace: a}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress:
+  - from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: prometheus}}}]
+    ports: [{port: 9100}]
+"""),
+    )
+    db = c.workload("a/db")
+    assert c.allowed(c.workload("b/metrics"), db, 9100)
+    assert not c.allowed(c.workload("b/shell"), db, 9100)
+
+
+def test_workloads_are_read_from_every_pod_template_kind():
+    template = {
+        "metadata": {"labels": {"app": "x"}},
+        "spec": {"containers": [{"name": "c", "ports": [{"containerPort": 80, "name": "http"}]}]},
+    }
+    objects = [
+        {"kind": "Deployment", "metadata": {"name": "d", "namespace": "n"}, "spec": {"template": template}},
+        {"kind": "StatefulSet", "metadata": {"name": "s", "namespace": "n"}, "spec": {"template": template}},
+        {"kind": "DaemonSet", "metadata": {"name": "ds", "namespace": "n"}, "spec": {"template": template}},
+        {"kind": "Job", "metadata": {"name": "j", "namespace": "n"}, "spec": {"template": template}},
+        {"kind": "CronJob", "metadata": {"name": "cj", "namespace": "n"},
+         "spec": {"jobTemplate": {"spec": {"template": template}}}},
+        {"kind": "Pod", "metadata": {"name": "p", "labels": {"app": "x"}}, "spec": template["spec"]},
+        {"kind": "Service", "metadata": {"name": "svc", "namespace": "n"}, "spec": {}},
+    ]  # fmt: skip
+    found = workloads_in(objects)
+    assert [w.id for w in found] == ["n/d", "n/s", "n/ds", "n/j", "n/cj", "default/p"]
+    assert all(w.labels == {"app": "x"} and w.ports == (ContainerPort(80, "http"),) for w in found)
+
+
+def test_namespaces_carry_their_automatic_name_label():
+    c = cluster(namespace("declared", team="a"))
+    assert c.namespace_labels("declared") == {"team": "a", "kubernetes.io/metadata.name": "declared"}
+    assert c.namespace_labels("helm-made") == {"kubernetes.io/metadata.name": "helm-made"}
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ({"podSelector": {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]}},
+         "operator: 'Gt' is not one of In, NotIn"),
+        ({"ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {}}]}]},
+         "ipBlock cannot be combined"),
+        ({"ingress": [{"from": [{"ipBlock": {"cidr": "10.0.0/8"}}]}]}, "ingress[0].from[0].ipBlock"),
+        ({"ingress": [{"ports": [{"port": "http", "endPort": 90}]}]}, "endPort 90 needs a numeric port"),
+        ({"egress": [{"ports": [{"protocol": "ICMP"}]}]}, "protocol: 'ICMP' is not one of TCP, UDP, SCTP"),
+        ({"ingress": [{"from": [{}]}]}, "a peer needs podSelector, namespaceSelector or ipBlock"),
+        ({"policyTypes": ["Inbound"]}, "policyTypes: ['Inbound']"),
+    ],
+)  # fmt: skip
+def test_bad_policies_fail_naming_the_object_and_field(spec, message):
+    bad = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "bad", "namespace": "ns"},
+        "spec": spec,
+    }
+    with pytest.raises(ManifestError, match="NetworkPolicy ns/bad") as error:
+        cluster(bad)
+    assert message in str(error.value)
+
+
+def test_flow_matrix_renders_one_row_per_destination_port():
+    c = cluster(
+        namespace("ns"),
+        pod(
+            "ns",
+            "api",
+            {"app": "api"},
+            ({"containerPort": 80, "name": "http"}, {"containerPort": 9090, "name": "metrics"}),
+        ),
+        pod("ns", "shell", {"app": "shell"}),
+        policy("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api, namespace: ns}
+spec:
+  podSelector: {matchLabels: {app: api}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: shell}}}], ports: [{port: http}]}]
+"""),
+    )
+    api, shell = c.workload("ns/api"), c.workload("ns/shell")
+    internet = External("internet", "198.51.100.7")
+    table = flow_matrix(c, [shell, internet], declared_ports([api]))
+    assert table.splitlines() == [
+        "| destination | port | `ns/shell` | `internet` |",
+        "|---|---|---|---|",
+        "| `ns/api` | http 80/TCP | allow | **deny** |",
+        "| `ns/api` | metrics 9090/TCP | **deny** | **deny** |",
+    ]
