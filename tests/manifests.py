@@ -1,12 +1,11 @@
-"""Helpers to pull Kubernetes manifests out of synthesized CloudFormation and to validate them:
-built-in kinds against the Kubernetes 1.35 schema (kubernetes-validate, strict), custom
-resources against the openAPIV3Schema of their CRD in k8s_charts/crds with unknown fields
-rejected."""
+"""Helpers to validate the Kubernetes manifests of synthesized CloudFormation (which
+``tools.assembly`` pulls out; re-exported here for the tests): built-in kinds against the
+Kubernetes 1.35 schema (kubernetes-validate, strict), custom resources against the
+openAPIV3Schema of their CRD in k8s_charts/crds with unknown fields rejected."""
 
 from __future__ import annotations
 
 import copy
-import json
 from functools import cache
 from pathlib import Path
 
@@ -14,45 +13,10 @@ import jsonschema
 import kubernetes_validate
 import yaml
 
+from tools.assembly import MANIFEST_TYPES, manifests_in_template, render  # noqa: F401 (re-exported)
+
 KUBERNETES_VERSION = "1.35.0"
 CRD_DIR = Path(__file__).resolve().parent.parent / "k8s_charts" / "crds"
-MANIFEST_TYPES = ("Custom::AWSCDK-EKS-KubernetesResource",)
-
-# Stand-ins for values CloudFormation fills in at deploy time, shaped like the real thing so
-# that schema patterns (sg-..., fs-...) still apply to them.
-PLACEHOLDERS = (
-    ("SecurityGroup", "sg-0123456789abcdef0"),
-    ("FileSystem", "fs-0123456789abcdef0"),
-    ("Subnet", "subnet-0123456789abcdef0"),
-    ("Role", "gpu-platform-role"),
-)
-
-
-def placeholder(intrinsic: dict) -> str:
-    text = json.dumps(intrinsic)
-    for marker, value in PLACEHOLDERS:
-        if marker in text:
-            return value
-    return "placeholder"
-
-
-def render(value, placeholder_for=placeholder) -> str:
-    """A CloudFormation string value with its Fn::Join flattened and every other intrinsic
-    replaced by ``placeholder_for(intrinsic)`` (by default a plausible stand-in)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(render(part, placeholder_for) for part in parts)
-    return placeholder_for(value)
-
-
-def manifests_in_template(template: dict) -> list[dict]:
-    objects = []
-    for resource in template.get("Resources", {}).values():
-        if resource["Type"] in MANIFEST_TYPES:
-            objects.extend(json.loads(render(resource["Properties"]["Manifest"])))
-    return objects
 
 
 def _python_pattern(pattern: str) -> str:
