@@ -8,11 +8,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from tools.flow_matrix import README_STAGE, README_TABLE, StageFlows, stage_flows
 from tools.reachability import (
     Cluster,
     ContainerPort,
     External,
     ManifestError,
+    NetworkPolicy,
     Workload,
     declared_ports,
     flow_matrix,
@@ -531,3 +533,102 @@ spec:
         "| `ns/api` | http 80/TCP | allow | **deny** |",
         "| `ns/api` | metrics 9090/TCP | **deny** | **deny** |",
     ]
+
+
+# --- the platform's dev stage, as synthesized today ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dev_flows(synth) -> StageFlows:
+    return stage_flows({stack: t for (stage, stack), t in synth.templates.items() if stage == README_STAGE})
+
+
+def test_the_dev_stage_is_read_whole(dev_flows):
+    ids = {w.id for w in dev_flows.cluster.workloads}
+    expected = {
+        "nats/nats", "inference/triton", "minio/minio", "gpu-dev/dev-pod", "kube-system/coredns",
+        "monitoring/prometheus", "monitoring/grafana", "monitoring/loki", "monitoring/alloy",
+        "dynamo-system/qwen-agg-frontend", "dynamo-system/qwen-agg-worker",
+        "platform-secrets/secret-sync", "ecr-token-refresh/ecr-token-refresh",
+    }  # fmt: skip
+    assert expected <= ids
+    dev = dev_flows.cluster.workload("gpu-dev/dev-pod")
+    assert dev.labels["app.kubernetes.io/name"] == "gpu-dev"  # from reservations.dev_pod itself
+    assert dev.port("ssh").number == 2222
+    # every ServiceMonitor becomes a scrape flow to a real pod port
+    scrapes = {(f.dst.id, f.port.number) for f in dev_flows.required if f.why.startswith("ServiceMonitor")}
+    assert scrapes == {("nats/nats", 7777), ("inference/triton", 8002), ("minio/minio", 9000)}
+
+
+def test_every_flow_the_platform_needs_is_allowed(dev_flows):
+    c = dev_flows.cluster
+    denied = [
+        str(v) for f in dev_flows.required if not (v := c.check(f.src, f.dst, f.port.number, f.port.protocol))
+    ]
+    assert denied == []
+    whys = {f.why for f in dev_flows.required}
+    assert {"DNS", "Dynamo request and event plane", "Grafana data source", "log push"} <= whys
+
+
+def test_a_policy_that_cuts_dynamo_off_nats_fails_the_needed_flows(dev_flows):
+    only_prometheus = policy("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: scrape-only, namespace: nats}
+spec:
+  podSelector: {}
+  ingress:
+  - from:
+    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: monitoring}}
+      podSelector: {matchLabels: {app.kubernetes.io/name: prometheus}}
+""")
+    c = Cluster(
+        dev_flows.cluster.namespaces, dev_flows.cluster.workloads, (NetworkPolicy.parse(only_prometheus),)
+    )
+    denied = [c.check(f.src, f.dst, f.port.number) for f in dev_flows.required]
+    denied = [v for v in denied if not v]
+    assert denied and all(v.dst == "nats/nats" for v in denied)
+    assert "dynamo-system/qwen-agg-frontend" in {v.src for v in denied}
+    assert all("isolated by nats/scrape-only" in v.ingress for v in denied)
+
+
+def test_today_a_dev_pod_reaches_nats_because_no_network_policy_exists(dev_flows):
+    # CURRENT STATE, on purpose: the dev stage has no NetworkPolicy yet, so a developer's pod
+    # reaches NATS's client port. The tenancy work (issue 11, default-deny NetworkPolicies) flips
+    # this to "denied": it then deletes this test and the xfail mark of the next one.
+    c = dev_flows.cluster
+    assert c.policies == ()
+    verdict = c.check(c.workload("gpu-dev/dev-pod"), c.workload("nats/nats"), "client")
+    assert verdict.allowed and (verdict.egress, verdict.ingress) == ("not isolated", "not isolated")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="no NetworkPolicy yet: a dev pod reaches every platform service (issue 11 makes this pass; "
+    "strict, so the mark must then go)",
+)
+def test_a_dev_pod_reaches_no_platform_service(dev_flows):
+    c = dev_flows.cluster
+    targets = {f.dst.id for f in dev_flows.forbidden}
+    assert {
+        "nats/nats",
+        "minio/minio",
+        "monitoring/prometheus",
+        "monitoring/grafana",
+        "monitoring/loki",
+    } <= targets
+    assert {"inference/triton", "dynamo-system/qwen-agg-frontend", "dynamo-system/qwen-agg-worker"} <= targets
+    allowed = [
+        str(v) for f in dev_flows.forbidden if (v := c.check(f.src, f.dst, f.port.number, f.port.protocol))
+    ]
+    assert allowed == []
+
+
+def test_readme_flow_matrix_is_generated_from_the_dev_stage(dev_flows):
+    from tools.readme_tables import README, table_in
+
+    shown = table_in(README.read_text(), README_TABLE)
+    assert shown is not None, f"README.md lacks the <!-- table:{README_TABLE} --> markers"
+    assert shown == dev_flows.matrix(), (
+        "README flow matrix is stale: run `make synth && python -m tools.flow_matrix cdk.out --write-readme`"
+    )

@@ -56,14 +56,24 @@ def _pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(<!-- table:{name} -->\n)(.*?)(<!-- /table:{name} -->)", re.S)
 
 
+def table_in(text: str, name: str) -> str | None:
+    """The README's current text of one generated table (None when its markers are missing)."""
+    return m.group(2).rstrip("\n") if (m := _pattern(name).search(text)) else None
+
+
 def tables_in(text: str) -> dict[str, str]:
-    """The README's current text of each generated table."""
-    return {name: m.group(2).rstrip("\n") for name in TABLES if (m := _pattern(name).search(text))}
+    """The README's current text of each catalogue table."""
+    return {name: found for name in TABLES if (found := table_in(text, name)) is not None}
+
+
+def replace_table(text: str, name: str, table: str) -> str:
+    """``text`` with the body between one table's markers replaced by ``table``."""
+    return _pattern(name).sub(lambda m: m.group(1) + table + "\n" + m.group(3), text)
 
 
 def rewrite(text: str) -> str:
     for name, render in TABLES.items():
-        text = _pattern(name).sub(lambda m, r=render: m.group(1) + r() + "\n" + m.group(3), text)
+        text = replace_table(text, name, render())
     return text
 
 

@@ -1,0 +1,380 @@
+"""The platform's network flows, proven offline from a synthesized stage.
+
+``stage_flows(templates)`` builds a :class:`tools.reachability.Cluster` from every Kubernetes
+manifest of one stage's templates, plus the pods those manifests do not show:
+
+* pods of Helm releases (:data:`CHART_PODS`), described by the selector labels and container
+  ports their charts' templates give them, in the namespace the stage installs the release;
+* the Dynamo operator's pods, one per component of each DynamoGraphDeployment, with the
+  component's pod-template labels and the ports the operator adds (ai-dynamo/dynamo,
+  deploy/operator/internal/dynamo/component_frontend.go and component_worker.go: a frontend
+  gets ``http`` 8000, every other component ``system`` 9090 and ``nixl`` 19090);
+* CoreDNS (the EKS add-on, ``k8s-app: kube-dns``, 53 over UDP and TCP);
+* a developer's pod, exactly as the reservations processor creates it
+  (``reservations.dev_pod.pod_manifest`` with the stage's ``Policy`` read from the processor
+  Lambda's environment), renamed ``dev-pod`` for the table;
+* two addresses outside the cluster: ``internet`` (a public address) and ``vpc`` (an address in
+  the stage's VPC CIDR: the API server's endpoint network interfaces and the VPC endpoints).
+  Pods get representative addresses in the VPC CIDR too, as the VPC CNI gives them, so a
+  policy's ``ipBlock`` over the VPC is seen to cover pods.
+
+It then lists the flows the platform needs (:attr:`StageFlows.required`: DNS, Prometheus
+scraping what every ServiceMonitor selects, Dynamo to NATS, Grafana and Alloy to their
+backends, the jobs to the AWS APIs, ...) and the flows tenancy must deny
+(:attr:`StageFlows.forbidden`: a developer's pod to any platform service). The tests assert
+the first are allowed and, once the tenancy work lands its NetworkPolicies, the second
+denied; the README shows the matrix.
+
+``python -m tools.flow_matrix cdk.out [--stage dev] [--write-readme]`` prints a stage's matrix
+(or rewrites the README's copy of the dev matrix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import ipaddress
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from reservations.dev_pod import pod_manifest
+from reservations.model import Reservation, Status
+from reservations.policy import Policy
+from tools.assembly import manifests_in_template, render, stack_templates
+from tools.reachability import Cluster, ContainerPort, Endpoint, External, Selector, Workload, flow_matrix
+
+README_STAGE = "dev"
+README_TABLE = "flow-matrix-dev"  # the README's markers: <!-- table:flow-matrix-dev -->
+INTERNET = "203.0.113.10"  # a documentation address (RFC 5737) standing for any public host
+HELM_CHART_TYPE = "Custom::AWSCDK-EKS-HelmChart"
+DEV_POD_NAME = "dev-pod"
+SAMPLE_RESERVATION = Reservation(
+    reservation_id="00000000-0000-4000-8000-000000000000",
+    user_id="alice",
+    github_user="alice",
+    gpu_type="",
+    gpu_count=1,
+    duration_hours=1.0,
+    status=Status.PREPARING,
+    created_at="2026-01-01T00:00:00.000Z",
+)
+
+
+@dataclass(frozen=True)
+class ChartPod:
+    """A pod that a Helm chart creates: its name, selector labels (``{release}`` stands for the
+    release name) and container ports, per the chart's templates."""
+
+    chart: str
+    name: str
+    labels: Mapping[str, str]
+    ports: tuple[ContainerPort, ...]
+
+    def workload(self, release: str, namespace: str) -> Workload:
+        labels = {key: value.format(release=release) for key, value in self.labels.items()}
+        return Workload(namespace, self.name, labels, self.ports, kind=f"Helm {self.chart}")
+
+
+CHART_PODS = (
+    # prometheus-operator labels the pods of the Prometheus it runs (kube-prometheus-stack names
+    # it <release>-prometheus); the container port is named by prometheusSpec.portName, which
+    # the chart sets to "http-web" (values.yaml of the stored chart, ../shared/helm)
+    ChartPod(
+        "kube-prometheus-stack",
+        "prometheus",
+        {
+            "app.kubernetes.io/name": "prometheus",
+            "app.kubernetes.io/instance": "{release}-prometheus",
+            "prometheus": "{release}-prometheus",
+        },
+        (ContainerPort(9090, "http-web"),),
+    ),
+    # grafana chart, grafana.selectorLabels; container port "grafana" (service.targetPort 3000)
+    ChartPod(
+        "kube-prometheus-stack",
+        "grafana",
+        {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "{release}"},
+        (ContainerPort(3000, "grafana"),),
+    ),
+    # loki chart, loki.singleBinarySelectorLabels; ports http-metrics, grpc, http-memberlist
+    ChartPod(
+        "loki",
+        "loki",
+        {
+            "app.kubernetes.io/name": "loki",
+            "app.kubernetes.io/instance": "{release}",
+            "app.kubernetes.io/component": "single-binary",
+        },
+        (
+            ContainerPort(3100, "http-metrics"),
+            ContainerPort(9095, "grpc"),
+            ContainerPort(7946, "http-memberlist"),
+        ),
+    ),
+    # alloy chart, alloy.selectorLabels; container port http-metrics (alloy.listenPort)
+    ChartPod(
+        "alloy",
+        "alloy",
+        {"app.kubernetes.io/name": "alloy", "app.kubernetes.io/instance": "{release}"},
+        (ContainerPort(12345, "http-metrics"),),
+    ),
+)
+COREDNS = Workload(
+    "kube-system",
+    "coredns",
+    {"k8s-app": "kube-dns"},
+    (ContainerPort(53, "dns", "UDP"), ContainerPort(53, "dns-tcp"), ContainerPort(9153, "metrics")),
+    kind="EKS add-on",
+)
+DYNAMO_FRONTEND_PORTS = (ContainerPort(8000, "http"),)
+DYNAMO_WORKER_PORTS = (ContainerPort(9090, "system"), ContainerPort(19090, "nixl"))
+
+
+@dataclass(frozen=True)
+class Flow:
+    src: Endpoint
+    dst: Endpoint
+    port: ContainerPort
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.src.id} -> {self.dst.id} {self.port} ({self.why})"
+
+
+@dataclass(frozen=True)
+class StageFlows:
+    cluster: Cluster
+    externals: tuple[External, ...]
+    required: tuple[Flow, ...]
+    forbidden: tuple[Flow, ...]
+
+    def endpoint(self, endpoint_id: str) -> Endpoint:
+        for external in self.externals:
+            if external.id == endpoint_id:
+                return external
+        return self.cluster.workload(endpoint_id)
+
+    def matrix(self) -> str:
+        """Rows: every destination port (pods', then the internet's and the VPC's 443);
+        columns: the platform's clients, a developer's pod first."""
+        named = [DEV_POD_ID, "monitoring/prometheus", "monitoring/grafana", "monitoring/alloy"]
+        dynamo = [w.id for w in self.cluster.workloads if w.kind == "DynamoGraphDeployment"]
+        sources = [self.endpoint(i) for i in named if self._has(i)] + [self.endpoint(i) for i in dynamo]
+        sources.append(self.endpoint("internet"))
+        targets: list[tuple[Endpoint, ContainerPort]] = [
+            (w, p) for w in self.cluster.workloads for p in w.ports
+        ]
+        targets += [(e, HTTPS) for e in self.externals]
+        return flow_matrix(self.cluster, sources, targets)
+
+    def _has(self, endpoint_id: str) -> bool:
+        return any(w.id == endpoint_id for w in self.cluster.workloads)
+
+
+DEV_POD_ID = f"gpu-dev/{DEV_POD_NAME}"
+HTTPS = ContainerPort(443, "https")
+
+
+def _helm_releases(templates: Mapping[str, dict]) -> list[tuple[str, str, str]]:
+    """(chart, release, namespace) of every Helm release in the stage."""
+    releases = []
+    for template in templates.values():
+        for resource in template.get("Resources", {}).values():
+            if resource["Type"] == HELM_CHART_TYPE:
+                p = resource["Properties"]
+                releases.append((p["Chart"], p.get("Release", p["Chart"]), p.get("Namespace", "default")))
+    return releases
+
+
+def _dynamo_workloads(objects: list[dict]) -> list[Workload]:
+    workloads = []
+    for graph in (o for o in objects if o.get("kind") == "DynamoGraphDeployment"):
+        for component in graph["spec"].get("components", []):
+            template = component.get("podTemplate") or {}
+            ports = DYNAMO_FRONTEND_PORTS if component.get("type") == "frontend" else DYNAMO_WORKER_PORTS
+            workloads.append(
+                Workload(
+                    graph["metadata"]["namespace"],
+                    f"{graph['metadata']['name']}-{component['name']}",
+                    dict((template.get("metadata") or {}).get("labels") or {}),
+                    ports,
+                    kind="DynamoGraphDeployment",
+                )
+            )
+    return workloads
+
+
+def _dev_pod(templates: Mapping[str, dict]) -> dict | None:
+    """A developer's pod as the reservations processor would create it, or None when the
+    stage has no reservations."""
+    for template in templates.values():
+        for resource in template.get("Resources", {}).values():
+            variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+            if resource["Type"] == "AWS::Lambda::Function" and "POLICY" in variables:
+                # the image is a deploy-time value and plays no part in reachability
+                policy = Policy.from_json(render(variables["POLICY"], lambda _: "dev-image:synthesized"))
+                record = dataclasses.replace(SAMPLE_RESERVATION, gpu_type=policy.default_gpu_type)
+                manifest = pod_manifest(record, policy, "a-gpu-node")
+                manifest["metadata"]["name"] = DEV_POD_NAME
+                return manifest
+    return None
+
+
+def _vpc_cidr(templates: Mapping[str, dict]) -> ipaddress.IPv4Network:
+    for template in templates.values():
+        for resource in template.get("Resources", {}).values():
+            if resource["Type"] == "AWS::EC2::VPC":
+                return ipaddress.IPv4Network(resource["Properties"]["CidrBlock"])
+    raise ValueError("the stage's templates hold no AWS::EC2::VPC")
+
+
+def _scrape_flows(objects: list[dict], cluster: Cluster, prometheus: Workload) -> list[Flow]:
+    """Prometheus to the pod port behind every endpoint of every ServiceMonitor: the Services
+    the monitor selects, their port of the endpoint's name, that port's target on their pods."""
+    flows = []
+    services = [o for o in objects if o.get("kind") == "Service"]
+    for monitor in (o for o in objects if o.get("kind") == "ServiceMonitor"):
+        spec, namespace = monitor["spec"], monitor["metadata"]["namespace"]
+        namespaces = spec.get("namespaceSelector", {}).get("matchNames") or [namespace]
+        selector = Selector.parse(
+            spec.get("selector"), f"ServiceMonitor {namespace}/{monitor['metadata']['name']}"
+        )
+        for service in services:
+            if service["metadata"].get("namespace") not in namespaces:
+                continue
+            if not selector.matches(service["metadata"].get("labels") or {}):
+                continue
+            pods = Selector(service["spec"].get("selector") or {})
+            for endpoint in spec.get("endpoints", []):
+                for service_port in service["spec"].get("ports", []):
+                    if service_port.get("name") != endpoint.get("port"):
+                        continue
+                    target = service_port.get("targetPort", service_port["port"])
+                    for workload in cluster.workloads:
+                        if workload.namespace != service["metadata"]["namespace"] or not service["spec"].get(
+                            "selector"
+                        ):
+                            continue
+                        if not pods.matches(workload.labels):
+                            continue
+                        port = workload.port(target) if isinstance(target, str) else ContainerPort(target)
+                        flow = Flow(
+                            prometheus, workload, port, f"ServiceMonitor {monitor['metadata']['name']}"
+                        )
+                        if flow not in flows:
+                            flows.append(flow)
+    return flows
+
+
+def stage_flows(templates: Mapping[str, dict]) -> StageFlows:
+    """The cluster, the needed flows and the forbidden flows of one stage (``templates``: that
+    stage's stack templates)."""
+    objects = [o for template in templates.values() for o in manifests_in_template(template)]
+    if (dev_pod := _dev_pod(templates)) is not None:
+        objects.append(dev_pod)
+    extra = [COREDNS, *_dynamo_workloads(objects)]
+    for chart, release, namespace in _helm_releases(templates):
+        extra += [pod.workload(release, namespace) for pod in CHART_PODS if pod.chart == chart]
+    base = Cluster.from_manifests(objects, extra)
+    vpc = _vpc_cidr(templates)
+    # representative pod addresses from the top of the VPC range (the VPC CNI's pod IPs)
+    addressed = tuple(dataclasses.replace(w, ip=str(vpc[-2 - i])) for i, w in enumerate(base.workloads))
+    cluster = Cluster(base.namespaces, addressed, base.policies)
+    externals = (External("internet", INTERNET), External("vpc", str(vpc[10])))
+    flows = StageFlows(cluster, externals, (), ())
+    return dataclasses.replace(
+        flows, required=tuple(_required(flows, objects)), forbidden=tuple(_forbidden(flows))
+    )
+
+
+def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
+    cluster, has = flows.cluster, flows._has
+    vpc, internet = flows.endpoint("vpc"), flows.endpoint("internet")
+    dns = cluster.workload(COREDNS.id)
+    required = [
+        Flow(w, dns, port, "DNS")
+        for w in cluster.workloads
+        if w is not dns
+        for port in (dns.port("dns"), dns.port("dns-tcp"))
+    ]
+    if has("monitoring/prometheus"):
+        required += _scrape_flows(objects, cluster, cluster.workload("monitoring/prometheus"))
+    if has("nats/nats"):
+        nats = cluster.workload("nats/nats")
+        required.append(Flow(nats, nats, nats.port("cluster"), "JetStream cluster routes"))
+        required += [
+            Flow(w, nats, nats.port("client"), "Dynamo request and event plane")
+            for w in cluster.workloads
+            if w.kind == "DynamoGraphDeployment"
+        ]
+    if has("monitoring/grafana"):
+        grafana = cluster.workload("monitoring/grafana")
+        for backend, port in (("monitoring/prometheus", "http-web"), ("monitoring/loki", "http-metrics")):
+            if has(backend):
+                target = cluster.workload(backend)
+                required.append(Flow(grafana, target, target.port(port), "Grafana data source"))
+    if has("monitoring/alloy"):
+        alloy = cluster.workload("monitoring/alloy")
+        required.append(Flow(alloy, vpc, HTTPS, "tails pod logs through the API server"))
+        if has("monitoring/loki"):
+            loki = cluster.workload("monitoring/loki")
+            required.append(Flow(alloy, loki, loki.port("http-metrics"), "log push"))
+    for job in (w for w in cluster.workloads if w.kind in ("Job", "CronJob")):
+        required.append(Flow(job, vpc, HTTPS, "API server, STS and ECR endpoints"))
+        if job.labels.get("app.kubernetes.io/name") == "secret-sync":
+            required.append(Flow(job, internet, HTTPS, "Secrets Manager (no VPC endpoint)"))
+    if has(DEV_POD_ID):
+        dev = cluster.workload(DEV_POD_ID)
+        required.append(Flow(dev, internet, HTTPS, "a developer's workstation: packages, keys, models"))
+    return required
+
+
+def _forbidden(flows: StageFlows) -> list[Flow]:
+    """A developer's pod reaches no platform service: every port of every platform pod."""
+    if not flows._has(DEV_POD_ID):
+        return []
+    dev = flows.cluster.workload(DEV_POD_ID)
+    return [
+        Flow(dev, w, port, "platform service")
+        for w in flows.cluster.workloads
+        if w.namespace not in (dev.namespace, COREDNS.namespace)
+        for port in w.ports
+    ]
+
+
+def templates_of_stage(out: Path, stage: str) -> dict[str, dict]:
+    """Stack name -> template of one stage of a cloud assembly."""
+    templates = {
+        name.split("/", 1)[1]: json.loads(path.read_text())
+        for name, path in stack_templates(out).items()
+        if name.split("/", 1)[0] == stage
+    }
+    if not templates:
+        raise SystemExit(f"no stage {stage!r} in {out}")
+    return templates
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tools import readme_tables
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("assembly", type=Path, help="a synthesized cloud assembly (cdk.out)")
+    parser.add_argument("--stage", default=README_STAGE)
+    parser.add_argument("--write-readme", action="store_true", help="rewrite README.md's flow matrix")
+    args = parser.parse_args(argv)
+    if args.write_readme and args.stage != README_STAGE:
+        parser.error(f"the README shows the {README_STAGE} stage's matrix; --write-readme takes no --stage")
+    matrix = stage_flows(templates_of_stage(args.assembly, args.stage)).matrix()
+    if args.write_readme:
+        readme = readme_tables.README
+        readme.write_text(readme_tables.replace_table(readme.read_text(), README_TABLE, matrix))
+    else:
+        print(matrix)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
