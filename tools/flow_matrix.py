@@ -51,6 +51,8 @@ README_TABLE = "flow-matrix-dev"  # the README's markers: <!-- table:flow-matrix
 INTERNET = "203.0.113.10"  # a documentation address (RFC 5737) standing for any public host
 HELM_CHART_TYPE = "Custom::AWSCDK-EKS-HelmChart"
 DEV_POD_NAME = "dev-pod"
+DEV_POD_ID = f"gpu-dev/{DEV_POD_NAME}"
+HTTPS = ContainerPort(443, "https")
 SAMPLE_RESERVATION = Reservation(
     reservation_id="00000000-0000-4000-8000-000000000000",
     user_id="alice",
@@ -162,7 +164,7 @@ class StageFlows:
         columns: the platform's clients, a developer's pod first."""
         named = [DEV_POD_ID, "monitoring/prometheus", "monitoring/grafana", "monitoring/alloy"]
         dynamo = [w.id for w in self.cluster.workloads if w.kind == "DynamoGraphDeployment"]
-        sources = [self.endpoint(i) for i in named if self._has(i)] + [self.endpoint(i) for i in dynamo]
+        sources = [self.endpoint(i) for i in named if self.has(i)] + [self.endpoint(i) for i in dynamo]
         sources.append(self.endpoint("internet"))
         targets: list[tuple[Endpoint, ContainerPort]] = [
             (w, p) for w in self.cluster.workloads for p in w.ports
@@ -170,12 +172,8 @@ class StageFlows:
         targets += [(e, HTTPS) for e in self.externals]
         return flow_matrix(self.cluster, sources, targets)
 
-    def _has(self, endpoint_id: str) -> bool:
+    def has(self, endpoint_id: str) -> bool:
         return any(w.id == endpoint_id for w in self.cluster.workloads)
-
-
-DEV_POD_ID = f"gpu-dev/{DEV_POD_NAME}"
-HTTPS = ContainerPort(443, "https")
 
 
 def _helm_releases(templates: Mapping[str, dict]) -> list[tuple[str, str, str]]:
@@ -247,16 +245,16 @@ def _scrape_flows(objects: list[dict], cluster: Cluster, prometheus: Workload) -
                 continue
             if not selector.matches(service["metadata"].get("labels") or {}):
                 continue
-            pods = Selector(service["spec"].get("selector") or {})
+            if not service["spec"].get("selector"):  # a Service without selector has no pods of ours
+                continue
+            pods = Selector(service["spec"]["selector"])
             for endpoint in spec.get("endpoints", []):
                 for service_port in service["spec"].get("ports", []):
                     if service_port.get("name") != endpoint.get("port"):
                         continue
                     target = service_port.get("targetPort", service_port["port"])
                     for workload in cluster.workloads:
-                        if workload.namespace != service["metadata"]["namespace"] or not service["spec"].get(
-                            "selector"
-                        ):
+                        if workload.namespace != service["metadata"]["namespace"]:
                             continue
                         if not pods.matches(workload.labels):
                             continue
@@ -291,7 +289,7 @@ def stage_flows(templates: Mapping[str, dict]) -> StageFlows:
 
 
 def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
-    cluster, has = flows.cluster, flows._has
+    cluster, has = flows.cluster, flows.has
     vpc, internet = flows.endpoint("vpc"), flows.endpoint("internet")
     dns = cluster.workload(COREDNS.id)
     required = [
@@ -334,7 +332,7 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
 
 def _forbidden(flows: StageFlows) -> list[Flow]:
     """A developer's pod reaches no platform service: every port of every platform pod."""
-    if not flows._has(DEV_POD_ID):
+    if not flows.has(DEV_POD_ID):
         return []
     dev = flows.cluster.workload(DEV_POD_ID)
     return [
