@@ -1,5 +1,7 @@
 """The expiry pass (seed 002's ``reservation_expiry`` Lambda, every 5 minutes).
 
+* The active reservations are those the GPU ledgers hold, read consistently (never from an
+  index, which may still show an ended reservation active or miss a new one).
 * Warnings: for each active reservation, every threshold of ``policy.warning_minutes`` that has
   been reached and is not yet in ``warnings_sent`` is due. The warning is first written as the
   pod annotation ``gpu-dev.gpuplatform.io/warning`` (idempotent: the same text twice is the
@@ -27,8 +29,10 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from . import dev_pod
+from .deadline import Deadline
 from .kube import KubeError, KubeUnavailable
 from .model import ENDED, Reservation, Status, from_iso, to_iso
 from .processor import Runtime, cleanup, end
@@ -55,8 +59,8 @@ class ExpiryReport:
         }
 
 
-def handle(event: dict, runtime: Runtime) -> dict:
-    report = run(runtime)
+def handle(event: dict[str, Any], runtime: Runtime, context: object | None = None) -> dict[str, Any]:
+    report = run(runtime.for_invocation(Deadline.of(context, reserve=runtime.reserve_seconds)))
     log.info("expiry pass: %s", json.dumps(report.as_dict()))
     return report.as_dict()
 
@@ -66,8 +70,10 @@ def run(runtime: Runtime) -> ExpiryReport:
     now = runtime.clock()
     policy = runtime.policy
     grace = timedelta(minutes=policy.grace_minutes)
-    for record in runtime.store.by_status(Status.ACTIVE):
-        if not record.expires_at:
+    ledgers = runtime.store.ledgers([t.name for t in policy.gpu_types])
+    held = runtime.store.get_many([rid for ledger in ledgers.values() for rid in ledger.holds])
+    for record in sorted(held.values(), key=lambda r: r.reservation_id):
+        if record.status != Status.ACTIVE or not record.expires_at:
             continue
         expires = from_iso(record.expires_at)
         try:

@@ -10,6 +10,11 @@ with the cluster, and nothing else.
   or PATCH whose answer was lost), and every failure a later pass may not see -- 5xx, 429,
   timeouts, refused or reset connections -- is raised as :class:`KubeUnavailable`; any other
   refusal (400, 403, 422, ...) as :class:`KubeError`.
+* Time-boxed per invocation (:meth:`KubeGateway.for_invocation`): a call's timeout is cut so
+  that both tries fit in what the invocation's :class:`~reservations.deadline.Deadline` still
+  allows, a call that no longer fits is not made, and after the first :class:`KubeUnavailable`
+  the rest of the invocation makes no call at all (each could burn its timeout against an API
+  that is down). Records keep their state; the next pass or sweep retries.
 * Create is idempotent (409 = it exists, which is success: names are deterministic), delete is
   idempotent (404 = already gone). Reads return plain dicts (the API's JSON), ``None`` on 404.
 """
@@ -24,11 +29,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from kubernetes import client
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
+from .deadline import Deadline
 from .scheduler import Node
 
 POOL_LABEL = "gpuplatform.io/pool"
@@ -36,6 +43,8 @@ GPU_RESOURCE = "nvidia.com/gpu"
 TOKEN_PREFIX = "k8s-aws-v1."
 TOKEN_TTL_SECONDS = 600
 DEFAULT_TIMEOUT = (3.0, 10.0)  # (connect, read) seconds
+TRIES = 2  # urllib3: the call and one retry (RETRY below)
+MIN_CALL_SECONDS = 0.5  # a call with less time than this per try is not made
 
 
 class KubeError(RuntimeError):
@@ -110,6 +119,13 @@ class EksToken:
         return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 
 
+def retry_setting() -> Retry:
+    """urllib3 retries of every call: one retry (:data:`TRIES` tries), never on a status."""
+    return Retry(
+        total=TRIES - 1, connect=TRIES - 1, read=TRIES - 1, status=0, redirect=0, raise_on_status=False
+    )
+
+
 def api_client(
     host: str, *, ca_pem_b64: str | None = None, token: Callable[[], str] | None = None
 ) -> client.ApiClient:
@@ -122,7 +138,7 @@ def api_client(
             out.write(base64.b64decode(ca_pem_b64))
         configuration.ssl_ca_cert = path
     configuration.verify_ssl = host.startswith("https://")
-    configuration.retries = Retry(total=1, connect=1, read=1, status=0, redirect=0, raise_on_status=False)
+    configuration.retries = retry_setting()
     if token is not None:
         # kubernetes>=36 reads the bearer token as api_key["BearerToken"] (with its prefix).
         configuration.api_key_prefix["BearerToken"] = "Bearer"
@@ -136,9 +152,37 @@ def api_client(
 
 
 class KubeGateway:
-    def __init__(self, api: client.ApiClient, *, timeout: tuple[float, float] | float = DEFAULT_TIMEOUT):
+    def __init__(
+        self,
+        api: client.ApiClient,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        deadline: Deadline | None = None,
+    ) -> None:
+        self.api = api
         self.core = client.CoreV1Api(api)
         self.timeout = timeout
+        self.deadline = deadline or Deadline()
+        # Why the API is considered down for the rest of the invocation; only a gateway made
+        # for one invocation remembers it (the container's own gateway never gives up).
+        self.down: str | None = None
+        self._latches = deadline is not None
+
+    def for_invocation(self, deadline: Deadline) -> KubeGateway:
+        """A gateway for one invocation (same connection pool and token), time-boxed by
+        ``deadline`` and with its own "the API is down" state."""
+        return KubeGateway(self.api, timeout=self.timeout, deadline=deadline)
+
+    def _timeout(self, what: str) -> tuple[float, float]:
+        """The (connect, read) timeout of one try, cut so that every try fits the deadline."""
+        per_try = self.deadline.usable() / TRIES
+        connect, read = self.timeout
+        if per_try < min(MIN_CALL_SECONDS, connect + read):
+            raise KubeUnavailable(f"{what}: not made, {self.deadline.left():.1f} s left in this invocation")
+        if per_try >= connect + read:
+            return connect, read
+        share = connect / (connect + read)
+        return per_try * share, per_try * (1 - share)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, session=None) -> KubeGateway:
@@ -150,10 +194,25 @@ class KubeGateway:
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _call(self, what: str, method, *args, ok: tuple[int, ...] = (), **kwargs):
+    def _call(
+        self, what: str, method: Callable[..., Any], *args: Any, ok: tuple[int, ...] = (), **kwargs: Any
+    ) -> Any:
         """Run one API call; JSON answer as a dict, or None for a status listed in ``ok``."""
+        if self.down is not None:
+            raise KubeUnavailable(f"{what}: not made, the API failed earlier in this invocation")
         try:
-            response = method(*args, _request_timeout=self.timeout, _preload_content=False, **kwargs)
+            return self._send(what, method, *args, ok=ok, **kwargs)
+        except KubeUnavailable as exc:
+            if self._latches:
+                self.down = str(exc)
+            raise
+
+    def _send(
+        self, what: str, method: Callable[..., Any], *args: Any, ok: tuple[int, ...], **kwargs: Any
+    ) -> Any:
+        timeout = self._timeout(what)
+        try:
+            response = method(*args, _request_timeout=timeout, _preload_content=False, **kwargs)
             data = response.data
             return json.loads(data) if data else {}
         except client.ApiException as exc:
@@ -219,10 +278,6 @@ class KubeGateway:
             f"read service {name}", self.core.read_namespaced_service, name, namespace, ok=(404,)
         )
 
-    def read_pvc(self, namespace: str, name: str) -> dict | None:
-        method = self.core.read_namespaced_persistent_volume_claim
-        return self._call(f"read PVC {name}", method, name, namespace, ok=(404,))
-
     def delete_pod(self, namespace: str, name: str) -> bool:
         """True if deleted, False if it was already gone (404)."""
         method = self.core.delete_namespaced_pod
@@ -231,10 +286,6 @@ class KubeGateway:
     def delete_service(self, namespace: str, name: str) -> bool:
         method = self.core.delete_namespaced_service
         return self._call(f"delete service {name}", method, name, namespace, ok=(404,)) is not None
-
-    def delete_pvc(self, namespace: str, name: str) -> bool:
-        method = self.core.delete_namespaced_persistent_volume_claim
-        return self._call(f"delete PVC {name}", method, name, namespace, ok=(404,)) is not None
 
     def patch_pod_annotations(self, namespace: str, name: str, annotations: dict[str, str | None]) -> bool:
         """Merge ``annotations`` into the pod's (None removes one). False if the pod is gone."""

@@ -18,23 +18,41 @@ Messages (at-least-once, unordered; every one is safe to apply twice)
   batch is still applied. A message naming a reservation that does not exist or belongs to
   another user is logged and dropped (redelivery cannot fix it).
 
+Nothing lost in a brown-out (Lambda stops a function at its timeout, and an SQS batch whose
+invocation was stopped comes back whole)
+  * A batch applies its Reserves first: each is a record created in a couple of DynamoDB calls,
+    before any Kubernetes work of the batch.
+  * Kubernetes work is time-boxed by the invocation's remaining time (:mod:`.deadline`,
+    ``context.get_remaining_time_in_millis``): a call's timeout is cut to fit, and after the
+    first failure the invocation makes no more calls. A cancel is done once its record has
+    ended; the removal of its pod and service is retried by the next pass if it did not fit.
+  * A message that no longer fits the deadline is not started; it alone is reported in
+    ``batchItemFailures`` (ReportBatchItemFailures), with every message that failed.
+  * The pass after a batch runs only when enough time is left (the minute's pass runs anyway).
+  * A Reserve that fails on its last receive (``ApproximateReceiveCount`` reaching the queue's
+    ``maxReceiveCount``, after which SQS moves it to the DLQ) leaves a ``failed`` record that
+    says why, so the developer sees the request failed instead of waiting for nothing.
+
 The scheduling pass (only under the scheduling lease, see :mod:`reservations.store`)
-  1. checks ``preparing`` reservations: pod Ready -> ``active`` with the SSH command; pod
-     missing -> its objects are (re)created (a creation that failed earlier is retried here,
-     so a reservation is never lost); pod Failed, or not Ready within
-     ``ready_timeout_minutes`` -> ``failed`` with the pod's reason, cleanup, GPUs returned;
-  2. reads the GPU nodes (capacity from the cluster), the allocations (preparing + active
-     records) and the queue (accepted = ``queued`` records, FIFO), calls
-     :func:`scheduler.plan`, and applies it: refusals -> ``failed``; starts -> ``preparing``
-     (conditional on the record's version AND on the lease, in one transaction) THEN PVC,
-     Service, Pod; forecasts -> ``queue_position``/``estimated_start``/
-     ``estimated_wait_minutes``, written only when the position changed or the ETA moved by
-     more than a minute;
+  1. reads the GPU ledgers and the records they hold, with consistent reads (never an index:
+     see :mod:`reservations.store`), and settles each holder: ``preparing`` with its pod
+     Ready -> ``active`` with the SSH command; pod missing -> its objects are (re)created (a
+     creation that failed earlier is retried here, so a reservation is never lost); pod
+     Failed, or not Ready within ``ready_timeout_minutes`` -> ``failed`` with the pod's
+     reason; an ended holder's pod and service are deleted and, once both are confirmed gone,
+     its hold is released from the ledger;
+  2. reads the GPU nodes (capacity from the cluster) and the queue (``queued`` records, FIFO,
+     found through ``StatusIndex``: an index only FINDS candidates, every start is a write
+     conditional on the record and the ledger), calls :func:`scheduler.plan` with the
+     ledger's holds as the allocations, and applies it: refusals -> ``failed``; starts ->
+     ``preparing`` and the hold in the ledger (one transaction, conditional on the record's
+     version, the ledger's version and the lease) THEN PVC, Service, Pod; forecasts -> the
+     queue positions and ETAs (:mod:`reservations.forecast`);
   3. writes the capacity summary item (:func:`capacity_summary`).
   A pass that cannot take the lease (another pass holds it) applies its messages and returns:
   the holder, or the next minute's pass, schedules them. Kubernetes being unavailable (5xx,
-  timeouts) stops the pass's Kubernetes work at the first failure; records keep their state and
-  the next pass retries.
+  timeouts, or no time left) stops the invocation's Kubernetes work at the first failure;
+  records keep their state and the next pass retries.
 
 Kubernetes RBAC this needs (granted by the CDK stack): in ``policy.namespace`` pods, services,
 persistentvolumeclaims get/list/watch/create/delete/patch; cluster-wide nodes get/list.
@@ -48,21 +66,24 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from . import dev_pod, messages, scheduler
+from .deadline import RESERVE_SECONDS, Deadline
 from .kube import GpuNode, KubeError, KubeGateway, KubeUnavailable
 from .model import ENDED, Reservation, Status, from_iso, to_iso
 from .model import now as utc_now
 from .policy import Policy
-from .store import Lease, LeaseLost, ReservationStore, StaleRecord
+from .store import Hold, Lease, LeaseLost, Ledger, LedgerMoved, ReservationStore, StaleRecord
 
 log = logging.getLogger("reservation-processor")
 
 RETRIES = 3  # re-reads after a lost race before a message is handed back to SQS
+MAX_RECEIVES = 3  # the request queue's maxReceiveCount (the stack passes it as MAX_RECEIVES)
 ETA_TOLERANCE = timedelta(minutes=1)
 HELD_UNTIL_ENDED = timedelta(minutes=1)  # an active record past its end still holds GPUs
 FORECAST_WORKERS = 16  # parallel UpdateItems (the boto3 client is thread-safe)
@@ -73,24 +94,36 @@ MAX_APPLIED_MESSAGES = 20
 
 @dataclass
 class Runtime:
-    """What a pass works with; built once per Lambda container by :meth:`from_env`."""
+    """What a pass works with; built once per Lambda container by :meth:`from_env`, and
+    narrowed to one invocation's deadline by :meth:`for_invocation`."""
 
     store: ReservationStore
     kube: KubeGateway
     policy: Policy
     clock: Callable[[], datetime] = utc_now
     planner: Callable[..., scheduler.Plan] | None = None  # default: scheduler.plan
+    deadline: Deadline = field(default_factory=Deadline)
+    reserve_seconds: float = RESERVE_SECONDS  # of every invocation, for its last writes
+    max_receives: int = MAX_RECEIVES  # the request queue's maxReceiveCount
 
-    def plan(self, *args) -> scheduler.Plan:
+    def plan(self, *args: Any) -> scheduler.Plan:
         return (self.planner or scheduler.plan)(*args)
 
+    def for_invocation(self, deadline: Deadline) -> Runtime:
+        return replace(self, kube=self.kube.for_invocation(deadline), deadline=deadline)
+
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Runtime:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Runtime:
         env = os.environ if env is None else env
         policy = Policy.from_json(env["POLICY"])
         dev_pod.check_image(policy.dev_image)
         store = ReservationStore(env["TABLE_NAME"], region_name=env.get("AWS_REGION"))
-        return cls(store=store, kube=KubeGateway.from_env(env), policy=policy)
+        return cls(
+            store=store,
+            kube=KubeGateway.from_env(env),
+            policy=policy,
+            max_receives=int(env.get("MAX_RECEIVES", MAX_RECEIVES)),
+        )
 
 
 @dataclass
@@ -119,15 +152,22 @@ class PassReport:
 # -- the Lambda entry -----------------------------------------------------------------------
 
 
-def handle(event: dict, runtime: Runtime) -> dict:
-    """SQS batch -> ``{"batchItemFailures": [...]}``; EventBridge schedule -> the pass report."""
+def handle(event: dict[str, Any], runtime: Runtime, context: object | None = None) -> dict[str, Any]:
+    """SQS batch -> ``{"batchItemFailures": [...]}``; EventBridge schedule -> the pass report.
+    ``context`` is the Lambda context: its remaining time bounds the invocation's work."""
+    runtime = runtime.for_invocation(Deadline.of(context, reserve=runtime.reserve_seconds))
     if isinstance(event, dict) and isinstance(event.get("Records"), list):
         failures = apply_batch(event["Records"], runtime)
-        try:
-            report = schedule(runtime)
-            log.info("pass after batch: %s", json.dumps(report.as_dict()))
-        except Exception:  # the messages are applied; the next minute's pass schedules them
-            log.exception("scheduling after a batch failed")
+        if runtime.deadline.allows(runtime.reserve_seconds):  # a pass gets at least a reserve's time
+            try:
+                report = schedule(runtime)
+                log.info("pass after batch: %s", json.dumps(report.as_dict()))
+            except Exception:  # the messages are applied; the next minute's pass schedules them
+                log.exception("scheduling after a batch failed")
+        else:
+            log.info(
+                "%.1f s left: no pass after this batch (the minute's pass runs)", runtime.deadline.left()
+            )
         return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failures]}
     if isinstance(event, dict) and (event.get("source") == "aws.events" or "detail-type" in event):
         report = schedule(runtime)
@@ -151,27 +191,68 @@ def check_sender(record: dict, message: messages.Message) -> None:
         raise ForgedMessage(f"sent by {sender} but names user {message.user_id!r}")
 
 
-def apply_batch(records: Iterable[dict], runtime: Runtime) -> list[str]:
-    """Apply each SQS record; the ids of those that failed (for a partial batch response).
-    Malformed and forged messages fail too: after 3 receives they reach the DLQ, whose alarm
+def apply_batch(records: Iterable[dict[str, Any]], runtime: Runtime) -> list[str]:
+    """Apply each SQS record; the ids of those that failed or were not started (for a partial
+    batch response). Reserves go first: creating their records is quick, and must not wait
+    behind a cancel whose Kubernetes cleanup is slow. A message is started only while the
+    deadline leaves time for it; the rest are handed back to SQS. Malformed and forged
+    messages fail too: after ``maxReceiveCount`` receives they reach the DLQ, whose alarm
     pages the on-call."""
-    failures = []
+    failures: list[str] = []
+    parsed: list[tuple[dict[str, Any], messages.Message]] = []
     for record in records:
         message_id = record.get("messageId", "")
         try:
             message = messages.parse(record.get("body"))
             check_sender(record, message)
-            apply_message(runtime, message, message_id)
         except messages.MalformedMessage as exc:
             log.warning("message %s refused: %s", message_id, exc)
             failures.append(message_id)
+            continue
         except ForgedMessage as exc:
             log.error("message %s refused as forged: %s", message_id, exc)
             failures.append(message_id)
-        except Exception:
+            continue
+        parsed.append((record, message))
+    parsed.sort(key=lambda entry: not isinstance(entry[1], messages.Reserve))  # stable: Reserves first
+    for record, message in parsed:
+        message_id = record.get("messageId", "")
+        if runtime.deadline.usable() <= 0 and not isinstance(message, messages.Reserve):
+            log.warning("message %s not started: %.1f s left", message_id, runtime.deadline.left())
+            failures.append(message_id)
+            continue
+        try:
+            apply_message(runtime, message, message_id)
+        except Exception as exc:
             log.exception("message %s failed; SQS will redeliver it", message_id)
             failures.append(message_id)
+            if isinstance(message, messages.Reserve) and _receives(record) >= runtime.max_receives:
+                _record_dead_letter(runtime, message, exc)
     return failures
+
+
+def _receives(record: dict[str, Any]) -> int:
+    try:
+        return int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    except ValueError:
+        return 1
+
+
+def _record_dead_letter(runtime: Runtime, message: messages.Reserve, exc: Exception) -> None:
+    """The last receive of a Reserve failed: SQS moves it to the DLQ. Leave a ``failed``
+    record naming why (unless a record exists), so the request is not silently gone."""
+    now = to_iso(runtime.clock())
+    reason = (
+        f"the request failed {runtime.max_receives} times and went to the dead-letter queue "
+        f"({type(exc).__name__}: {exc}); the platform team is paged; reserve again"
+    )
+    record = _new_record(message, runtime)
+    record.status, record.failure_reason, record.reservation_ended = Status.FAILED, reason[:500], now
+    record.last_queue_update = None
+    try:
+        runtime.store.create_if_absent(record)
+    except Exception:
+        log.exception("could not record the dead-lettered request %s", message.reservation_id)
 
 
 # -- messages -------------------------------------------------------------------------------
@@ -212,17 +293,7 @@ def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> No
     if store.get(message.reservation_id) is not None:
         return  # a redelivery
     now = runtime.clock()
-    request = Reservation(
-        reservation_id=message.reservation_id,
-        user_id=message.user_id,
-        github_user=message.github_user,
-        gpu_type=message.gpu_type,
-        gpu_count=message.gpu_count,
-        duration_hours=float(message.duration_hours),
-        status=Status.QUEUED,
-        created_at=message.created_at,
-        last_queue_update=to_iso(now),
-    )
+    request = _new_record(message, runtime)
     reason = _acceptance_refusal(runtime, request)
     if reason:
         request.status = Status.FAILED
@@ -231,6 +302,20 @@ def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> No
         request.last_queue_update = None
     if not store.create_if_absent(request):
         log.info("reservation %s already created (a redelivery)", message.reservation_id)
+
+
+def _new_record(message: messages.Reserve, runtime: Runtime) -> Reservation:
+    return Reservation(
+        reservation_id=message.reservation_id,
+        user_id=message.user_id,
+        github_user=message.github_user,
+        gpu_type=message.gpu_type,
+        gpu_count=message.gpu_count,
+        duration_hours=float(message.duration_hours),
+        status=Status.QUEUED,
+        created_at=message.created_at,
+        last_queue_update=to_iso(runtime.clock()),
+    )
 
 
 def _acceptance_refusal(runtime: Runtime, record: Reservation) -> str | None:
@@ -323,13 +408,20 @@ def end(
     *,
     reason: str | None = None,
     cancelled: bool = False,
+    remove_objects: bool = True,
 ) -> Reservation:
     """Move ``record`` to a terminal status (conditional; may raise StaleRecord), then remove its
-    pod and service. ``cleanup_pending`` is set in the same write when it may own objects."""
+    pod and service (unless the caller does it). ``cleanup_pending`` is set in the same write
+    when it may own objects. Its GPUs stay held in the ledger until a scheduling pass has seen
+    the pod and service gone (:meth:`_Pass.release_ended`)."""
     now = to_iso(runtime.clock())
     owns_objects = record.status in (Status.PREPARING, Status.ACTIVE)
-    changes: dict = {"reservation_ended": now, "queue_position": None, "estimated_wait_minutes": None}
-    changes["estimated_start"] = None
+    changes: dict[str, Any] = {
+        "reservation_ended": now,
+        "queue_position": None,
+        "estimated_wait_minutes": None,
+        "estimated_start": None,
+    }
     if cancelled:
         changes["cancelled_at"] = now
     if reason:
@@ -337,14 +429,14 @@ def end(
     if owns_objects:
         changes["cleanup_pending"] = True
     ended = runtime.store.transition(record, target, **changes)
-    if owns_objects:
+    if owns_objects and remove_objects:
         cleanup(runtime, ended)
     return ended
 
 
 def cleanup(runtime: Runtime, record: Reservation) -> bool:
     """Delete the pod and service of an ended reservation (the home PVC stays); clear
-    ``cleanup_pending`` once both are gone. False if Kubernetes failed (retried by the sweep)."""
+    ``cleanup_pending`` once both are gone. False if Kubernetes failed (retried later)."""
     namespace = runtime.policy.namespace
     try:
         runtime.kube.delete_pod(namespace, dev_pod.pod_name(record.reservation_id))
@@ -366,10 +458,6 @@ def cleanup(runtime: Runtime, record: Reservation) -> bool:
 # -- the scheduling pass ----------------------------------------------------------------------
 
 
-class _KubeDown(Exception):
-    pass
-
-
 def schedule(runtime: Runtime) -> PassReport:
     """One scheduling pass, if the lease can be had; otherwise a report with ``lease=False``."""
     report = PassReport()
@@ -386,7 +474,7 @@ def schedule(runtime: Runtime) -> PassReport:
 
 
 class _Pass:
-    def __init__(self, runtime: Runtime, lease: Lease, report: PassReport):
+    def __init__(self, runtime: Runtime, lease: Lease, report: PassReport) -> None:
         self.rt = runtime
         self.store = runtime.store
         self.kube = runtime.kube
@@ -394,41 +482,33 @@ class _Pass:
         self.lease = lease
         self.report = report
         self.now = runtime.clock()
-        self.kube_down = False
         self.addresses: dict[str, str | None] = {}
+        self.ledgers: dict[str, Ledger] = {}
 
-    # Kubernetes calls go through here: after the first unavailability the pass stops
-    # talking to the cluster (each call could otherwise burn its timeout).
-    def _k(self, what: Callable, *args):
-        if self.kube_down:
-            raise _KubeDown
-        try:
-            return what(*args)
-        except KubeUnavailable as exc:
-            self.kube_down = True
+    def _kube_error(self, exc: KubeError) -> None:
+        if str(exc) not in self.report.kube_errors:
             self.report.kube_errors.append(str(exc))
-            raise _KubeDown from None
 
     def run(self) -> None:
-        preparing = self.check_preparing()
+        self.ledgers = self.store.ledgers([t.name for t in self.policy.gpu_types])
+        holding = self.settle_holders()
         try:
-            gpu_nodes = self._k(self.kube.gpu_nodes)
-        except _KubeDown:
-            log.warning("no node list (Kubernetes unavailable); no planning this pass")
-            return
+            gpu_nodes = self.kube.gpu_nodes()
         except KubeError as exc:
-            self.report.kube_errors.append(str(exc))
+            self._kube_error(exc)
+            log.warning("no node list (%s); no planning this pass", exc)
             return
         offered = {t.name for t in self.policy.gpu_types}
         gpu_nodes = [n for n in gpu_nodes if n.pool in offered]
         self.addresses.update({n.name: n.address for n in gpu_nodes})
         nodes = [n.as_node() for n in gpu_nodes]
-        holding = preparing + self.store.by_status(Status.ACTIVE)
-        allocations = [a for a in (self.allocation(r) for r in holding) if a is not None]
-        queue = self.store.by_status(Status.QUEUED)
+        allocations = [self.allocation(record) for record in holding]
+        held = {rid for ledger in self.ledgers.values() for rid in ledger.holds}
+        # The index only FINDS queued requests; one it still shows queued after its start is
+        # in the ledger (left out here), and any other stale entry fails its conditional write.
+        queue = [r for r in self.store.by_status(Status.QUEUED) if r.reservation_id not in held]
         by_id = {r.reservation_id: r for r in queue}
-        requests = [self.request(r) for r in queue]
-        plan = self.rt.plan(nodes, allocations, requests, self.now, self.policy)
+        plan = self.rt.plan(nodes, allocations, [self.request(r) for r in queue], self.now, self.policy)
         for refusal in plan.refusals:
             record = by_id.pop(refusal.reservation_id, None)
             if record is None:
@@ -438,11 +518,74 @@ class _Pass:
                 self.report.refused.append(record.reservation_id)
             except StaleRecord:
                 pass
-        moves = []
-        for start in plan.starts:
-            record = by_id.pop(start.reservation_id, None)
+        started = self.start(plan.starts, by_id, {n.name: n for n in nodes})
+        allocations += [self.allocation(record) for record in started]
+        for record in started:
+            self.create_objects(record)
+        self.write_forecasts(by_id, plan.forecasts)
+        self.write_summary(nodes, allocations, list(by_id.values()))
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def settle_holders(self) -> list[Reservation]:
+        """Advance every reservation the ledgers hold (records read consistently), release the
+        holds of ended ones whose pod and service are gone; the ones still holding GPUs."""
+        holds = {rid: name for name, ledger in self.ledgers.items() for rid in ledger.holds}
+        records = self.store.get_many(list(holds))
+        timeout = timedelta(minutes=self.policy.ready_timeout_minutes)
+        holding: list[Reservation] = []
+        ended: dict[str, Reservation | None] = {}
+        for rid in sorted(holds):
+            record = records.get(rid)
+            if record is not None and record.status == Status.PREPARING:
+                try:
+                    record = self.advance(record, timeout)
+                except StaleRecord:
+                    record = self.store.get(rid)
+            if record is not None and record.status in (Status.PREPARING, Status.ACTIVE):
+                holding.append(record)
+            else:
+                ended[rid] = record
+        self.release_ended(ended, holds)
+        return holding
+
+    def release_ended(self, ended: dict[str, Reservation | None], holds: dict[str, str]) -> None:
+        """Delete the pod and service of each ended holder (again: a pod created after its
+        cancel's cleanup must not survive its hold) and release the holds confirmed gone."""
+        gone: dict[str, set[str]] = {}
+        for rid, record in ended.items():
+            if cleanup(self.rt, record or _orphan(rid)):
+                gone.setdefault(holds[rid], set()).add(rid)
+        for name, ids in sorted(gone.items()):
+            try:
+                self.ledgers[name] = self.store.release(self.ledgers[name], ids, self.lease)
+            except (LedgerMoved, LeaseLost) as exc:
+                log.error("could not release %s holds (%s); the next pass does", name, exc)
+
+    def start(
+        self, starts: list[scheduler.Start], queued: dict[str, Reservation], nodes: dict[str, scheduler.Node]
+    ) -> list[Reservation]:
+        """Write the plan's starts: records to ``preparing`` and their holds into the ledgers,
+        conditional on both as read. A start the ledger cannot hold is not made (the plan
+        was made from the same ledger, so this only guards against a planner bug)."""
+        moves: list[tuple[Reservation, Hold, dict[str, Any]]] = []
+        planned: dict[str, int] = {}
+        for start in starts:
+            record = queued.pop(start.reservation_id, None)
             if record is None:
                 continue
+            node = nodes[start.node]
+            used = self.ledgers[node.gpu_type].held_on(node.name) + planned.get(node.name, 0)
+            if used + record.gpu_count > node.gpus:
+                log.error(
+                    "plan over-allocates %s (%d + %d > %d); start skipped",
+                    node.name,
+                    used,
+                    record.gpu_count,
+                    node.gpus,
+                )
+                continue
+            planned[node.name] = planned.get(node.name, 0) + record.gpu_count
             changes = {
                 "node_name": start.node,
                 "preparing_since": to_iso(self.now),
@@ -453,44 +596,20 @@ class _Pass:
                 "estimated_wait_minutes": None,
                 "last_queue_update": to_iso(self.now),
             }
-            moves.append((record, Status.PREPARING, changes))
+            moves.append((record, Hold(node=start.node, gpus=record.gpu_count), changes))
         try:
-            # All allocations of the pass first (fenced by the lease, ~100 to a transaction);
-            # a record cancelled meanwhile is left out and its GPUs simply stay free.
-            started, _stale = self.store.transition_many(moves, self.lease)
-        except LeaseLost:
-            log.error(
-                "scheduling lease lost mid-pass; stopping (starts already written get their pods next pass)"
-            )
-            return
-        for record in started:
-            self.report.started.append(record.reservation_id)
-            allocations.append(self.allocation(record))
-        for record in started:
-            self.create_objects(record)
-        self.write_forecasts(by_id, plan.forecasts)
-        self.write_summary(nodes, allocations, list(by_id.values()))
-
-    # -- steps ------------------------------------------------------------------------------
-
-    def check_preparing(self) -> list[Reservation]:
-        """Advance every preparing reservation; the ones still holding GPUs afterwards."""
-        holding = []
-        timeout = timedelta(minutes=self.policy.ready_timeout_minutes)
-        for record in self.store.by_status(Status.PREPARING):
-            try:
-                outcome = self.advance(record, timeout)
-            except StaleRecord:
-                outcome = self.store.get(record.reservation_id)
-            if outcome is not None and outcome.status in (Status.PREPARING, Status.ACTIVE):
-                holding.append(outcome)
-        return holding
+            started, _stale, self.ledgers = self.store.start_many(moves, self.ledgers, self.lease)
+        except (LeaseLost, LedgerMoved) as exc:
+            log.error("starts stopped (%s); starts already written get their pods next pass", exc)
+            return []
+        self.report.started += [record.reservation_id for record in started]
+        return started
 
     def advance(self, record: Reservation, timeout: timedelta) -> Reservation | None:
         since = from_iso(record.preparing_since) if record.preparing_since else self.now
         timed_out = self.now - since >= timeout
         try:
-            pod = self._k(self.kube.read_pod, self.policy.namespace, dev_pod.pod_name(record.reservation_id))
+            pod = self.kube.read_pod(self.policy.namespace, dev_pod.pod_name(record.reservation_id))
             if pod is None:
                 if timed_out:
                     return self.fail(
@@ -507,24 +626,25 @@ class _Pass:
                     return self.fail(record, f"the dev pod was not ready within {minutes} minutes: {detail}")
                 return record
             return self.activate(record, pod)
-        except _KubeDown:
+        except KubeUnavailable as exc:
+            self._kube_error(exc)
             return record
         except KubeError as exc:
-            self.report.kube_errors.append(str(exc))
+            self._kube_error(exc)
             if timed_out:
                 return self.fail(record, f"Kubernetes refused the dev pod: {exc}")
             return record
 
-    def activate(self, record: Reservation, pod: dict) -> Reservation:
+    def activate(self, record: Reservation, pod: dict[str, Any]) -> Reservation:
         namespace = self.policy.namespace
-        service = self._k(self.kube.read_service, namespace, dev_pod.service_name(record.reservation_id))
+        service = self.kube.read_service(namespace, dev_pod.service_name(record.reservation_id))
         if service is None:
-            self._k(self.kube.create_service, namespace, dev_pod.service_manifest(record, self.policy))
+            self.kube.create_service(namespace, dev_pod.service_manifest(record, self.policy))
             return record  # its node port is read next pass
         ports = [p.get("nodePort") for p in service.get("spec", {}).get("ports", []) if p.get("nodePort")]
         node = (pod.get("spec") or {}).get("nodeName") or record.node_name
         if node not in self.addresses:
-            self.addresses[node] = self._k(self.kube.node_address, node)
+            self.addresses[node] = self.kube.node_address(node)
         address = self.addresses[node]
         if not ports or not address:
             return record
@@ -540,9 +660,8 @@ class _Pass:
             ssh_command=f"ssh -p {int(ports[0])} dev@{address}",
             node_name=node,
         )
-        with contextlib.suppress(_KubeDown, KubeError):  # informational only
-            self._k(
-                self.kube.patch_pod_annotations,
+        with contextlib.suppress(KubeError):  # informational only
+            self.kube.patch_pod_annotations(
                 namespace,
                 dev_pod.pod_name(record.reservation_id),
                 {dev_pod.EXPIRES_ANNOTATION: active.expires_at},
@@ -551,26 +670,25 @@ class _Pass:
         return active
 
     def fail(self, record: Reservation, reason: str) -> Reservation:
-        failed = end(self.rt, record, Status.FAILED, reason=reason)
+        """End ``record`` as failed; its pod and service go with the release of its hold."""
+        failed = end(self.rt, record, Status.FAILED, reason=reason, remove_objects=False)
         self.report.failed.append(record.reservation_id)
         return failed
 
     def create_objects(self, record: Reservation) -> Reservation:
         """PVC, Service, Pod -- each idempotent. A failure leaves the record preparing; the next
-        pass's preparing check creates what is missing. Returns the record as it now stands."""
+        pass's check of the holders creates what is missing. Returns the record as it stands."""
         namespace = self.policy.namespace
         try:
             pod = dev_pod.pod_manifest(record, self.policy, record.node_name)
         except dev_pod.InvalidRequest as exc:
             return self.fail(record, str(exc))
         try:
-            self._k(self.kube.create_pvc, namespace, dev_pod.home_claim_manifest(record, self.policy))
-            self._k(self.kube.create_service, namespace, dev_pod.service_manifest(record, self.policy))
-            self._k(self.kube.create_pod, namespace, pod)
-        except _KubeDown:
-            return record
+            self.kube.create_pvc(namespace, dev_pod.home_claim_manifest(record, self.policy))
+            self.kube.create_service(namespace, dev_pod.service_manifest(record, self.policy))
+            self.kube.create_pod(namespace, pod)
         except KubeError as exc:
-            self.report.kube_errors.append(str(exc))
+            self._kube_error(exc)
             return record
         # A cancel may have ended the record while its pod was being created: remove the pod.
         current = self.store.get(record.reservation_id)
@@ -620,15 +738,13 @@ class _Pass:
 
     # -- conversions ------------------------------------------------------------------------
 
-    def allocation(self, record: Reservation) -> scheduler.Allocation | None:
+    def allocation(self, record: Reservation) -> scheduler.Allocation:
         """The GPUs ``record`` holds, until it says it ends: ``expires_at`` when active, else
         ``preparing_since + duration`` -- the same end the plan gave it when it started, so ETAs
         do not move from one pass to the next. (The grace period is not added: an ETA is the
         start the plan meets if reservations end when they say.) A reservation past its end
         still holds its GPUs until the expiry pass has ended it, so never ends before
         ``now + HELD_UNTIL_ENDED``: no start is planned on GPUs whose pod may still run."""
-        if not record.node_name:
-            return None
         if record.status == Status.ACTIVE and record.expires_at:
             ends = from_iso(record.expires_at)
         else:
@@ -637,8 +753,8 @@ class _Pass:
         return scheduler.Allocation(
             reservation_id=record.reservation_id,
             user_id=record.user_id,
-            node=record.node_name,
-            gpus=record.gpu_count,
+            node=self.ledgers[record.gpu_type].holds[record.reservation_id].node,
+            gpus=self.ledgers[record.gpu_type].holds[record.reservation_id].gpus,
             ends_at=max(ends, self.now + HELD_UNTIL_ENDED),
         )
 
@@ -652,6 +768,11 @@ class _Pass:
             duration=timedelta(hours=record.duration_hours),
             created_at=from_iso(record.created_at),
         )
+
+
+def _orphan(reservation_id: str) -> Reservation:
+    """A stand-in for a held reservation whose record is missing, to remove its objects by name."""
+    return Reservation(reservation_id, "", "", "", 0, 0.0, Status.FAILED, "")
 
 
 def _forecast_changed(record: Reservation, forecast: scheduler.Forecast) -> bool:

@@ -8,17 +8,28 @@ Rules every write here follows:
   the status read. A writer that lost a race gets :class:`StaleRecord`; the caller re-reads and
   decides again (or skips the record until the next pass). Two writers can therefore never
   both move one reservation, and no write is ever based on a state that no longer holds.
-* Records are found through the GSIs only (``StatusIndex``, ``UserIndex``,
-  ``StatusGpuTypeIndex``), paginated; the table is never scanned.
+* WHO HOLDS GPUS is never learnt from an index. Global secondary indexes are eventually
+  consistent and propagate writes out of order, so a Query on one may still show a started
+  reservation as queued. The GPUs held are kept in one LEDGER item per GPU type,
+  ``reservation_id = "ledger#<type>"``: ``holds`` maps each holding reservation to its node
+  and GPU count, and ``version`` counts its writes. It is read with consistent reads, and every
+  change is conditional on the version read. A start is ONE transaction: the lease check, the
+  ledger write adding the hold, and the record's move to ``preparing`` -- so a record is
+  ``preparing`` exactly when the ledger holds its GPUs, and a start planned from a ledger that
+  changed since it was read fails as a whole (:class:`LedgerMoved`). A hold is released only
+  after its reservation ended AND its pod and service were confirmed gone, so the ledger never
+  offers GPUs a pod may still use. Indexes only FIND records (the queue, a user's list); every
+  decision on one is a conditional write on the base table.
+* Records are found through the GSIs (``StatusIndex``, ``UserIndex``), paginated; the table is
+  never scanned.
 * Scheduling runs under a LEASE, the item ``reservation_id = "lock#scheduler"`` (no ``status``,
   so it is in no index): taken with a conditional put when absent or expired, released with a
   conditional delete by its owner. Its term (120 s) outlives the processor's Lambda timeout
-  (60 s), so a crashed holder blocks scheduling for at most two minutes. Allocating writes
-  (the move to ``preparing``) are additionally fenced by the lease: they are a transaction with
-  a ``ConditionCheck`` that the lease is still ours and unexpired, so even a pass that overran
-  its lease cannot allocate beside the next holder. GPUs are never over-allocated because only
-  one pass at a time plans and allocates, and it plans from the records it read under the lease.
-* Items without a ``status`` attribute (the lease, the capacity summary) are in no index.
+  (60 s), so a crashed holder blocks scheduling for at most two minutes. Ledger writes are
+  additionally fenced by the lease (a ``ConditionCheck`` in their transaction). The lease saves
+  work (one planner at a time); the ledger's version condition is what makes over-allocation
+  impossible, even for two passes that both believe they hold the lease.
+* Items without a ``status`` attribute (the lease, the ledgers, the summaries) are in no index.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
@@ -36,6 +48,7 @@ from . import model
 from .model import Reservation, Status
 
 LEASE_KEY = "lock#scheduler"
+LEDGER_PREFIX = "ledger#"
 SUMMARY_KEY = "summary#capacity"
 LEASE_SECONDS = 120
 
@@ -55,6 +68,45 @@ class StaleRecord(RuntimeError):
 
 class LeaseLost(RuntimeError):
     """The scheduling lease is no longer held by this pass; stop allocating."""
+
+
+class LedgerMoved(RuntimeError):
+    """A GPU ledger changed since it was read; plan again from a fresh read."""
+
+
+@dataclass(frozen=True)
+class Hold:
+    """GPUs of one node held by one reservation (an entry of a ledger)."""
+
+    node: str
+    gpus: int
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The GPUs held on the nodes of one GPU type, as of ``version`` (0: no item yet)."""
+
+    gpu_type: str
+    version: int
+    holds: dict[str, Hold]  # by reservation id
+
+    def held_on(self, node: str) -> int:
+        return sum(hold.gpus for hold in self.holds.values() if hold.node == node)
+
+    def with_changes(self, add: dict[str, Hold], remove: set[str]) -> Ledger:
+        holds = {rid: hold for rid, hold in self.holds.items() if rid not in remove}
+        holds.update(add)
+        return Ledger(self.gpu_type, self.version + 1, holds)
+
+    @classmethod
+    def from_item(cls, gpu_type: str, item: dict | None) -> Ledger:
+        if item is None:
+            return cls(gpu_type, 0, {})
+        holds = {
+            rid: Hold(node=str(hold["node"]), gpus=int(hold["gpus"]))
+            for rid, hold in (item.get("holds") or {}).items()
+        }
+        return cls(gpu_type, int(item["version"]), holds)
 
 
 @dataclass(frozen=True)
@@ -150,46 +202,64 @@ class ReservationStore:
             raise
         return True
 
-    def transition(
-        self, record: Reservation, target: Status, *, lease: Lease | None = None, **changes
-    ) -> Reservation:
+    def transition(self, record: Reservation, target: Status, **changes: Any) -> Reservation:
         """Move ``record`` (as read) to ``target`` and apply ``changes`` in one conditional write.
-
-        With ``lease``, the write is a transaction that also checks the scheduling lease is still
-        held (used for the allocating move to ``preparing``); :class:`LeaseLost` if it is not.
-        """
+        A start (the move to ``preparing``) allocates GPUs and goes through :meth:`start_many`."""
         model.check_transition(record.status, target)
-        return self._write(record, target, changes, lease)
+        if target == Status.PREPARING:
+            raise ValueError("a start holds GPUs: use start_many, which writes the ledger with it")
+        return self._write(record, target, changes)
 
     def update(self, record: Reservation, **changes) -> Reservation:
         """Change fields of ``record`` (as read) without changing its status."""
-        return self._write(record, None, changes, None)
+        return self._write(record, None, changes)
 
-    def transition_many(
-        self, moves: list[tuple[Reservation, Status, dict]], lease: Lease
-    ) -> tuple[list[Reservation], list[str]]:
-        """Apply many lease-fenced transitions (the starts of one pass), up to 99 to a
-        transaction beside the lease check. A record that changed since it was read is left out
-        (its id returned as stale) and the rest retried; :class:`LeaseLost` if the lease is gone.
-        Returns (the records as written, the ids of stale ones)."""
+    def start_many(
+        self, starts: list[tuple[Reservation, Hold, dict[str, Any]]], ledgers: dict[str, Ledger], lease: Lease
+    ) -> tuple[list[Reservation], list[str], dict[str, Ledger]]:
+        """Start reservations: each record ``queued -> preparing`` with its changes, and its
+        hold added to its type's ledger, in transactions of at most 100 items (the lease check,
+        one ledger write per GPU type in the chunk, the records). A record that changed since it
+        was read is left out (its id returned as stale) and the rest retried. :class:`LeaseLost`
+        or :class:`LedgerMoved` stop the starts (chunks already committed stay; the next pass
+        creates their pods). Returns (records as written, stale ids, ledgers as now written)."""
         written: list[Reservation] = []
         stale: list[str] = []
-        pending = []
-        for record, target, changes in moves:
-            model.check_transition(record.status, target)
-            pending.append((record, *self._prepare(record, target, changes)))
+        ledgers = dict(ledgers)
+        pending: list[tuple[Reservation, Hold, Reservation, dict[str, Any]]] = []
+        for record, hold, changes in starts:
+            model.check_transition(record.status, Status.PREPARING)
+            new, update = self._prepare(record, Status.PREPARING, changes)
+            pending.append((record, hold, new, update))
         while pending:
-            chunk, pending = pending[:99], pending[99:]
+            chunk: list[tuple[Reservation, Hold, Reservation, dict[str, Any]]] = []
+            while (
+                pending
+                and 1 + len(chunk) + len({e[0].gpu_type for e in chunk} | {pending[0][0].gpu_type}) < 100
+            ):
+                chunk.append(pending.pop(0))
             while chunk:
-                failed = self._transact(self._lease_check(lease), [update for _, _, update in chunk])
+                types = sorted({entry[0].gpu_type for entry in chunk})
+                after = {
+                    name: ledgers[name].with_changes(
+                        {e[0].reservation_id: e[1] for e in chunk if e[0].gpu_type == name}, set()
+                    )
+                    for name in types
+                }
+                updates = [self._ledger_update(ledgers[name], after[name]) for name in types]
+                failed = self._transact(self._lease_check(lease), updates + [entry[3] for entry in chunk])
                 if failed is None:
-                    written += [new for _, new, _ in chunk]
+                    written += [entry[2] for entry in chunk]
+                    ledgers.update(after)
                     break
                 if 0 in failed:
                     raise LeaseLost(f"the scheduling lease of {lease.owner} is gone")
-                stale += [chunk[i - 1][0].reservation_id for i in failed]
-                chunk = [entry for i, entry in enumerate(chunk, start=1) if i not in failed]
-        return written, stale
+                if failed & set(range(1, 1 + len(types))):
+                    raise LedgerMoved(f"a ledger of {', '.join(types)} changed since it was read")
+                bad = {index - 1 - len(types) for index in failed}
+                stale += [chunk[index][0].reservation_id for index in sorted(bad)]
+                chunk = [entry for index, entry in enumerate(chunk) if index not in bad]
+        return written, stale, ledgers
 
     def _prepare(self, record: Reservation, target: Status | None, changes: dict) -> tuple[Reservation, dict]:
         bad = set(changes) & _MANAGED or set(changes) - _FIELDS
@@ -227,24 +297,16 @@ class ReservationStore:
         }
         return new, update
 
-    def _write(
-        self, record: Reservation, target: Status | None, changes: dict, lease: Lease | None
-    ) -> Reservation:
+    def _write(self, record: Reservation, target: Status | None, changes: dict[str, Any]) -> Reservation:
         new, update = self._prepare(record, target, changes)
-        stale = StaleRecord(f"reservation {record.reservation_id} changed since version {record.version}")
-        if lease is None:
-            try:
-                self.table.update_item(**update)
-            except ClientError as exc:
-                if _code(exc) == "ConditionalCheckFailedException":
-                    raise stale from None
-                raise
-            return new
-        failed = self._transact(self._lease_check(lease), [update])
-        if failed is not None:
-            if 0 in failed:
-                raise LeaseLost(f"the scheduling lease of {lease.owner} is gone")
-            raise stale
+        try:
+            self.table.update_item(**update)
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise StaleRecord(
+                    f"reservation {record.reservation_id} changed since version {record.version}"
+                ) from None
+            raise
         return new
 
     def _lease_check(self, lease: Lease) -> dict:
@@ -273,6 +335,49 @@ class ReservationStore:
                 raise
             return failed
         return None
+
+    # -- the GPU ledgers ---------------------------------------------------------------------
+
+    def ledgers(self, gpu_types: list[str]) -> dict[str, Ledger]:
+        """The ledger of each GPU type, read consistently (one BatchGetItem)."""
+        keys = [{"reservation_id": LEDGER_PREFIX + name} for name in gpu_types]
+        items: dict[str, dict] = {}
+        request = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+        for attempt in range(8):
+            response = self.client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(self.table_name, []):
+                items[item["reservation_id"]] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        return {name: Ledger.from_item(name, items.get(LEDGER_PREFIX + name)) for name in gpu_types}
+
+    def _ledger_update(self, ledger: Ledger, new: Ledger) -> dict:
+        """The conditional write taking ``ledger`` (as read) to ``new``."""
+        holds = {rid: {"node": hold.node, "gpus": hold.gpus} for rid, hold in new.holds.items()}
+        condition = "attribute_not_exists(#v)" if ledger.version == 0 else "#v = :read"
+        values: dict = {":next": new.version, ":holds": holds}
+        if ledger.version:
+            values[":read"] = ledger.version
+        return {
+            "Key": {"reservation_id": LEDGER_PREFIX + ledger.gpu_type},
+            "UpdateExpression": "SET #v = :next, holds = :holds",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#v": "version"},
+            "ExpressionAttributeValues": values,
+        }
+
+    def release(self, ledger: Ledger, reservation_ids: set[str], lease: Lease) -> Ledger:
+        """Remove holds from ``ledger`` (as read), fenced by the lease. :class:`LedgerMoved` if
+        it changed since, :class:`LeaseLost` if the lease is gone."""
+        new = ledger.with_changes({}, reservation_ids)
+        failed = self._transact(self._lease_check(lease), [self._ledger_update(ledger, new)])
+        if failed is not None:
+            if 0 in failed:
+                raise LeaseLost(f"the scheduling lease of {lease.owner} is gone")
+            raise LedgerMoved(f"the {ledger.gpu_type} ledger changed since version {ledger.version}")
+        return new
 
     # -- the scheduling lease ---------------------------------------------------------------
 

@@ -146,11 +146,11 @@ class FakeKube:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def api_client(self):
-        from kubernetes import client
+        """A client as production builds it (``reservations.kube.api_client``: its retry
+        setting, so a hung call costs what it costs in the Lambda), without TLS or a token."""
+        from reservations.kube import api_client
 
-        configuration = client.Configuration()
-        configuration.host = self.url
-        return client.ApiClient(configuration)
+        return api_client(self.url)
 
     def core_v1(self):
         from kubernetes import client

@@ -13,6 +13,10 @@ Concurrency: moto handles each call without the atomicity of the real service, s
 serialises individual AWS API calls (one lock around ``_make_api_call``) -- exactly the
 guarantee DynamoDB gives for one conditional write -- while threads still interleave between
 calls as they would against the real service.
+
+Real semantics moto lacks (``tests/aws_semantics.py``): :meth:`World.lag_index` makes index
+Queries lag behind writes; :meth:`World.invoke` runs the processor as one Lambda invocation
+with a deadline (virtual time, or real time for the brown-out tests) that kills it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ import importlib.util
 import os
 import threading
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
@@ -30,12 +36,13 @@ import boto3
 from botocore.client import BaseClient
 from moto import mock_aws
 
-from reservations import messages
+from reservations import messages, processor
 from reservations.kube import KubeGateway
 from reservations.model import Reservation, Status, to_iso
 from reservations.policy import GpuType, Policy
 from reservations.processor import Runtime
 from reservations.store import ReservationStore
+from tests.aws_semantics import IndexLag, Invocation, Killed
 from tests.fake_kube import FakeKube
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,14 +113,19 @@ class Clock:
 
 
 _AWS_LOCK = threading.RLock()
+AWS_CALL_SECONDS = 0.01  # virtual time one DynamoDB/SQS call costs inside an invocation
+KUBE_CALL_SECONDS = 0.02  # ... and one answered Kubernetes call
 
 
-def _serialised(original):
-    def call(self, operation_name, api_params):
-        with _AWS_LOCK:
-            return original(self, operation_name, api_params)
+class RealClock:
+    """Wall time, for invocations whose deadline is real (the brown-out tests)."""
 
-    return call
+    @property
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def advance(self, **_: float) -> None:
+        return None
 
 
 def load_handler(name: str):
@@ -145,14 +157,17 @@ class World:
         self.timeout = timeout
         self.clock = Clock(start)
         self._sequence = 0
+        self.invocation: Invocation | None = None
+        self.index_lag: IndexLag | None = None
 
     def __enter__(self) -> World:
         self._stack = ExitStack()
         self._stack.enter_context(mock.patch.dict(os.environ, FAKE_CREDENTIALS))
         self._stack.enter_context(mock_aws())
         self._stack.enter_context(
-            mock.patch.object(BaseClient, "_make_api_call", _serialised(BaseClient._make_api_call))
+            mock.patch.object(BaseClient, "_make_api_call", self._serialised(BaseClient._make_api_call))
         )
+        self._stack.enter_context(mock.patch.object(KubeGateway, "_send", self._charged(KubeGateway._send)))
         self.dynamodb = boto3.resource("dynamodb", region_name=REGION)
         create_table(self.dynamodb)
         self.sqs = boto3.client("sqs", region_name=REGION)
@@ -171,6 +186,67 @@ class World:
 
     def __exit__(self, *exc) -> None:
         self._stack.close()
+
+    # -- real semantics ---------------------------------------------------------------------
+
+    def _serialised(self, original):
+        world = self
+
+        def call(client, operation_name, api_params):
+            if world.invocation is not None:
+                world.invocation.charge(AWS_CALL_SECONDS)
+            with _AWS_LOCK:
+                return original(client, operation_name, api_params)
+
+        return call
+
+    def _charged(self, original):
+        world = self
+
+        def send(gateway, *args, **kwargs):
+            if world.invocation is not None:
+                world.invocation.charge(KUBE_CALL_SECONDS)
+            return original(gateway, *args, **kwargs)
+
+        return send
+
+    def lag_index(
+        self,
+        *,
+        writes: int = 0,
+        seconds: float = 0.0,
+        lag_of: Callable[[str, dict | None, dict | None], tuple[int, float]] | None = None,
+    ) -> IndexLag:
+        """From now on, index Queries of the processor's store see each write only after
+        ``writes`` later writes and ``seconds`` of the clock (or ``lag_of(key, before, after)``
+        per write)."""
+        if self.index_lag is None:
+            raw = boto3.client("dynamodb", region_name=REGION)
+            indexes = {"StatusIndex": ("status", "created_at"), "UserIndex": ("user_id", "created_at")}
+            self.index_lag = IndexLag(self.store.client, raw, TABLE, self.clock, indexes).install()
+        self.index_lag.writes, self.index_lag.seconds, self.index_lag.lag_of = writes, seconds, lag_of
+        return self.index_lag
+
+    def invoke(
+        self,
+        event: dict,
+        *,
+        timeout: float = 60.0,
+        kill_at_call: int | None = None,
+        real_time: bool = False,
+        reserve: float | None = None,
+    ) -> dict | None:
+        """The processor as one Lambda invocation of ``timeout`` seconds: its answer, or None
+        if it was killed (SQS then redelivers the whole batch)."""
+        clock = RealClock() if real_time else self.clock
+        self.invocation = Invocation(clock, timedelta(seconds=timeout), kill_at_call)
+        runtime = self.runtime if reserve is None else replace(self.runtime, reserve_seconds=reserve)
+        try:
+            return processor.handle(event, runtime, self.invocation.context)
+        except Killed:
+            return None
+        finally:
+            self.invocation = None
 
     # -- the CLI's side ---------------------------------------------------------------------
 
@@ -249,10 +325,24 @@ class World:
     def make_ready(self, reservation_id: str) -> None:
         self.kube.set_pod_ready(NAMESPACE, self.pod_name(reservation_id))
 
+    def records(self) -> list[Reservation]:
+        """Every record, read consistently (a test's view, not the processor's)."""
+        raw = boto3.client("dynamodb", region_name=REGION)
+        items = []
+        for page in raw.get_paginator("scan").paginate(TableName=TABLE, ConsistentRead=True):
+            items += page["Items"]
+        table = self.dynamodb.Table(TABLE)
+        found = [
+            table.get_item(Key={"reservation_id": i["reservation_id"]["S"]}, ConsistentRead=True)["Item"]
+            for i in items
+            if "status" in i
+        ]
+        return [Reservation.from_item(item) for item in found]
+
     def gpus_by_node_from_records(self) -> dict[str, int]:
         held: dict[str, int] = {}
-        for status in (Status.PREPARING, Status.ACTIVE):
-            for record in self.store.by_status(status):
+        for record in self.records():
+            if record.status in (Status.PREPARING, Status.ACTIVE):
                 held[record.node_name] = held.get(record.node_name, 0) + record.gpu_count
         return held
 

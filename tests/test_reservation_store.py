@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from reservations.model import IllegalTransition, Reservation, Status
-from reservations.store import LEASE_KEY, SUMMARY_KEY, Lease, LeaseLost, StaleRecord
+from reservations.store import LEASE_KEY, SUMMARY_KEY, Hold, Lease, LeaseLost, LedgerMoved, StaleRecord
 
 
 def record(
@@ -135,16 +135,56 @@ def test_lease_is_exclusive_released_by_its_owner_and_taken_over_when_expired(wo
 def test_an_allocating_write_needs_the_lease_still_held(world):
     world.store.create_if_absent(record(1, status=Status.QUEUED))
     read = world.store.get(record(1).reservation_id)
+    ledgers = world.store.ledgers(["t4"])
     lease = world.store.acquire_lease()
     world.store.release_lease(lease)
     other = world.store.acquire_lease()
+    start = [(read, Hold("t4-a", 1), {"node_name": "t4-a"})]
     with pytest.raises(LeaseLost):
-        world.store.transition(read, Status.PREPARING, lease=lease, node_name="t4-a")
+        world.store.start_many(start, ledgers, lease)
     assert world.store.get(read.reservation_id).status == Status.QUEUED
-    moved = world.store.transition(read, Status.PREPARING, lease=other, node_name="t4-a")
-    assert world.store.get(read.reservation_id) == moved
-    with pytest.raises(StaleRecord):
-        world.store.transition(read, Status.PREPARING, lease=other, node_name="t4-b")
+    assert world.store.ledgers(["t4"])["t4"].holds == {}
+    written, stale, after = world.store.start_many(start, ledgers, other)
+    assert world.store.get(read.reservation_id) == written[0] and stale == []
+    assert world.store.ledgers(["t4"]) == after and after["t4"].holds == {
+        read.reservation_id: Hold("t4-a", 1)
+    }
+
+
+def test_a_start_is_never_a_plain_transition(world):
+    world.store.create_if_absent(record(1, status=Status.QUEUED))
+    read = world.store.get(record(1).reservation_id)
+    with pytest.raises(ValueError, match="start_many"):
+        world.store.transition(read, Status.PREPARING, node_name="t4-a")
+
+
+def test_a_start_planned_from_a_ledger_that_moved_writes_nothing(world):
+    """Two passes that both read the ledger at version 0 (as two lease holders would, if the
+    lease ever failed): the second start fails whole, record and ledger alike."""
+    for n in (1, 2):
+        world.store.create_if_absent(record(n, status=Status.QUEUED))
+    first, second = (world.store.get(record(n).reservation_id) for n in (1, 2))
+    ledgers = world.store.ledgers(["t4"])
+    lease = world.store.acquire_lease()
+    world.store.start_many([(first, Hold("t4-a", 1), {"node_name": "t4-a"})], ledgers, lease)
+    with pytest.raises(LedgerMoved):
+        world.store.start_many([(second, Hold("t4-a", 1), {"node_name": "t4-a"})], ledgers, lease)
+    assert world.store.get(second.reservation_id).status == Status.QUEUED
+    assert set(world.store.ledgers(["t4"])["t4"].holds) == {first.reservation_id}
+
+
+def test_release_removes_holds_conditionally(world):
+    world.store.create_if_absent(record(1, status=Status.QUEUED))
+    read = world.store.get(record(1).reservation_id)
+    lease = world.store.acquire_lease()
+    _, _, ledgers = world.store.start_many(
+        [(read, Hold("t4-a", 1), {"node_name": "t4-a"})], world.store.ledgers(["t4"]), lease
+    )
+    stale_copy = world.store.ledgers(["t4"])["t4"]
+    released = world.store.release(ledgers["t4"], {read.reservation_id}, lease)
+    assert released.holds == {} and world.store.ledgers(["t4"])["t4"] == released
+    with pytest.raises(LedgerMoved):
+        world.store.release(stale_copy, {read.reservation_id}, lease)
 
 
 def test_get_many_reads_in_batches(world):
@@ -155,20 +195,27 @@ def test_get_many_reads_in_batches(world):
     assert len(found) == 150 and calls["BatchGetItem"] == 2
 
 
-def test_transition_many_commits_in_transactions_and_leaves_out_stale_records(world):
+def test_start_many_commits_in_transactions_and_leaves_out_stale_records(world):
     for n in range(120):
-        world.store.create_if_absent(record(n, status=Status.QUEUED))
+        world.store.create_if_absent(record(n, status=Status.QUEUED, gpu_type="t4" if n % 2 else "a100"))
     reads = [world.store.get(record(n).reservation_id) for n in range(120)]
     world.store.transition(reads[5], Status.CANCELLED)  # someone else moved it
     world.store.transition(reads[110], Status.CANCELLED)
     lease = world.store.acquire_lease()
     calls = count_calls(world.store)
-    moves = [(r, Status.PREPARING, {"node_name": "t4-a"}) for r in reads]
-    written, stale = world.store.transition_many(moves, lease)
+    starts = [
+        (r, Hold(f"{r.gpu_type}-{n % 9}", 1), {"node_name": f"{r.gpu_type}-{n % 9}"})
+        for n, r in enumerate(reads)
+    ]
+    written, stale, ledgers = world.store.start_many(starts, world.store.ledgers(["t4", "a100"]), lease)
     assert sorted(stale) == sorted([reads[5].reservation_id, reads[110].reservation_id])
     assert len(written) == 118 and all(r.status == Status.PREPARING for r in written)
-    assert len(world.store.by_status(Status.PREPARING)) == 118
-    assert calls["TransactWriteItems"] == 4  # two chunks, each retried once without its stale record
+    assert sum(r.status == Status.PREPARING for r in world.records()) == 118
+    assert ledgers == world.store.ledgers(["t4", "a100"])
+    assert sorted([*ledgers["t4"].holds, *ledgers["a100"].holds]) == sorted(r.reservation_id for r in written)
+    # 97 records + 2 ledgers + the lease check to a transaction: two chunks, each retried once
+    # without its stale record.
+    assert calls["TransactWriteItems"] == 4
     world.store.release_lease(lease)
     with pytest.raises(LeaseLost):
-        world.store.transition_many([(reads[0], Status.PREPARING, {})], lease)
+        world.store.start_many([(reads[0], Hold("a100-0", 1), {})], ledgers, lease)

@@ -20,4 +20,4 @@ def handler(event, context):
     global _runtime
     if _runtime is None:
         _runtime = processor.Runtime.from_env()
-    return expiry.handle(event, _runtime)
+    return expiry.handle(event, _runtime, context)

@@ -20,4 +20,4 @@ def handler(event, context):
     global _runtime
     if _runtime is None:  # once per container: the token cache and HTTP pool are reused
         _runtime = processor.Runtime.from_env()
-    return processor.handle(event, _runtime)
+    return processor.handle(event, _runtime, context)
