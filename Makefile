@@ -22,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 LAYER_DIR := build/layers/kubernetes
 LAYER_ZIP := build/layers/kubernetes.zip
 
-.PHONY: install synth test lint unit cli-synth snapshots diff cost deploy destroy destroy-guard bench bench-reservations imports clean
+.PHONY: install synth test lint unit cli-synth snapshots diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_ZIP)
 
@@ -121,6 +121,11 @@ bench: install
 bench-reservations: install
 	$(PY) -m benchmarks.reservations_pass
 	$(PY) -m benchmarks.reservations_sim
+
+## soak-reservations: the seeded fault soak of the reservation Lambdas at full size
+## (10 seeds x 1,000 injected faults; figures in README.md, "Reservations")
+soak-reservations: install
+	AWS_EC2_METADATA_DISABLED=true $(PY) -m tests.reservation_soak --seeds 10 --faults 1000
 
 ## imports: regenerate the cdk8s CRD bindings in k8s_charts/imports from k8s_charts/crds
 # The Dynamo CRD embeds whole pod specs: its binding is a 5 MB module that adds 0.7 s to every

@@ -16,6 +16,8 @@
   vanished changes nothing: the deletes answer 404, which is success.
 * Stale queue: ``queued`` requests created more than ``max_queue_hours`` ago are cancelled with
   a reason (a key condition on ``StatusIndex``, so only those are read).
+* Dead letters: every Reserve in the DLQ without a record gets a ``failed`` one
+  (:mod:`reservations.dead_letters`; the messages stay in the DLQ).
 * Sweep: every pod and service labelled as a reservation's whose record has ended (or does not
   exist) is deleted, and the record's ``cleanup_pending`` cleared. This retries every cleanup
   that failed before (Kubernetes down when the reservation ended) and catches a pod created
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from . import dev_pod
+from . import dead_letters, dev_pod
 from .deadline import Deadline
 from .kube import KubeError, KubeUnavailable
 from .model import ENDED, Reservation, Status, from_iso, to_iso
@@ -47,6 +49,7 @@ class ExpiryReport:
     expired: list[str] = field(default_factory=list)
     cancelled_stale: list[str] = field(default_factory=list)
     swept: list[str] = field(default_factory=list)
+    dead_letters: list[str] = field(default_factory=list)
     kube_errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -55,6 +58,7 @@ class ExpiryReport:
             "expired": len(self.expired),
             "cancelled_stale": len(self.cancelled_stale),
             "swept": len(self.swept),
+            "dead_letters": len(self.dead_letters),
             "kube_errors": self.kube_errors[:5],
         }
 
@@ -92,6 +96,8 @@ def run(runtime: Runtime) -> ExpiryReport:
             report.cancelled_stale.append(record.reservation_id)
         except StaleRecord:
             pass
+    if runtime.dead_letter_queue is not None:
+        report.dead_letters = dead_letters.sweep(runtime.store, runtime.dead_letter_queue, to_iso(now))
     sweep(runtime, report)
     return report
 

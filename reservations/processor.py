@@ -72,7 +72,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import dev_pod, messages, scheduler
+from . import dead_letters, dev_pod, messages, scheduler
 from .deadline import RESERVE_SECONDS, Deadline
 from .kube import GpuNode, KubeError, KubeGateway, KubeUnavailable
 from .model import ENDED, Reservation, Status, from_iso, to_iso
@@ -83,7 +83,6 @@ from .store import Hold, Lease, LeaseLost, Ledger, LedgerMoved, ReservationStore
 log = logging.getLogger("reservation-processor")
 
 RETRIES = 3  # re-reads after a lost race before a message is handed back to SQS
-MAX_RECEIVES = 3  # the request queue's maxReceiveCount (the stack passes it as MAX_RECEIVES)
 ETA_TOLERANCE = timedelta(minutes=1)
 HELD_UNTIL_ENDED = timedelta(minutes=1)  # an active record past its end still holds GPUs
 FORECAST_WORKERS = 16  # parallel UpdateItems (the boto3 client is thread-safe)
@@ -104,7 +103,8 @@ class Runtime:
     planner: Callable[..., scheduler.Plan] | None = None  # default: scheduler.plan
     deadline: Deadline = field(default_factory=Deadline)
     reserve_seconds: float = RESERVE_SECONDS  # of every invocation, for its last writes
-    max_receives: int = MAX_RECEIVES  # the request queue's maxReceiveCount
+    max_receives: int = dead_letters.MAX_RECEIVES  # the request queue's maxReceiveCount
+    dead_letter_queue: dead_letters.DeadLetterQueue | None = None  # peeked by the expiry pass
 
     def plan(self, *args: Any) -> scheduler.Plan:
         return (self.planner or scheduler.plan)(*args)
@@ -122,7 +122,11 @@ class Runtime:
             store=store,
             kube=KubeGateway.from_env(env),
             policy=policy,
-            max_receives=int(env.get("MAX_RECEIVES", MAX_RECEIVES)),
+            dead_letter_queue=(
+                dead_letters.SqsDeadLetters(env["DEAD_LETTER_QUEUE_URL"], region_name=env.get("AWS_REGION"))
+                if env.get("DEAD_LETTER_QUEUE_URL")
+                else None
+            ),
         )
 
 
@@ -241,16 +245,12 @@ def _receives(record: dict[str, Any]) -> int:
 def _record_dead_letter(runtime: Runtime, message: messages.Reserve, exc: Exception) -> None:
     """The last receive of a Reserve failed: SQS moves it to the DLQ. Leave a ``failed``
     record naming why (unless a record exists), so the request is not silently gone."""
-    now = to_iso(runtime.clock())
     reason = (
         f"the request failed {runtime.max_receives} times and went to the dead-letter queue "
         f"({type(exc).__name__}: {exc}); the platform team is paged; reserve again"
     )
-    record = _new_record(message, runtime)
-    record.status, record.failure_reason, record.reservation_ended = Status.FAILED, reason[:500], now
-    record.last_queue_update = None
     try:
-        runtime.store.create_if_absent(record)
+        dead_letters.record(runtime.store, message, reason, to_iso(runtime.clock()))
     except Exception:
         log.exception("could not record the dead-lettered request %s", message.reservation_id)
 

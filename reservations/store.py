@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -116,7 +116,16 @@ class Lease:
 
 
 class ReservationStore:
-    def __init__(self, table_name: str, *, dynamodb=None, region_name: str | None = None):
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        dynamodb: Any = None,
+        region_name: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``clock``: epoch seconds, for the lease's term (a test's virtual clock)."""
+        self.clock = clock
         resource = dynamodb or boto3.resource("dynamodb", region_name=region_name)
         self.table = resource.Table(table_name)
         self.client = self.table.meta.client
@@ -315,7 +324,7 @@ class ReservationStore:
             "Key": {"reservation_id": LEASE_KEY},
             "ConditionExpression": "#o = :owner AND #e > :now",
             "ExpressionAttributeNames": {"#o": "owner", "#e": "lease_expires_at"},
-            "ExpressionAttributeValues": {":owner": lease.owner, ":now": int(time.time())},
+            "ExpressionAttributeValues": {":owner": lease.owner, ":now": int(self.clock())},
         }
 
     def _transact(self, check: dict, updates: list[dict]) -> set[int] | None:
@@ -384,7 +393,7 @@ class ReservationStore:
     def acquire_lease(self, *, seconds: int = LEASE_SECONDS, owner: str | None = None) -> Lease | None:
         """Take the scheduling lease if nobody holds it (or the holder's term ran out)."""
         owner = owner or uuid.uuid4().hex
-        now = int(time.time())
+        now = int(self.clock())
         lease = Lease(owner=owner, expires_at=now + seconds)
         try:
             self.table.put_item(

@@ -45,6 +45,7 @@ from platform_constructs.lambda_bundle import function_code, kubernetes_layer_co
 from platform_constructs.nag import acknowledge, managed_policy_finding
 from platform_constructs.platform_jobs import attach
 from platform_constructs.reservations_table import INDEXES
+from reservations.dead_letters import MAX_RECEIVES
 from reservations.policy import GpuType, Policy, parameter_name
 
 NAMESPACE = "gpu-dev"  # seed 002's namespace of dev pods
@@ -130,7 +131,7 @@ class ReservationsStack(Stack):
             enforce_ssl=True,
             # Six times the function timeout, as Lambda's SQS integration recommends.
             visibility_timeout=Duration.seconds(PROCESSOR_TIMEOUT.to_seconds() * 6),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=3),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=MAX_RECEIVES),
         )
 
         self.security_group = ec2.SecurityGroup(
@@ -163,6 +164,9 @@ class ReservationsStack(Stack):
             "CLUSTER_NAME": cluster.cluster_name,
             "CLUSTER_ENDPOINT": cluster.cluster_endpoint,
             "CLUSTER_CA": cluster.cluster_certificate_authority_data,
+            "MAX_RECEIVES": str(MAX_RECEIVES),
+            # The expiry pass peeks at it (never deletes) to record dead-lettered requests.
+            "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
         }
         common = {"vpc": vpc, "layer": layer, "environment": environment}
         self.processor = self._function("Processor", "reservation_processor", **common)
@@ -243,6 +247,9 @@ class ReservationsStack(Stack):
             ],
         )
         role.add_to_policy(iam.PolicyStatement(actions=TABLE_ACTIONS, resources=self._table_resources()))
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["sqs:ReceiveMessage"], resources=[self.dead_letters.queue_arn])
+        )
         role.add_to_policy(self._key_use("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"))
         acknowledge(
             role,

@@ -66,10 +66,16 @@ class IndexLag:
     seconds: float = 0.0
     lag_of: Callable[[str, dict | None, dict | None], tuple[int, float]] | None = None
     log: list[_Write] = field(default_factory=list)
+    # The base table as it now is, mirrored from the consistent image read after every write
+    # (every write of the reservation code goes through the hooked client).
+    table_now: dict[str, dict] = field(default_factory=dict)
     _seq: int = 0
-    _pending: list[tuple[str, dict | None]] = field(default_factory=list)
+    _pending: list[str] = field(default_factory=list)
 
     def install(self) -> IndexLag:
+        for page in self.raw.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
+            for item in page["Items"]:
+                self.table_now[item[_KEY]["S"]] = item
         events = self.client.meta.events
         for operation in _WRITES:
             events.register(f"before-call.dynamodb.{operation}", self._before_write)
@@ -90,13 +96,17 @@ class IndexLag:
         return [_key_of(body)]
 
     def _before_write(self, params: dict, **_: Any) -> None:
-        body = json.loads(params["body"])
-        self._pending = [(key, self._image(key)) for key in self._keys(body)]
+        self._pending = self._keys(json.loads(params["body"]))
 
     def _after_write(self, **_: Any) -> None:
         pending, self._pending = self._pending, []
-        for key, before in pending:
+        for key in pending:
+            before = self.table_now.get(key)
             after = self._image(key)
+            if after is None:
+                self.table_now.pop(key, None)
+            else:
+                self.table_now[key] = after
             if after == before:
                 continue  # a write whose condition failed changed nothing
             self._seq += 1
@@ -120,10 +130,7 @@ class IndexLag:
 
     def index_view(self) -> dict[str, dict]:
         """The items as the indexes see them now."""
-        items: dict[str, dict] = {}
-        for page in self.raw.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
-            for item in page["Items"]:
-                items[item[_KEY]["S"]] = item
+        items = dict(self.table_now)
         now = self.clock()
         first: dict[str, _Write] = {}
         latest_visible: dict[str, _Write] = {}

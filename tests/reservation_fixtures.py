@@ -37,7 +37,7 @@ from botocore.client import BaseClient
 from moto import mock_aws
 
 from reservations import messages, processor
-from reservations.kube import KubeGateway
+from reservations.kube import TRIES, KubeGateway, KubeUnavailable
 from reservations.model import Reservation, Status, to_iso
 from reservations.policy import GpuType, Policy
 from reservations.processor import Runtime
@@ -159,6 +159,7 @@ class World:
         self._sequence = 0
         self.invocation: Invocation | None = None
         self.index_lag: IndexLag | None = None
+        self.kube_down_until: datetime | None = None  # an outage: every call hangs until then
 
     def __enter__(self) -> World:
         self._stack = ExitStack()
@@ -203,10 +204,14 @@ class World:
     def _charged(self, original):
         world = self
 
-        def send(gateway, *args, **kwargs):
+        def send(gateway, what, *args, **kwargs):
+            if world.kube_down_until is not None and world.clock.now < world.kube_down_until:
+                if world.invocation is not None:  # both tries wait their full timeout
+                    world.invocation.charge(TRIES * sum(gateway._timeout(what)))
+                raise KubeUnavailable(f"{what}: timed out (the API hangs)")
             if world.invocation is not None:
                 world.invocation.charge(KUBE_CALL_SECONDS)
-            return original(gateway, *args, **kwargs)
+            return original(gateway, what, *args, **kwargs)
 
         return send
 
@@ -327,16 +332,13 @@ class World:
 
     def records(self) -> list[Reservation]:
         """Every record, read consistently (a test's view, not the processor's)."""
+        from boto3.dynamodb.types import TypeDeserializer
+
+        plain = TypeDeserializer().deserialize
         raw = boto3.client("dynamodb", region_name=REGION)
-        items = []
+        found = []
         for page in raw.get_paginator("scan").paginate(TableName=TABLE, ConsistentRead=True):
-            items += page["Items"]
-        table = self.dynamodb.Table(TABLE)
-        found = [
-            table.get_item(Key={"reservation_id": i["reservation_id"]["S"]}, ConsistentRead=True)["Item"]
-            for i in items
-            if "status" in i
-        ]
+            found += [{k: plain(v) for k, v in item.items()} for item in page["Items"] if "status" in item]
         return [Reservation.from_item(item) for item in found]
 
     def gpus_by_node_from_records(self) -> dict[str, int]:

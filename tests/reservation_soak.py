@@ -1,0 +1,354 @@
+"""A seeded fault soak of the reservation Lambdas (issue 13, item 2).
+
+One run drives a :class:`~tests.reservation_fixtures.World` (moto, the fake Kubernetes API
+through the real client) with random developer traffic and injects, per seed:
+
+* ``duplicate``: a message delivered again in a later batch (SQS is at-least-once);
+* ``reorder``: a batch shuffled (standard queues do not keep order);
+* ``concurrent``: two invocations at once (a batch and the minute's pass, in threads);
+* ``index_lag``: a write that reaches the indexes only after up to 4 later writes or 30 s;
+* ``kube_5xx``: the next 1-5 Kubernetes requests answer 500/503/429;
+* ``kube_outage``: the API hangs for 1-10 minutes (every call costs both tries' timeouts);
+* ``kill``: an invocation stopped by Lambda between two calls (any write may be the last);
+* ``deadline``: an invocation with only 6-20 s left (a slow start, a long batch).
+
+SQS is modelled here (visibility, receive counts, ``maxReceiveCount`` 3, the DLQ); the
+processor sees what Lambda gives it. After EVERY step the invariants are checked:
+
+1. no node over-allocated, in records (preparing + active, read consistently) or in pods;
+2. every sent Reserve has at most one record, and no record exists that was never sent;
+3. no record moves backwards (status rank and version never decrease; an ended one never changes);
+4. a terminal reservation's pod or service may exist only while the ledger still holds its GPUs.
+
+At the end the faults stop, everything is delivered and a few passes run; then every sent
+Reserve has exactly one record (none lost), and every ended reservation's pod and service are
+gone. ``python -m tests.reservation_soak --seeds 10`` prints the figures (``make soak-reservations``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from reservations import expiry, messages, processor
+from reservations.dev_pod import RESERVATION_LABEL
+from reservations.model import ENDED, Reservation, Status, to_iso
+from tests.reservation_fixtures import NAMESPACE, SCHEDULED_EVENT, World, sqs_event
+
+RANK = {Status.QUEUED: 0, Status.PREPARING: 1, Status.ACTIVE: 2}
+USERS = [f"dev{n}" for n in range(8)]
+
+
+@dataclass
+class Message:
+    message_id: str
+    body: str
+    receives: int = 0
+
+
+@dataclass
+class Queue:
+    """The request queue and its DLQ, as SQS behaves for the processor's event source."""
+
+    waiting: list[Message] = field(default_factory=list)
+    dead: list[Message] = field(default_factory=list)
+
+    def peek(self) -> list[str]:  # the DLQ, as reservations.dead_letters reads it
+        return [m.body for m in self.dead]
+
+    def batch(self, rng: random.Random) -> list[Message]:
+        return self.waiting[: rng.randint(1, 10)]
+
+    def settle(self, batch: list[Message], failed: set[str] | None) -> None:
+        """After an invocation: done messages are deleted; failed (or all, if it was
+        killed: ``failed`` None) come back, and go to the DLQ at their third receive."""
+        for message in batch:
+            if message not in self.waiting:
+                continue  # a duplicate in the same batch, settled already
+            if failed is not None and message.message_id not in failed:
+                self.waiting.remove(message)
+            elif message.receives >= 3:
+                self.waiting.remove(message)
+                self.dead.append(message)
+
+
+@dataclass
+class Report:
+    seed: int
+    steps: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    over_allocations: int = 0
+    lost: int = 0
+    sent: int = 0
+    records: Counter[str] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+class Soak:
+    def __init__(self, seed: int, world: World) -> None:
+        self.rng = random.Random(seed)
+        self.world = world
+        self.queue = Queue()
+        self.report = Report(seed)
+        self.sent: dict[str, str] = {}  # reservation id -> user
+        self.seen: dict[str, tuple[Status, int]] = {}
+        self.faults_on = True
+        world.runtime = _with_dead_letters(world, self.queue)
+        world.store.clock = lambda: world.clock.now.timestamp()  # the lease's term, in virtual time
+        self.table = world.lag_index(lag_of=self._lag).table_now
+
+    # -- traffic and faults -----------------------------------------------------------------
+
+    def _fault(self, kind: str, chance: float) -> bool:
+        if self.faults_on and self.rng.random() < chance:
+            self.report.faults[kind] += 1
+            return True
+        return False
+
+    def _lag(self, _key: str, _before: dict | None, _after: dict | None) -> tuple[int, float]:
+        if self._fault("index_lag", 0.3):
+            return self.rng.randint(0, 4), self.rng.choice((0.0, 5.0, 30.0))
+        return 0, 0.0
+
+    def send(self, message: messages.Message) -> None:
+        self.queue.waiting.append(
+            Message(str(uuid.UUID(int=self.rng.getrandbits(128))), messages.encode(message))
+        )
+
+    def reserve(self) -> None:
+        rid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        user = self.rng.choice(USERS)
+        gpu_type = self.rng.choice(("t4", "t4", "a100"))
+        self.sent[rid] = user
+        self.report.sent += 1
+        created = to_iso(self.world.clock.now + timedelta(microseconds=self.report.sent))
+        self.send(
+            messages.Reserve(
+                "reservation",
+                rid,
+                user,
+                f"{user}-gh",
+                gpu_type,
+                self.rng.choice((1, 1, 2, 4, 8)),
+                float(self.rng.choice((0.5, 1, 2))),
+                created,
+            )
+        )
+
+    def cancel_or_extend(self) -> None:
+        if not self.sent:
+            return
+        rid = self.rng.choice(sorted(self.sent))
+        if self.rng.random() < 0.75:
+            self.send(messages.Cancel("cancellation", rid, self.sent[rid]))
+        else:
+            self.send(messages.Extend("extension", rid, self.sent[rid], 0.5))
+
+    def invoke(self, event: dict) -> dict | None:
+        kill = self.rng.randint(1, 60) if self._fault("kill", 0.12) else None
+        timeout = self.rng.uniform(6.0, 20.0) if self._fault("deadline", 0.08) else 60.0
+        return self.world.invoke(event, timeout=timeout, kill_at_call=kill)
+
+    def deliver(self) -> None:
+        batch = self.queue.batch(self.rng)
+        if not batch:
+            return
+        if self._fault("reorder", 0.3):
+            batch = self.rng.sample(batch, len(batch))
+        if self._fault("duplicate", 0.2):
+            batch = [*batch, self.rng.choice(batch)]
+        for message in batch:
+            message.receives += 1
+        event = _event(batch)
+        if self._fault("concurrent", 0.1):
+            results: list[dict | None] = [None, None]
+
+            def run(index: int, what: dict) -> None:
+                results[index] = processor.handle(what, self.world.runtime)
+
+            threads = [
+                threading.Thread(target=run, args=(0, event)),
+                threading.Thread(target=run, args=(1, SCHEDULED_EVENT)),
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            result = results[0]
+        else:
+            result = self.invoke(event)
+        failed = None if result is None else {f["itemIdentifier"] for f in result["batchItemFailures"]}
+        self.queue.settle(batch, failed)
+
+    def kube_faults(self) -> None:
+        if self._fault("kube_5xx", 0.06):
+            status = self.rng.choice((500, 503, 429))
+            self.world.kube.inject(r"", status=status, times=self.rng.randint(1, 5))
+        if self._fault("kube_outage", 0.02):
+            self.world.kube_down_until = self.world.clock.now + timedelta(minutes=self.rng.randint(1, 10))
+
+    def tick(self) -> None:
+        self.world.clock.advance(seconds=self.rng.choice((20, 60, 60, 300)))
+        for pod in self.world.kube.pods(NAMESPACE):
+            if self.rng.random() < 0.7:
+                self.world.kube.set_pod_ready(NAMESPACE, pod["metadata"]["name"])
+        self.invoke(SCHEDULED_EVENT)
+        if self.rng.random() < 0.3:
+            expiry.run(self.world.runtime)
+
+    def step(self) -> None:
+        self.report.steps += 1
+        roll = self.rng.random()
+        if roll < 0.25:
+            self.reserve()
+        elif roll < 0.35:
+            self.cancel_or_extend()
+        elif roll < 0.75:
+            self.deliver()
+        else:
+            self.tick()
+        self.kube_faults()
+        self.check()
+
+    # -- invariants -------------------------------------------------------------------------
+
+    def check(self) -> None:
+        world = self.world
+        allocatable = world.allocatable()
+        records = self.records()
+        from_records: Counter[str] = Counter()
+        for record in records.values():
+            if record.status in (Status.PREPARING, Status.ACTIVE):
+                from_records[record.node_name or ""] += record.gpu_count
+        for held in (from_records, world.gpus_by_node_from_pods()):
+            over = {node: gpus for node, gpus in held.items() if gpus > allocatable[node]}
+            if over:
+                self.report.over_allocations += 1
+                raise AssertionError(
+                    f"seed {self.report.seed} step {self.report.steps}: over-allocated {over}"
+                )
+        unknown = set(records) - set(self.sent)
+        assert not unknown, f"records never sent: {unknown}"
+        for rid, record in records.items():
+            before = self.seen.get(rid)
+            if before is not None:
+                status, version = before
+                assert record.version >= version, (rid, before, record.status, record.version)
+                if status in ENDED:
+                    assert record.status == status, (rid, before, record.status)
+                elif record.status not in ENDED:
+                    assert RANK[record.status] >= RANK[status], (rid, before, record.status)
+            self.seen[rid] = (record.status, record.version)
+        held = {rid for ledger in world.store.ledgers(["t4", "a100"]).values() for rid in ledger.holds}
+        for rid in self.objects():
+            record = records.get(rid)
+            if record is None or record.status in ENDED:
+                assert rid in held, (
+                    f"seed {self.report.seed}: {rid} ended, its pod/service left, GPUs released"
+                )
+
+    def records(self) -> dict[str, Reservation]:
+        """Every record as the base table holds it (mirrored from each write's consistent image)."""
+        plain = TypeDeserializer().deserialize
+        items = [{k: plain(v) for k, v in item.items()} for item in self.table.values() if "status" in item]
+        return {item["reservation_id"]: Reservation.from_item(item) for item in items}
+
+    def objects(self) -> set[str]:
+        kube = self.world.kube
+        owners = set()
+        for kind in ("pods", "services"):
+            for obj in kube.objects[kind].values():
+                owners.add((obj["metadata"].get("labels") or {}).get(RESERVATION_LABEL))
+        return owners - {None}
+
+    # -- the end ----------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        """Faults off: deliver everything, run passes and expiry, then nothing may be lost."""
+        self.faults_on = False
+        self.world.kube.clear_injections()
+        self.world.kube_down_until = None
+        self.world.index_lag.settle()
+        for _ in range(200):
+            if not self.queue.waiting:
+                break
+            self.deliver()
+        for _ in range(3):
+            self.world.clock.advance(minutes=5)
+            processor.handle(SCHEDULED_EVENT, self.world.runtime)
+            expiry.run(self.world.runtime)
+            self.check()
+        records = {r.reservation_id: r for r in self.world.records()}
+        self.report.lost = sum(1 for rid in self.sent if rid not in records)
+        self.report.records = Counter(str(r.status) for r in records.values())
+        leftovers = {rid for rid in self.objects() if records[rid].status in ENDED}
+        assert not leftovers, f"ended reservations still own objects: {leftovers}"
+        assert self.report.lost == 0, (
+            f"seed {self.report.seed}: {self.report.lost} sent Reserves have no record"
+        )
+
+
+def _with_dead_letters(world: World, queue: Queue) -> processor.Runtime:
+    from dataclasses import replace
+
+    return replace(world.runtime, dead_letter_queue=queue)
+
+
+def _event(batch: list[Message]) -> dict:
+    event = sqs_event(
+        [
+            {"MessageId": m.message_id, "ReceiptHandle": m.message_id, "Body": m.body, "MD5OfBody": ""}
+            for m in batch
+        ]
+    )
+    for record, message in zip(event["Records"], batch, strict=True):
+        record["attributes"]["ApproximateReceiveCount"] = str(message.receives)
+    return event
+
+
+def run(seed: int, *, faults: int) -> Report:
+    """One seeded run: steps until ``faults`` faults were injected, then :meth:`Soak.finish`."""
+    started = time.monotonic()
+    with World(timeout=(0.5, 1.0)) as world:
+        soak = Soak(seed, world)
+        while sum(soak.report.faults.values()) < faults:
+            soak.step()
+        soak.finish()
+    soak.report.seconds = time.monotonic() - started
+    return soak.report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--faults", type=int, default=1000, help="faults injected per run")
+    args = parser.parse_args()
+    total: Counter[str] = Counter()
+    reports = []
+    for seed in range(args.seeds):
+        report = run(seed, faults=args.faults)
+        reports.append(report)
+        total.update(report.faults)
+        print(
+            f"seed {seed}: {report.steps} steps, {sum(report.faults.values())} faults, "
+            f"{report.sent} Reserves sent, lost {report.lost}, over-allocations {report.over_allocations}, "
+            f"records {dict(report.records)}, {report.seconds:.0f} s",
+            flush=True,
+        )
+    print(f"runs: {len(reports)}; steps: {sum(r.steps for r in reports)}; faults: {sum(total.values())}")
+    print("faults by kind: " + ", ".join(f"{kind} {count}" for kind, count in sorted(total.items())))
+    print(
+        f"over-allocations: {sum(r.over_allocations for r in reports)}; lost: {sum(r.lost for r in reports)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
