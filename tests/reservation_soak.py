@@ -339,6 +339,7 @@ def main() -> None:
         total.update(report.faults)
         print(
             f"seed {seed}: {report.steps} steps, {sum(report.faults.values())} faults, "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(report.faults.items()))}), "
             f"{report.sent} Reserves sent, lost {report.lost}, over-allocations {report.over_allocations}, "
             f"records {dict(report.records)}, {report.seconds:.0f} s",
             flush=True,

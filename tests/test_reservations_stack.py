@@ -86,7 +86,18 @@ def test_schedules_run_the_processor_every_minute_and_expiry_every_five(synth):
 def test_functions_get_the_stage_policy_and_the_cluster_and_run_in_the_vpc(synth):
     for name, props in functions(synth).items():
         env = props["Environment"]["Variables"]
-        assert set(env) == {"TABLE_NAME", "POLICY", "CLUSTER_NAME", "CLUSTER_ENDPOINT", "CLUSTER_CA"}, name
+        assert set(env) == {
+            "TABLE_NAME",
+            "POLICY",
+            "CLUSTER_NAME",
+            "CLUSTER_ENDPOINT",
+            "CLUSTER_CA",
+            "MAX_RECEIVES",
+            "DEAD_LETTER_QUEUE_URL",
+        }, name
+        assert env["MAX_RECEIVES"] == "3" and env["DEAD_LETTER_QUEUE_URL"]["Ref"].startswith(
+            "DeadLetterQueue"
+        )
         policy = Policy.from_json(render(env["POLICY"]))
         assert [(t.name, t.gpu_model, t.gpus_per_node) for t in policy.gpu_types] == [("t4", "T4", 4)]
         assert policy.allowed_gpu_counts == (1, 2, 4) and policy.max_hours == 24
@@ -109,6 +120,9 @@ def test_lambda_role_may_use_the_table_and_its_indexes_but_never_scan(synth):
     (table,) = [s for s in statements if "dynamodb:Query" in s["Action"]]
     rendered = sorted(render(r, lambda _: "TABLE") for r in table["Resource"])
     assert rendered == sorted(["TABLE", *(f"TABLE/index/{i}" for i in INDEXES)])
+    # The DLQ: peeked by the expiry pass (receive with visibility 0), never deleted from.
+    (dead_letters,) = [s for s in statements if s["Action"] == "sqs:ReceiveMessage"]
+    assert dead_letters["Resource"]["Fn::GetAtt"][0].startswith("DeadLetterQueue")
 
 
 def test_the_cluster_identity_is_a_group_bound_to_pods_services_and_claims_in_gpu_dev_only(synth):
