@@ -1,9 +1,11 @@
 """The reservations table (seed 002's schema): stateful, so it lives in the Storage stack.
 
 Keys and indexes are the contract with ``reservations.store`` and the ``gpu-dev`` CLI:
-``StatusIndex`` and ``UserIndex`` as in the seed, and ``StatusGpuTypeIndex`` (one queue per
-GPU type, e.g. ``queued#t4``) so the processor reads each queue in arrival order with a
-Query, never a Scan. Point-in-time recovery is on; prod keeps the table when its stack goes.
+``StatusIndex`` (the processor finds the queue and the expiry pass stale requests with it),
+``UserIndex`` (a developer's list) as in the seed, and ``StatusGpuTypeIndex`` (``queued#t4``:
+``gpu-dev status`` counts each queue with ``Select=COUNT``). Indexes only find records: who holds
+GPUs is read from the per-type ledger items with consistent reads (``reservations.store``).
+Point-in-time recovery is on; prod keeps the table when its stack goes.
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ class Status(StrEnum):
 
 
 ENDED = frozenset({Status.EXPIRED, Status.CANCELLED, Status.FAILED})
-HOLDS_GPUS = frozenset({Status.PREPARING, Status.ACTIVE})
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.PENDING: frozenset({Status.QUEUED, Status.PREPARING, Status.CANCELLED, Status.FAILED}),
