@@ -102,6 +102,10 @@ def _describe(error: dict) -> str:
             f'put the value in quotes as you meant it, e.g. {error["loc"][-1]}: "..."'
             ")"
         )
+    if kind in ("too_long", "too_short"):
+        ctx = error.get("ctx", {})
+        bound = f"at most {ctx['max_length']}" if kind == "too_long" else f"at least {ctx['min_length']}"
+        return f"{setting}: has {ctx.get('actual_length')} entries; allowed: {bound}"
     if kind == "model_type":
         return f"{setting}: should be a block of settings (key: value lines), got {brief(given)}"
     return f"{setting}: {message} (got {brief(given)})"

@@ -128,6 +128,12 @@ class DynamoModelSettings(_Settings):
     startup_minutes: Annotated[int, Field(ge=5, le=240)] = 45
 
 
+# All models' DynamoGraphDeployments travel in one manifest to the kubectl Lambda, whose payload
+# is limited to 256 KiB; a model takes about 4.6 KB, so 16 stay under half of it (make mutants
+# found 64 models over the limit, which only the deployment would have reported).
+MAX_DYNAMO_MODELS = 16
+
+
 class DynamoSettings(_Settings):
     """The Dynamo operator and the models it serves."""
 
@@ -135,7 +141,9 @@ class DynamoSettings(_Settings):
     hf_token_secret_arn: Annotated[str, Field(pattern=SECRET_ARN_PATTERN)] | None = Field(
         None, description="Secrets Manager secret with the JSON key HF_TOKEN"
     )
-    models: Annotated[list[DynamoModelSettings], Unique("name")] = Field(default_factory=list)
+    models: Annotated[list[DynamoModelSettings], Unique("name")] = Field(
+        default_factory=list, max_length=MAX_DYNAMO_MODELS
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DynamoSettings:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from platform_config.checks import Unique
 from platform_config.loader import SETTINGS_SECTION
 from platform_config.model import StageConfig
+from platform_config.workloads import MAX_DYNAMO_MODELS
 from tests.test_config import error_of, stage_with
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -136,3 +137,12 @@ def test_unquoted_account_says_to_quote_it(value, read_as):
 def test_a_huge_value_is_quoted_short():
     message = error_of(stage_with(**{"cluster.admin_role_arns": "x" * 5000}))
     assert "... (5002 characters)" in message and len(message) < 400
+
+
+def test_more_dynamo_models_than_one_manifest_carries():
+    """``make mutants`` found 64 models synthesizing a manifest over the kubectl Lambda's
+    payload limit, a failure only the deployment would have reported."""
+    model = stage_with()["workloads"]["dynamo"]["models"][0]
+    models = [{**model, "name": f"model-{i}"} for i in range(MAX_DYNAMO_MODELS + 1)]
+    message = error_of(stage_with(**{"workloads.dynamo.models": models}))
+    assert f"workloads.dynamo.models: has 17 entries; allowed: at most {MAX_DYNAMO_MODELS}" in message
