@@ -97,10 +97,11 @@ def _describe(error: dict) -> str:
     if kind == "string_type" and isinstance(given, bool | int | float):
         # YAML reads unquoted digits as a number and yes/no/true/false/on/off as a boolean.
         read_as = "a boolean" if isinstance(given, bool) else "a number"
+        key = error["loc"][-1]
+        example = f'{key}: "..."' if isinstance(key, str) else '- "..."'
         return (
             f"{setting}: {message} (got {given!r}: YAML reads that unquoted as {read_as}; "
-            f'put the value in quotes as you meant it, e.g. {error["loc"][-1]}: "..."'
-            ")"
+            f"put the value in quotes as you meant it, e.g. {example})"
         )
     if kind in ("too_long", "too_short"):
         ctx = error.get("ctx", {})

@@ -146,3 +146,9 @@ def test_more_dynamo_models_than_one_manifest_carries():
     models = [{**model, "name": f"model-{i}"} for i in range(MAX_DYNAMO_MODELS + 1)]
     message = error_of(stage_with(**{"workloads.dynamo.models": models}))
     assert f"workloads.dynamo.models: has 17 entries; allowed: at most {MAX_DYNAMO_MODELS}" in message
+
+
+def test_an_unquoted_number_in_a_list_gets_the_list_form_of_the_hint():
+    message = error_of(stage_with(**{"registry.token_refresh.namespaces": ["gpu-dev", 2024]}))
+    assert "registry.token_refresh.namespaces[1]: Input should be a valid string (got 2024" in message
+    assert 'e.g. - "...")' in message
