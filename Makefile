@@ -22,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 LAYER_DIR := build/layers/kubernetes
 LAYER_ZIP := build/layers/kubernetes.zip
 
-.PHONY: install synth test lint unit cli-synth snapshots diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
+.PHONY: install synth test lint unit cli-synth snapshots mutants diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_ZIP)
 
@@ -80,6 +80,11 @@ cli-synth:
 ## snapshots: rewrite the template and chart snapshots after a reviewed infrastructure change
 snapshots: install
 	CDK_VALIDATION=false $(PY) -m pytest tests/test_snapshots.py tests/test_k8s_manifests.py --snapshot-update
+
+## mutants: every mutant of the shipped stage files (tools/stage_mutants.py), each refused with one
+##          message or synthesized with cdk-nag and CloudFormation validation; prints the counts
+mutants: install
+	CDK_VALIDATION=true $(PY) -m tools.stage_mutants
 
 ## diff: offline, stack-by-stack diff of BASE (a git ref, default main) against the working tree;
 ##       fails when a stateful resource would be replaced or deleted (ALLOW_STATEFUL=1 to allow)

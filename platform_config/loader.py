@@ -7,12 +7,15 @@ given and what is allowed -- not a pydantic dump or a Python traceback. ``app.py
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from platform_config.checks import brief
 from platform_config.model import StageConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
@@ -21,6 +24,11 @@ DEFAULT_STAGES = ("dev", "staging", "prod")
 
 class StageConfigError(Exception):
     """A stage file that cannot become a valid :class:`StageConfig`."""
+
+
+# The README section that lists every setting; unknown-key messages point to it
+# (``tests/test_config_errors.py`` holds the README to having it).
+SETTINGS_SECTION = "Every setting"
 
 
 def _location(loc: Iterable[str | int]) -> str:
@@ -33,24 +41,75 @@ def _location(loc: Iterable[str | int]) -> str:
     return text
 
 
+def settings_block(loc: Iterable[str | int]) -> type[BaseModel] | None:
+    """The settings model that holds the setting at ``loc`` (pydantic's error location)."""
+    model: object = StageConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue  # a list index: the entry's model is what the list annotation holds
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        model = _settings_type(model.model_fields[part].annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _settings_type(annotation: object) -> object:
+    """``list[X]``, ``X | None`` and ``Annotated[X, ...]`` -> ``X`` when ``X`` is a settings model."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _settings_type(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown_key(loc: tuple[str | int, ...]) -> str:
+    setting = _location(loc)
+    block = settings_block(loc[:-1])
+    if block is None or not isinstance(loc[-1], str):
+        return f"{setting}: unknown setting (see README '{SETTINGS_SECTION}')"
+    allowed = list(block.model_fields)
+    nearest = difflib.get_close_matches(loc[-1], allowed, n=1)
+    hint = f"did you mean {nearest[0]!r}? " if nearest else ""
+    return (
+        f"{setting}: unknown setting; {hint}allowed here: {', '.join(allowed)} (README '{SETTINGS_SECTION}')"
+    )
+
+
 def _describe(error: dict) -> str:
     setting = _location(error["loc"]) or "(top level)"
     kind = error["type"]
     given = error.get("input")
     if kind == "extra_forbidden":
-        return f"{setting}: unknown setting (check the spelling against README 'Stage settings')"
+        return _unknown_key(error["loc"])
     if kind == "missing":
         return f"{setting}: required setting is missing"
     message = error["msg"].removeprefix("Value error, ")
     if kind == "literal_error" or kind == "enum":
         expected = error.get("ctx", {}).get("expected", "")
-        return f"{setting}: {given!r} is not allowed; allowed: {expected}"
+        return f"{setting}: {brief(given)} is not allowed; allowed: {expected}"
     if kind == "string_pattern_mismatch":
         pattern = error.get("ctx", {}).get("pattern", "")
-        return f"{setting}: {given!r} does not match the required form {pattern}"
+        return f"{setting}: {brief(given)} does not match the required form {pattern}"
     if kind.startswith("value_error") or kind == "assertion_error":
         return f"{setting}: {message}" if setting != "(top level)" else message
-    return f"{setting}: {message} (got {given!r})"
+    if kind == "string_type" and isinstance(given, bool | int | float):
+        # YAML reads unquoted digits as a number and yes/no/true/false/on/off as a boolean.
+        read_as = "a boolean" if isinstance(given, bool) else "a number"
+        key = error["loc"][-1]
+        example = f'{key}: "..."' if isinstance(key, str) else '- "..."'
+        return (
+            f"{setting}: {message} (got {given!r}: YAML reads that unquoted as {read_as}; "
+            f"put the value in quotes as you meant it, e.g. {example})"
+        )
+    if kind in ("too_long", "too_short"):
+        ctx = error.get("ctx", {})
+        bound = f"at most {ctx['max_length']}" if kind == "too_long" else f"at least {ctx['min_length']}"
+        return f"{setting}: has {ctx.get('actual_length')} entries; allowed: {bound}"
+    if kind == "model_type":
+        return f"{setting}: should be a block of settings (key: value lines), got {brief(given)}"
+    return f"{setting}: {message} (got {brief(given)})"
 
 
 def parse_stage(data: object, source: str) -> StageConfig:

@@ -16,8 +16,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from platform_config import cpu_catalog, gpu_catalog
+from platform_config.checks import Unique, UniqueList, value_of
 from platform_config.reservations import ReservationsSettings
 from platform_config.workloads import WorkloadsSettings
+from platform_constructs.naming import pascal
 
 KUBERNETES_VERSION = "1.35"
 ACCOUNT_PATTERN = r"^\d{12}$"
@@ -104,14 +106,14 @@ class NetworkSettings(_Settings):
 class ClusterSettings(_Settings):
     kubernetes_version: Literal["1.35"] = KUBERNETES_VERSION
     service_ipv4_cidr: str = "172.20.0.0/16"
-    endpoint_public_access_cidrs: list[str] = Field(
+    endpoint_public_access_cidrs: UniqueList[str] = Field(
         default_factory=list,
         description="CIDRs allowed to reach the public endpoint; empty means private only.",
     )
-    admin_role_arns: list[Annotated[str, Field(pattern=ROLE_ARN_PATTERN)]] = Field(default_factory=list)
-    control_plane_logs: list[Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]] = (
-        Field(default_factory=lambda: ["api", "audit", "authenticator"])
-    )
+    admin_role_arns: UniqueList[Annotated[str, Field(pattern=ROLE_ARN_PATTERN)]] = Field(default_factory=list)
+    control_plane_logs: UniqueList[
+        Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    ] = Field(default_factory=lambda: ["api", "audit", "authenticator"])
 
     @field_validator("service_ipv4_cidr")
     @classmethod
@@ -140,15 +142,13 @@ class ScalingSettings(_Settings):
     @model_validator(mode="after")
     def _sizes_are_ordered(self) -> ScalingSettings:
         if not self.min_size <= self.desired_size <= self.max_size:
-            raise ValueError(
-                f"need min_size <= desired_size <= max_size, got min_size={self.min_size}, "
-                f"desired_size={self.desired_size}, max_size={self.max_size}"
-            )
+            sizes = ", ".join(f"{f}={value_of(self, f)}" for f in ("min_size", "desired_size", "max_size"))
+            raise ValueError(f"need min_size <= desired_size <= max_size, got {sizes}")
         return self
 
 
 class CpuNodeSettings(ScalingSettings):
-    instance_types: list[str] = Field(default_factory=lambda: ["m7i.xlarge"], min_length=1)
+    instance_types: UniqueList[str] = Field(default_factory=lambda: ["m7i.xlarge"], min_length=1)
     min_size: Annotated[int, Field(ge=1, le=100)] = 2
     desired_size: Annotated[int, Field(ge=1, le=100)] = 2
     max_size: Annotated[int, Field(ge=1, le=100)] = 4
@@ -207,8 +207,10 @@ class KarpenterNodePoolSettings(_Settings):
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
     kind: NodePoolKind = NodePoolKind.GPU
-    instance_families: list[str] = Field(min_length=1)
-    capacity_types: list[CapacityType] = Field(default_factory=lambda: [CapacityType.ON_DEMAND], min_length=1)
+    instance_families: UniqueList[str] = Field(min_length=1)
+    capacity_types: UniqueList[CapacityType] = Field(
+        default_factory=lambda: [CapacityType.ON_DEMAND], min_length=1
+    )
     ami_family: AmiFamily = AmiFamily.AL2023
     weight: Annotated[int, Field(ge=0, le=100)] = 10
     gpu_limit: Annotated[int, Field(ge=1, le=4096)] | None = Field(
@@ -318,7 +320,7 @@ KUBE_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
 
 class KarpenterSettings(_Settings):
     enabled: bool = False
-    node_pools: list[KarpenterNodePoolSettings] = Field(default_factory=list)
+    node_pools: Annotated[list[KarpenterNodePoolSettings], Unique("name")] = Field(default_factory=list)
 
     @property
     def gpu_node_pools(self) -> list[KarpenterNodePoolSettings]:
@@ -327,10 +329,9 @@ class KarpenterSettings(_Settings):
     @model_validator(mode="after")
     def _pools_need_karpenter(self) -> KarpenterSettings:
         if self.node_pools and not self.enabled:
-            raise ValueError("node_pools are set but enabled is false; set enabled: true")
-        names = [pool.name for pool in self.node_pools]
-        if len(names) != len(set(names)):
-            raise ValueError(f"node_pools names must be unique, got {names}")
+            raise ValueError(
+                f"node_pools are set but enabled is {value_of(self, 'enabled')}; set enabled: true"
+            )
         return self
 
 
@@ -365,10 +366,10 @@ class PullThroughCacheRule(_Settings):
 
 class TokenRefreshSettings(_Settings):
     enabled: bool = False
-    namespaces: list[Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]] = Field(
-        default_factory=lambda: ["default"]
-    )
-    secret_name: Annotated[str, Field(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$")] = (
+    namespaces: UniqueList[
+        Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+    ] = Field(default_factory=lambda: ["default"])
+    secret_name: Annotated[str, Field(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", max_length=253)] = (
         "ecr-registry-credentials"
     )
     schedule: str = "0 */6 * * *"
@@ -382,7 +383,9 @@ class TokenRefreshSettings(_Settings):
 
 
 class RegistrySettings(_Settings):
-    repositories: list[Annotated[str, Field(pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")]] = Field(
+    repositories: Annotated[
+        list[Annotated[str, Field(pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")]], Unique(same=pascal)
+    ] = Field(
         default_factory=lambda: [
             "dynamo/operator",
             "dynamo/vllm-runtime",
@@ -392,7 +395,9 @@ class RegistrySettings(_Settings):
     )
     keep_tagged_images: Annotated[int, Field(ge=1, le=1000)] = 50
     untagged_expiry_days: Annotated[int, Field(ge=1, le=365)] = 7
-    pull_through_cache: list[PullThroughCacheRule] = Field(default_factory=list)
+    pull_through_cache: Annotated[list[PullThroughCacheRule], Unique("prefix", same=pascal)] = Field(
+        default_factory=list
+    )
     token_refresh: TokenRefreshSettings = TokenRefreshSettings()
 
 
@@ -411,11 +416,11 @@ class StageConfig(_Settings):
     tier: Tier
     account: Annotated[str, Field(pattern=ACCOUNT_PATTERN)]
     region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
-    availability_zones: list[str]
+    availability_zones: UniqueList[str]
     network: NetworkSettings = NetworkSettings()
     cluster: ClusterSettings = ClusterSettings()
     cpu_nodes: CpuNodeSettings = CpuNodeSettings()
-    gpu_pools: list[GpuPoolSettings] = Field(default_factory=list)
+    gpu_pools: Annotated[list[GpuPoolSettings], Unique("name", same=pascal)] = Field(default_factory=list)
     karpenter: KarpenterSettings = KarpenterSettings()
     registry: RegistrySettings = RegistrySettings()
     storage: StorageSettings = StorageSettings()
@@ -431,8 +436,6 @@ class StageConfig(_Settings):
             )
         if len(value) > 6:
             raise ValueError(f"availability_zones has {len(value)} zones; allowed 2 to 6")
-        if len(set(value)) != len(value):
-            raise ValueError(f"availability_zones repeats a zone: {value}")
         return value
 
     @model_validator(mode="after")
@@ -467,23 +470,22 @@ class StageConfig(_Settings):
                 )
 
     def _subnets_fit(self) -> None:
-        vpc = ipaddress.IPv4Network(self.network.vpc_cidr)
-        masks = {
-            "network.public_subnet_mask": self.network.public_subnet_mask,
-            "network.private_subnet_mask": self.network.private_subnet_mask,
-        }
-        for setting, mask in masks.items():
+        network = self.network
+        vpc = ipaddress.IPv4Network(network.vpc_cidr)
+        vpc_text = f"network.vpc_cidr {value_of(network, 'vpc_cidr')}"
+        masks = {"public": network.public_subnet_mask, "private": network.private_subnet_mask}
+        for kind, mask in masks.items():
             if mask <= vpc.prefixlen:
                 raise ValueError(
-                    f"{setting} /{mask} is not smaller than network.vpc_cidr "
-                    f"{self.network.vpc_cidr}; allowed /{vpc.prefixlen + 1} to /28"
+                    f"network.{kind}_subnet_mask /{value_of(network, f'{kind}_subnet_mask')} is not "
+                    f"smaller than {vpc_text}; allowed /{vpc.prefixlen + 1} to /28"
                 )
         needed = len(self.availability_zones) * sum(2 ** (32 - m) for m in masks.values())
         if needed > vpc.num_addresses:
             raise ValueError(
-                f"network.vpc_cidr {self.network.vpc_cidr} is too small: "
-                f"{len(self.availability_zones)} AZs x (public /{masks['network.public_subnet_mask']}"
-                f" + private /{masks['network.private_subnet_mask']}) need {needed} addresses, "
+                f"{vpc_text} is too small: {len(self.availability_zones)} AZs x "
+                f"(public /{value_of(network, 'public_subnet_mask')} + private "
+                f"/{value_of(network, 'private_subnet_mask')}) need {needed} addresses, "
                 f"the VPC has {vpc.num_addresses}"
             )
 
@@ -492,7 +494,8 @@ class StageConfig(_Settings):
         service = ipaddress.IPv4Network(self.cluster.service_ipv4_cidr)
         if vpc.overlaps(service):
             raise ValueError(
-                f"cluster.service_ipv4_cidr {service} overlaps network.vpc_cidr {vpc}; "
+                f"cluster.service_ipv4_cidr {value_of(self.cluster, 'service_ipv4_cidr')} overlaps "
+                f"network.vpc_cidr {value_of(self.network, 'vpc_cidr')}; "
                 "Kubernetes service addresses must be outside the VPC"
             )
 
@@ -504,19 +507,24 @@ class StageConfig(_Settings):
             )
 
     def _unique_pool_names(self) -> None:
-        names = [pool.name for pool in self.gpu_pools] + [pool.name for pool in self.karpenter.node_pools]
-        for name in RESERVED_POOL_NAMES:
-            if name in names:
+        """Each list refuses its own repeats (``Unique``); a name may not be in both lists, nor
+        be one the platform reserves."""
+        pools = [("gpu_pools", self.gpu_pools), ("karpenter.node_pools", self.karpenter.node_pools)]
+        for setting, group in pools:
+            for index, pool in enumerate(group):
+                if pool.name in RESERVED_POOL_NAMES:
+                    raise ValueError(
+                        f"{setting}[{index}].name {pool.name!r} is reserved for the managed CPU node "
+                        "group (cpu_nodes); allowed: any other name"
+                    )
+        karpenter = {pool.name: index for index, pool in enumerate(self.karpenter.node_pools)}
+        for index, pool in enumerate(self.gpu_pools):
+            if pool.name in karpenter:
                 raise ValueError(
-                    f"pool name {name!r} is reserved for the managed CPU node group (cpu_nodes); "
-                    "choose another name"
+                    f"gpu_pools[{index}].name {pool.name!r} is also karpenter.node_pools"
+                    f"[{karpenter[pool.name]}].name; pool names label nodes, so allowed: "
+                    "a name in one of the two lists only"
                 )
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(
-                f"gpu_pools and karpenter.node_pools share the name(s) {duplicates}; "
-                "pool names label nodes and must be unique in a stage"
-            )
 
     def _workload_pools_exist(self) -> None:
         """Triton and Dynamo models name the GPU pool they run on; disaggregated serving moves

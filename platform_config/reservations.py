@@ -10,6 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from platform_config.checks import UniqueList, value_of
+
 POOL_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
 GpuCount = Literal[1, 2, 4, 8, 16]
 
@@ -18,16 +20,18 @@ class ReservationsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = False
-    gpu_pools: list[Annotated[str, Field(pattern=POOL_NAME_PATTERN)]] = Field(
+    gpu_pools: UniqueList[Annotated[str, Field(pattern=POOL_NAME_PATTERN)]] = Field(
         default_factory=list,
         description="Managed GPU pools (gpu_pools[].name) developers reserve from; the first is the default",
     )
-    allowed_gpu_counts: list[GpuCount] = Field(default_factory=lambda: [1, 2, 4, 8])
+    allowed_gpu_counts: UniqueList[GpuCount] = Field(default_factory=lambda: [1, 2, 4, 8])
     max_hours: Annotated[float, Field(gt=0, le=168)] = 24
     default_hours: Annotated[float, Field(gt=0, le=168)] = 4
     max_gpus_per_user: Annotated[int, Field(ge=1, le=64)] = 8
     max_open_per_user: Annotated[int, Field(ge=1, le=20)] = 4
-    warning_minutes: list[Annotated[int, Field(ge=1, le=240)]] = Field(default_factory=lambda: [30, 15, 5])
+    warning_minutes: UniqueList[Annotated[int, Field(ge=1, le=240)]] = Field(
+        default_factory=lambda: [30, 15, 5]
+    )
     grace_minutes: Annotated[int, Field(ge=0, le=60)] = 5
     max_queue_hours: Annotated[float, Field(gt=0, le=336)] = 72
     ready_timeout_minutes: Annotated[int, Field(ge=5, le=120)] = 20
@@ -37,11 +41,10 @@ class ReservationsSettings(BaseModel):
     def _consistent(self) -> ReservationsSettings:
         if self.enabled and not self.gpu_pools:
             raise ValueError("reservations.gpu_pools is empty: name the managed GPU pools developers reserve")
-        if len(set(self.gpu_pools)) != len(self.gpu_pools):
-            raise ValueError(f"reservations.gpu_pools repeats a pool: {self.gpu_pools}")
         if self.default_hours > self.max_hours:
             raise ValueError(
-                f"reservations.default_hours ({self.default_hours}) is above max_hours ({self.max_hours})"
+                f"reservations.default_hours {value_of(self, 'default_hours')} is above max_hours "
+                f"{value_of(self, 'max_hours')}"
             )
         if not self.allowed_gpu_counts:
             raise ValueError("reservations.allowed_gpu_counts is empty; allowed values are 1, 2, 4, 8, 16")

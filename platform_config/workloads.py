@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from platform_config.checks import Unique, UniqueList, value_of
+
 NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 # The full ARN, with the six-character suffix Secrets Manager appends to every name, so that
 # IAM grants exactly that secret (what `aws secretsmanager describe-secret` prints).
@@ -103,7 +105,8 @@ class TritonSettings(_Settings):
             )
         if self.max_replicas < self.min_replicas:
             raise ValueError(
-                f"triton.max_replicas ({self.max_replicas}) is below min_replicas ({self.min_replicas})"
+                f"triton.max_replicas {value_of(self, 'max_replicas')} is below min_replicas "
+                f"{value_of(self, 'min_replicas')}"
             )
         return self
 
@@ -125,6 +128,12 @@ class DynamoModelSettings(_Settings):
     startup_minutes: Annotated[int, Field(ge=5, le=240)] = 45
 
 
+# All models' DynamoGraphDeployments travel in one manifest to the kubectl Lambda, whose payload
+# is limited to 256 KiB; a model takes about 4.6 KB, so 16 stay under half of it (make mutants
+# found 64 models over the limit, which only the deployment would have reported).
+MAX_DYNAMO_MODELS = 16
+
+
 class DynamoSettings(_Settings):
     """The Dynamo operator and the models it serves."""
 
@@ -132,7 +141,9 @@ class DynamoSettings(_Settings):
     hf_token_secret_arn: Annotated[str, Field(pattern=SECRET_ARN_PATTERN)] | None = Field(
         None, description="Secrets Manager secret with the JSON key HF_TOKEN"
     )
-    models: list[DynamoModelSettings] = Field(default_factory=list)
+    models: Annotated[list[DynamoModelSettings], Unique("name")] = Field(
+        default_factory=list, max_length=MAX_DYNAMO_MODELS
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DynamoSettings:
@@ -141,9 +152,6 @@ class DynamoSettings(_Settings):
                 "dynamo.hf_token_secret_arn is required when dynamo.models is set "
                 "(model downloads read the Hugging Face token from it; never a literal)"
             )
-        names = [m.name for m in self.models]
-        if len(set(names)) != len(names):
-            raise ValueError(f"dynamo.models repeats a name: {names}")
         return self
 
 
@@ -158,8 +166,8 @@ class LinkerdSettings(_Settings):
     high_availability: bool = Field(False, description="3 control-plane replicas, PDBs, anti-affinity")
     trust_anchor_days: Annotated[int, Field(ge=30, le=3650)] = 365
     issuer_hours: Annotated[int, Field(ge=24, le=8760)] = 48
-    triton_clients: list[MeshClient] = Field(default_factory=list)
-    dynamo_clients: list[MeshClient] = Field(default_factory=list)
+    triton_clients: UniqueList[MeshClient] = Field(default_factory=list)
+    dynamo_clients: UniqueList[MeshClient] = Field(default_factory=list)
 
 
 class WorkloadsSettings(_Settings):

@@ -17,17 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tools.cdk_context import cdk_context
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("CDK_VALIDATION", "false")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-
-
-def cdk_context() -> dict:
-    """The context `cdk synth` would pass: cdk.json's feature flags plus cdk.context.json."""
-    context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    context.update(json.loads((ROOT / "cdk.context.json").read_text()))
-    return context
 
 
 @dataclass

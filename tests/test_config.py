@@ -105,7 +105,8 @@ def test_service_cidr_overlapping_vpc():
 def test_vpc_too_small_for_its_subnets():
     message = error_of(stage_with(**{"network.vpc_cidr": "10.10.0.0/20", "network.private_subnet_mask": 21}))
     assert "network.vpc_cidr 10.10.0.0/20 is too small" in message
-    assert "3 AZs x (public /24 + private /21) need 6912 addresses, the VPC has 4096" in message
+    # public_subnet_mask is not in dev.yaml: the message says its /24 is the default
+    assert "3 AZs x (public /24 (default) + private /21) need 6912 addresses, the VPC has 4096" in message
 
 
 def test_vpc_prefix_out_of_range_and_not_private():
@@ -167,7 +168,8 @@ def test_pull_through_cache_needs_credentials_for_ghcr():
 
 def test_duplicate_pool_names_across_groups_and_karpenter():
     pools = [{"name": "g6", "instance_type": "g6.xlarge"}]
-    assert "share the name(s) ['g6']" in error_of(stage_with(gpu_pools=pools))
+    message = error_of(stage_with(gpu_pools=pools))
+    assert "gpu_pools[0].name 'g6' is also karpenter.node_pools[0].name" in message
 
 
 def test_several_mistakes_reported_together():

@@ -10,10 +10,10 @@ import sys
 
 from platform_constructs.nag import MIN_REASON_WORDS
 from tests.manifests import MANIFEST_TYPES, render
+from tools.stage_mutants import LAMBDA_PAYLOAD_LIMIT
 from tools.synth_summary import TEMPLATE_LIMIT_BYTES
 
 TEMPLATE_BUDGET = TEMPLATE_LIMIT_BYTES // 2  # headroom for the charts later issues add
-LAMBDA_PAYLOAD_LIMIT = 262_144  # a manifest custom resource is sent to the kubectl Lambda
 
 # cfn-lint warnings left on purpose, with the reason a reviewer accepts.
 ALLOWED_CFN_LINT_WARNINGS = {

@@ -108,7 +108,7 @@ def test_cpu_nodes_take_catalogued_cpu_types_only():
 
 def test_the_cpu_pool_name_is_reserved():
     message = error_of(stage(**karpenter({"name": "cpu", "kind": "cpu", "instance_families": ["m7i"]})))
-    assert "pool name 'cpu' is reserved for the managed CPU node group" in message
+    assert "karpenter.node_pools[0].name 'cpu' is reserved for the managed CPU node group" in message
 
 
 def test_a_stage_of_bottlerocket_gpu_pools_needs_no_device_plugin_chart():

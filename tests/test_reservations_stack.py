@@ -179,7 +179,7 @@ def test_dead_letters_and_lambda_errors_page_through_the_topic(synth):
         ({"enabled": True}, "reservations.gpu_pools is empty"),
         (
             {"enabled": True, "gpu_pools": ["t4"], "default_hours": 30},
-            "default_hours (30.0) is above max_hours",
+            "default_hours 30.0 is above max_hours 24 (default)",
         ),
         (
             {"enabled": True, "gpu_pools": ["t4"], "allowed_gpu_counts": [3]},
