@@ -31,13 +31,10 @@ app.synth()
 """
 
 PLATFORM_APP = """
-import json
-from pathlib import Path
 from aws_cdk import App
 from app import build_app
-context = json.loads(Path("cdk.json").read_text())["context"]
-context.update(json.loads(Path("cdk.context.json").read_text()))
-app = App(context=context)
+from tools.cdk_context import cdk_context
+app = App(context=cdk_context())
 build_app(app)
 app.synth()
 """
@@ -46,7 +43,6 @@ app.synth()
 # Python side blocks on Node.js for each), printed as one JSON line.
 PROFILED_APP = """
 import json, time
-from pathlib import Path
 t0 = time.perf_counter()
 from jsii._kernel.providers import process
 wait = {"seconds": 0.0, "calls": 0}
@@ -61,10 +57,9 @@ def timed_send(self, request, response_type):
 process._NodeProcess.send = timed_send
 from aws_cdk import App
 from app import build_app
+from tools.cdk_context import cdk_context
 t1 = time.perf_counter()
-context = json.loads(Path("cdk.json").read_text())["context"]
-context.update(json.loads(Path("cdk.context.json").read_text()))
-app = App(context=context)
+app = App(context=cdk_context())
 build_app(app)
 t2 = time.perf_counter()
 app.synth()

@@ -92,7 +92,7 @@ def generated(tmp_path_factory) -> Synthesized:
     from cdk_nag import AwsSolutionsChecks
 
     from stacks.platform_stage import PlatformStage
-    from tests.conftest import cdk_context
+    from tools.cdk_context import cdk_context
 
     outdir = tmp_path_factory.mktemp("any-stage")
     app = App(outdir=str(outdir), context=cdk_context())
