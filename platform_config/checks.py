@@ -20,6 +20,14 @@ from pydantic_core import core_schema
 T = TypeVar("T")
 
 
+def pascal(name: str) -> str:
+    """``dynamo/vllm-runtime`` -> ``DynamoVllmRuntime``: the stable construct id the stacks derive
+    from a setting. Here, so that the model can refuse two settings that would share an id."""
+    for separator in "/._":
+        name = name.replace(separator, "-")
+    return "".join(word.capitalize() for word in name.split("-") if word)
+
+
 def brief(value: object, limit: int = 80) -> str:
     """``repr`` of a value a user wrote, cut so that a pasted blob can't flood the message."""
     text = repr(value)

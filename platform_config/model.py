@@ -16,10 +16,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from platform_config import cpu_catalog, gpu_catalog
-from platform_config.checks import Unique, UniqueList, value_of
+from platform_config.checks import Unique, UniqueList, pascal, value_of
 from platform_config.reservations import ReservationsSettings
 from platform_config.workloads import WorkloadsSettings
-from platform_constructs.naming import pascal
 
 KUBERNETES_VERSION = "1.35"
 ACCOUNT_PATTERN = r"^\d{12}$"

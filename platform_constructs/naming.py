@@ -27,13 +27,6 @@ def cluster_name(stage_name: str) -> str:
     return f"gpu-platform-{stage_name}"
 
 
-def pascal(name: str) -> str:
-    """``dynamo/vllm-runtime`` -> ``DynamoVllmRuntime``: a stable construct id from a setting."""
-    for separator in "/._":
-        name = name.replace(separator, "-")
-    return "".join(word.capitalize() for word in name.split("-") if word)
-
-
 # Namespaces of the Kubernetes layer, each owned by the Workloads stack's namespaces chart.
 MONITORING_NAMESPACE = "monitoring"
 NATS_NAMESPACE = "nats"

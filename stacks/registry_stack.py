@@ -10,9 +10,9 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
+from platform_config.checks import pascal
 from platform_config.model import StageConfig
 from platform_constructs.keys import stage_key
-from platform_constructs.naming import pascal
 from platform_constructs.retention import destroys_data, removal_policy
 
 
