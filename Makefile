@@ -50,9 +50,15 @@ $(LAYER_ZIP): lambda/layers/kubernetes/requirements.txt $(PY_STAMP)
 
 ## synth: install, synthesize every stage into cdk.out/ and print a per-stage summary
 synth: install
-	rm -rf $(OUT)
-	$(CDK) synth '**' --quiet --output $(OUT) $(STAGE_CONTEXT)
+	$(call synth_into,$(OUT),$(STAGE_CONTEXT))
 	$(PY) -m tools.synth_summary $(OUT)
+
+# $(call synth_into,DIR,CDK ARGS): synthesize every stage into DIR.partial and rename it to DIR
+# only when synth succeeds, so a failed synth leaves no assembly that looks complete (the
+# summary, the cost report, the diff and the CI read DIR); the old DIR goes first either way.
+synth_into = rm -rf $(1) $(1).partial && \
+	{ $(CDK) synth '**' --quiet --output $(1).partial $(2) || { rm -rf $(1).partial; exit 1; }; } && \
+	mv $(1).partial $(1)
 
 ## test: every test and gate (ruff, CLI synth with CloudFormation validation, then pytest with
 ##       snapshots/nag/cfn-lint/k8s schemas on that one assembly)
@@ -73,8 +79,7 @@ unit:
 # The one place CDK's built-in CloudFormation validation runs (it costs seconds a synth). No
 # path or asset metadata, so the templates are exactly what the snapshots hold.
 cli-synth:
-	rm -rf $(TEST_OUT)
-	$(CDK) synth '**' --quiet --no-path-metadata --no-asset-metadata --output $(TEST_OUT)
+	$(call synth_into,$(TEST_OUT),--no-path-metadata --no-asset-metadata)
 	$(PY) -m tools.synth_summary $(TEST_OUT)
 
 ## snapshots: rewrite the template and chart snapshots after a reviewed infrastructure change
@@ -138,4 +143,4 @@ imports: install
 	done
 
 clean:
-	rm -rf $(OUT) cdk.out.test .diff .pytest_cache .ruff_cache
+	rm -rf $(OUT) $(OUT).partial cdk.out.test cdk.out.test.partial .diff .pytest_cache .ruff_cache

@@ -5,6 +5,8 @@ account/region pair that ``cdk.context.json`` has never heard of synthesizes wit
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import yaml
@@ -12,7 +14,7 @@ from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_sns as sns
 
 from app import build_app
-from tests.conftest import cdk_context
+from tests.conftest import ROOT, cdk_context
 from tools.assembly import stack_templates
 
 ACCOUNT, REGION, ZONES = "444444444444", "us-west-1", ["us-west-1a", "us-west-1c"]
@@ -71,3 +73,35 @@ def test_stage_outside_the_committed_context_needs_no_lookup(tmp_path):
         if r["Type"] == "AWS::EC2::Subnet"
     }
     assert subnet_zones == set(ZONES)
+
+
+# Stands in for the CDK CLI when a lookup fails: the app has written a whole assembly, then the
+# CLI cannot resolve the lookup and exits 1.
+FAILING_CDK = """#!/bin/sh
+while [ $# -gt 0 ]; do [ "$1" = --output ] && out=$2; shift; done
+mkdir -p "$out" && echo '{"version": "48.0.0", "artifacts": {}}' > "$out/manifest.json"
+echo "Need to perform AWS calls for account 444444444444, but no credentials have been configured" >&2
+exit 1
+"""
+
+
+def test_a_failed_synth_leaves_no_assembly(tmp_path):
+    """`make synth` (and every target that synthesizes through the same step) moves the
+    assembly into place only on success; an earlier run's assembly is gone too."""
+    cdk = tmp_path / "cdk"
+    cdk.write_text(FAILING_CDK)
+    cdk.chmod(0o755)
+    out = tmp_path / "cdk.out"
+    out.mkdir()
+    (out / "manifest.json").write_text("{}")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
+    result = subprocess.run(
+        ["make", "-o", "install", "synth", f"OUT={out}", f"CDK={cdk}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode != 0 and "Need to perform AWS calls" in result.stderr
+    assert not out.exists() and not out.with_name("cdk.out.partial").exists()
