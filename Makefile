@@ -88,14 +88,21 @@ snapshots: install
 
 ## diff: offline, stack-by-stack diff of BASE (a git ref, default main) against the working tree;
 ##       fails when a stateful resource would be replaced or deleted (ALLOW_STATEFUL=1 to allow)
+# The base worktree is installed by its own `make install`, reusing the head's .venv,
+# node_modules and layer zip where the files they are built from are identical
+# (tools/base_install.py). The report alone goes to stdout (the pull request's comment);
+# the base's build and both synths report on stderr.
 BASE ?= main
+diff: export CDK_VALIDATION := false
 diff: install
-	rm -rf .diff && git worktree prune
-	git worktree add --detach .diff/base $(BASE) >/dev/null
-	cd .diff/base && CDK_VALIDATION=false $(CDK) synth '**' --quiet --output $(CURDIR)/.diff/base.out $(STAGE_CONTEXT) >/dev/null
-	CDK_VALIDATION=false $(CDK) synth '**' --quiet --output .diff/head.out $(STAGE_CONTEXT) >/dev/null
-	git worktree remove --force .diff/base
-	$(PY) -m tools.stack_diff .diff/base.out .diff/head.out $(if $(ALLOW_STATEFUL),--allow-stateful-changes)
+	@rm -rf .diff && git worktree prune
+	@git worktree add --quiet --detach .diff/base $(BASE) >&2
+	@$(PY) -m tools.base_install .diff/base
+	@cd .diff/base && export PATH="$$PWD/.venv/bin:$$PWD/node_modules/.bin:$$PATH" && \
+	  { $(call synth_into,$(CURDIR)/.diff/base.out,$(STAGE_CONTEXT)); } >&2
+	@{ $(call synth_into,.diff/head.out,$(STAGE_CONTEXT)); } >&2
+	@git worktree remove --force .diff/base
+	@$(PY) -m tools.stack_diff .diff/base.out .diff/head.out $(if $(ALLOW_STATEFUL),--allow-stateful-changes)
 
 ## cost: itemised idle and peak $/h and $/month per stage, from the synthesized templates and
 ##       the dated price table (PRICES=your-table.yaml to use another)
