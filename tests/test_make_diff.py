@@ -148,3 +148,16 @@ def test_a_base_without_an_install_target_is_one_message(tmp_path, capsys):
     assert main([str(base), "--head", str(ROOT)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "has no `install` target" in err and "Traceback" not in err
+
+
+def test_a_failing_base_build_is_one_message(tmp_path, capfd):
+    base = tmp_path / "base"
+    base.mkdir()
+    git(base, "init", "--quiet")
+    (base / "Makefile").write_text(
+        ".PHONY: install\ninstall: build/tool\nbuild/tool:\n\t@echo no network >&2; false\n"
+    )
+    assert main([str(base), "--head", str(ROOT)]) == 2
+    err = capfd.readouterr().err
+    assert "error: `make install` failed in the base worktree" in err and "while building build/tool" in err
+    assert "no network" in err and "Traceback" not in err  # the base's own log, streamed

@@ -10,8 +10,8 @@ built is reused when every file it is built from is byte-identical in the two tr
 artefact it depends on is reused too, the rule make itself applies; ``<dir>/.installed`` stands
 for the whole ``<dir>`` (``.venv``, ``node_modules``: linked), any other target for its file
 (copied). The base's ``make install`` then runs with the reused targets marked done (``-o``),
-so it builds exactly what differs, with the base's own recipes. A failure is one message and
-the base's build log, exit 2.
+so it builds exactly what differs, with the base's own recipes, its log on stderr. A failure
+ends in one message, exit 2.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ INSTALL = "install"
 STAMP = ".installed"  # the Makefile's mark of a directory installed as a whole
 NOT_A_TARGET = "# Not a target:"  # how make's database marks a file it only mentions
 RULE = re.compile(r"^([^\s#:=][^\s:=]*):(?!=)\s*(.*)$")
+STDERR = 2  # the file descriptor, so the base's build log is streamed as it is written
 # Flags and variables of the calling `make diff` (BASE=, STAGE_FILE=, -o, jobserver) are not
 # the base's business.
 MAKE_ENV = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
@@ -45,11 +46,12 @@ class Plan:
     built: tuple[str, ...]  # targets the base's make install builds
 
 
-def _make(base: Path, *args: str) -> subprocess.CompletedProcess:
+def _make(base: Path, *args: str, log=subprocess.PIPE) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in MAKE_ENV}
     return subprocess.run(
         ["make", "--no-print-directory", "-C", str(base), *args],
-        capture_output=True,
+        stdout=log,
+        stderr=log,
         text=True,
         env=env,
         timeout=1800,
@@ -114,6 +116,8 @@ def seed(base: Path, head: Path, target: str) -> None:
             raise BaseInstallError(f"{destination} already exists in the base worktree")
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.symlink_to(source.resolve(), target_is_directory=True)
+    elif source.is_dir():
+        shutil.copytree(source, destination, symlinks=True)
     else:
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, destination)
@@ -124,11 +128,11 @@ def install(base: Path, head: Path) -> Plan:
     for target in steps.reused:
         seed(base, head, target)
     marked_done = [arg for target in steps.reused for arg in ("-o", target)]
-    result = _make(base, *marked_done, INSTALL)
-    if result.returncode != 0:
+    # The build log goes to stderr as it happens: a base's own .venv takes minutes.
+    if _make(base, *marked_done, INSTALL, log=STDERR).returncode != 0:
         raise BaseInstallError(
-            f"`make {INSTALL}` failed in the base worktree {base} (building {', '.join(steps.built)}):\n"
-            + (result.stdout + result.stderr).strip()
+            f"`make {INSTALL}` failed in the base worktree {base} while building "
+            f"{', '.join(steps.built)} (its output is above)"
         )
     return steps
 
