@@ -50,9 +50,15 @@ $(LAYER_ZIP): lambda/layers/kubernetes/requirements.txt $(PY_STAMP)
 
 ## synth: install, synthesize every stage into cdk.out/ and print a per-stage summary
 synth: install
-	rm -rf $(OUT)
-	$(CDK) synth '**' --quiet --output $(OUT) $(STAGE_CONTEXT)
+	$(call synth_into,$(OUT),$(STAGE_CONTEXT))
 	$(PY) -m tools.synth_summary $(OUT)
+
+# $(call synth_into,DIR,CDK ARGS): synthesize every stage into DIR.partial and rename it to DIR
+# only when synth succeeds, so a failed synth leaves no assembly that looks complete (the
+# summary, the cost report, the diff and the CI read DIR); the old DIR goes first either way.
+synth_into = rm -rf $(1) $(1).partial && \
+	{ $(CDK) synth '**' --quiet --output $(1).partial $(2) || { rm -rf $(1).partial; exit 1; }; } && \
+	mv $(1).partial $(1)
 
 ## test: every test and gate (ruff, CLI synth with CloudFormation validation, then pytest with
 ##       snapshots/nag/cfn-lint/k8s schemas on that one assembly)
@@ -73,8 +79,7 @@ unit:
 # The one place CDK's built-in CloudFormation validation runs (it costs seconds a synth). No
 # path or asset metadata, so the templates are exactly what the snapshots hold.
 cli-synth:
-	rm -rf $(TEST_OUT)
-	$(CDK) synth '**' --quiet --no-path-metadata --no-asset-metadata --output $(TEST_OUT)
+	$(call synth_into,$(TEST_OUT),--no-path-metadata --no-asset-metadata)
 	$(PY) -m tools.synth_summary $(TEST_OUT)
 
 ## snapshots: rewrite the template and chart snapshots after a reviewed infrastructure change
@@ -88,14 +93,21 @@ mutants: install
 
 ## diff: offline, stack-by-stack diff of BASE (a git ref, default main) against the working tree;
 ##       fails when a stateful resource would be replaced or deleted (ALLOW_STATEFUL=1 to allow)
+# The base worktree is installed by its own `make install`, reusing the head's .venv,
+# node_modules and layer zip where the files they are built from are identical
+# (tools/base_install.py). The report alone goes to stdout (the pull request's comment);
+# the base's build and both synths report on stderr.
 BASE ?= main
+diff: export CDK_VALIDATION := false
 diff: install
-	rm -rf .diff && git worktree prune
-	git worktree add --detach .diff/base $(BASE) >/dev/null
-	cd .diff/base && CDK_VALIDATION=false $(CDK) synth '**' --quiet --output $(CURDIR)/.diff/base.out $(STAGE_CONTEXT) >/dev/null
-	CDK_VALIDATION=false $(CDK) synth '**' --quiet --output .diff/head.out $(STAGE_CONTEXT) >/dev/null
-	git worktree remove --force .diff/base
-	$(PY) -m tools.stack_diff .diff/base.out .diff/head.out $(if $(ALLOW_STATEFUL),--allow-stateful-changes)
+	@rm -rf .diff && git worktree prune
+	@git worktree add --quiet --detach .diff/base $(BASE) >&2
+	@$(PY) -m tools.base_install .diff/base
+	@cd .diff/base && export PATH="$$PWD/.venv/bin:$$PWD/node_modules/.bin:$$PATH" && \
+	  { $(call synth_into,$(CURDIR)/.diff/base.out,$(STAGE_CONTEXT)); } >&2
+	@{ $(call synth_into,.diff/head.out,$(STAGE_CONTEXT)); } >&2
+	@git worktree remove --force .diff/base
+	@$(PY) -m tools.stack_diff .diff/base.out .diff/head.out $(if $(ALLOW_STATEFUL),--allow-stateful-changes)
 
 ## cost: itemised idle and peak $/h and $/month per stage, from the synthesized templates and
 ##       the dated price table (PRICES=your-table.yaml to use another)
@@ -148,4 +160,4 @@ imports: install
 	done
 
 clean:
-	rm -rf $(OUT) cdk.out.test .diff .pytest_cache .ruff_cache
+	rm -rf $(OUT) $(OUT).partial cdk.out.test cdk.out.test.partial .diff .pytest_cache .ruff_cache

@@ -63,6 +63,10 @@ def test_pull_request_tests_then_diffs_each_stage_into_one_comment():
     assert diff_job["strategy"]["matrix"]["stage"] == ["dev", "staging", "prod"]
     runs = "\n".join(s.get("run", "") for s in steps(diff_job))
     assert 'make diff BASE="origin/${{ github.base_ref }}"' in runs
+    # make exits 2 for any failed recipe: the stateful verdict (exit 1) comes from the tool itself.
+    assert "ALLOW_STATEFUL=1 > diff.md" in runs
+    assert "-m tools.stack_diff --no-cdk .diff/base.out .diff/head.out" in runs
+    assert runs.index("make install") < runs.index("make diff")  # install output stays out of the comment
     script = next(s for s in steps(diff_job) if s.get("uses", "").startswith("actions/github-script"))
     body = script["with"]["script"]
     assert "gpu-platform-diff:${stage}" in body and "updateComment" in body and "createComment" in body
