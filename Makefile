@@ -147,9 +147,12 @@ soak-reservations: install
 ## imports: regenerate the cdk8s CRD bindings in k8s_charts/imports from k8s_charts/crds
 # The Dynamo CRD embeds whole pod specs: its binding is a 5 MB module that adds 0.7 s to every
 # synth's imports, so its resources are written as schema-checked dicts instead (README). The
-# four cert-manager/trust-manager objects (k8s_charts/linkerd_identity.py) are dicts too.
+# four cert-manager/trust-manager objects (k8s_charts/linkerd_identity.py) are dicts too, and
+# so are the Kueue objects (k8s_charts/kueue_queues.py).
 NO_BINDINGS := nvidia.com_dynamographdeployments cert-manager.io_certificates \
-  cert-manager.io_clusterissuers trust.cert-manager.io_bundles
+  cert-manager.io_clusterissuers trust.cert-manager.io_bundles \
+  kueue.x-k8s.io_clusterqueues kueue.x-k8s.io_localqueues kueue.x-k8s.io_resourceflavors \
+  kueue.x-k8s.io_workloadpriorityclasses
 imports: install
 	rm -rf k8s_charts/imports
 	for crd in k8s_charts/crds/*.yaml; do \

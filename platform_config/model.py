@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from platform_config import cpu_catalog, gpu_catalog
 from platform_config.checks import Unique, UniqueList, pascal, value_of
 from platform_config.reservations import ReservationsSettings
+from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
 
 KUBERNETES_VERSION = "1.35"
@@ -425,6 +426,7 @@ class StageConfig(_Settings):
     storage: StorageSettings = StorageSettings()
     workloads: WorkloadsSettings = WorkloadsSettings()
     reservations: ReservationsSettings = ReservationsSettings()
+    tenancy: TenancySettings = TenancySettings()
 
     @field_validator("availability_zones")
     @classmethod
@@ -447,7 +449,27 @@ class StageConfig(_Settings):
         self._workload_pools_exist()
         self._triton_has_its_bucket()
         self._reservation_pools_exist()
+        self._team_quotas_fit()
         return self
+
+    def _team_quotas_fit(self) -> None:
+        """Team GPU quotas name this stage's GPU pools and fit what each pool can ever have: a
+        managed pool max_size x its type's GPUs (the catalogue's figure), a Karpenter pool its limit."""
+        capacity = {
+            p.name: (
+                p.max_size * p.gpu.gpus,
+                f"max_size {p.max_size} x {p.gpu.gpus} GPUs per {p.instance_type}",
+            )
+            for p in self.gpu_pools
+        } | {p.name: (p.gpus_limit, "its gpu_limit") for p in self.karpenter.gpu_node_pools}
+        refresh = self.registry.token_refresh
+        self.tenancy.check_against_stage(
+            gpu_capacity=capacity,
+            cpu_pools=[*RESERVED_POOL_NAMES, *(p.name for p in self.karpenter.node_pools if not p.is_gpu)],
+            other_namespaces=dict.fromkeys(
+                refresh.namespaces if refresh.enabled else [], "registry.token_refresh.namespaces"
+            ),
+        )
 
     def _reservation_pools_exist(self) -> None:
         """Reservations pin a dev pod to a node the planner chose, so they use managed pools

@@ -89,6 +89,11 @@ DYNAMO_PLATFORM = HelmChartPin(
     chart="dynamo-platform",
     version="1.6.0",
 )
+# Kueue: GPU admission and team quotas (k8s_charts/kueue_queues.py). The chart's values in
+# the source tree name a staging build; the release published to registry.k8s.io is this.
+# Chart and image: kueue.sigs.k8s.io/docs/installation ("Install by Helm"), tag v0.19.2.
+KUEUE = HelmChartPin(repository="oci://registry.k8s.io/kueue/charts/kueue", chart="kueue", version="0.19.2")
+KUEUE_CONTROLLER = ImagePin(repository="registry.k8s.io/kueue/kueue", tag="v0.19.2")
 
 NATS_SERVER = ImagePin(repository="docker.io/library/nats", tag="2.15.0-alpine")
 NATS_EXPORTER = ImagePin(repository="docker.io/natsio/prometheus-nats-exporter", tag="0.20.2")
@@ -116,6 +121,7 @@ HELM_CHARTS: tuple[HelmChartPin, ...] = (
     LINKERD_CRDS,
     LINKERD_CONTROL_PLANE,
     DYNAMO_PLATFORM,
+    KUEUE,
 )
 IMAGES: tuple[ImagePin, ...] = (
     PLATFORM_JOBS_BASE,
@@ -125,6 +131,7 @@ IMAGES: tuple[ImagePin, ...] = (
     DYNAMO_VLLM_RUNTIME,
     MINIO,
     DEV_POD_BASE,
+    KUEUE_CONTROLLER,
 )
 
 

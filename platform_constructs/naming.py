@@ -38,3 +38,8 @@ LINKERD_NAMESPACE = "linkerd"
 MESH_INJECT = {"linkerd.io/inject": "enabled"}
 CERT_MANAGER_NAMESPACE = "cert-manager"
 MINIO_NAMESPACE = "minio"
+KUEUE_NAMESPACE = "kueue-system"
+# Team namespaces carry their team's name (Kueue's ClusterQueues select them by it) and the
+# team's default priority class, for whatever submits the team's work.
+TEAM_LABEL = f"{LABEL_DOMAIN}/team"
+DEFAULT_PRIORITY_CLASS_ANNOTATION = f"{LABEL_DOMAIN}/default-priority-class"

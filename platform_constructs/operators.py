@@ -8,8 +8,11 @@ user from the ``grafana-admin`` Secret that the secret sync writes.
 
 from __future__ import annotations
 
+import json
+
+from platform_config.versions import KUEUE_CONTROLLER
 from platform_config.workloads import LinkerdSettings, ObservabilitySettings
-from platform_constructs.naming import GPU_MODEL_LABEL, GPU_TAINT_KEY, MESH_INJECT, POOL_LABEL
+from platform_constructs.naming import GPU_MODEL_LABEL, GPU_TAINT_KEY, MESH_INJECT, POOL_LABEL, TEAM_LABEL
 
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 PROMETHEUS_SERVICE_ACCOUNT = "kube-prometheus-stack-prometheus"  # the chart's name for it
@@ -220,3 +223,69 @@ def linkerd_control_plane_values(settings: LinkerdSettings) -> dict:
             "deploymentStrategy": {"rollingUpdate": {"maxUnavailable": 1, "maxSurge": "25%"}},
         }
     return values
+
+
+# --- Kueue ----------------------------------------------------------------------------------
+
+# The chart's own integrations list (values.yaml of the pinned chart): every framework Kueue
+# can queue; those whose CRDs are not installed are skipped by Kueue until they are.
+KUEUE_FRAMEWORKS = [
+    "batch/job",
+    "kubeflow.org/mpijob",
+    "ray.io/rayjob",
+    "ray.io/rayservice",
+    "ray.io/raycluster",
+    "jobset.x-k8s.io/jobset",
+    "workload.codeflare.dev/appwrapper",
+    "trainer.kubeflow.org/trainjob",
+    "pod",
+    "deployment",
+    "statefulset",
+    "leaderworkerset.x-k8s.io/leaderworkerset",
+]
+
+
+def kueue_configuration() -> dict:
+    """Kueue's Configuration (config.kueue.x-k8s.io/v1beta2): the chart's defaults, plus
+    - Kueue manages the team namespaces only (the team label), and there every job and pod,
+      with or without a queue name (a pod cannot use a team's GPUs without being admitted);
+      the platform's own namespaces are never touched;
+    - fair sharing on, with Kueue's default preemption strategies: pending work reclaims
+      borrowed capacity until each team has its fair share."""
+    return {
+        "apiVersion": "config.kueue.x-k8s.io/v1beta2",
+        "kind": "Configuration",
+        "health": {"healthProbeBindAddress": ":8081"},
+        "metrics": {"bindAddress": ":8443"},
+        "webhook": {"port": 9443},
+        "leaderElection": {"leaderElect": True, "resourceName": "c1f6bfd2.kueue.x-k8s.io"},
+        "controller": {
+            "groupKindConcurrency": {
+                "Job.batch": 5,
+                "Pod": 5,
+                "Workload.kueue.x-k8s.io": 10,
+                "LocalQueue.kueue.x-k8s.io": 5,
+                "ClusterQueue.kueue.x-k8s.io": 5,
+                "ResourceFlavor.kueue.x-k8s.io": 1,
+            }
+        },
+        "clientConnection": {"qps": 300, "burst": 500},
+        "manageJobsWithoutQueueName": True,
+        "managedJobsNamespaceSelector": {"matchExpressions": [{"key": TEAM_LABEL, "operator": "Exists"}]},
+        "integrations": {"frameworks": KUEUE_FRAMEWORKS},
+        "fairSharing": {"preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]},
+    }
+
+
+def kueue_values() -> dict:
+    """The released controller image (the chart's values name a staging build), on the CPU
+    pool, with the configuration above (JSON is YAML, which the chart passes through)."""
+    image = {
+        "repository": KUEUE_CONTROLLER.repository,
+        "tag": KUEUE_CONTROLLER.tag,
+        "pullPolicy": "IfNotPresent",
+    }
+    return {
+        "controllerManager": {"manager": {"image": image}, **CPU_PLACEMENT},
+        "managerConfig": {"controllerManagerConfigYaml": json.dumps(kueue_configuration(), indent=2)},
+    }

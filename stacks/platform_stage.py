@@ -45,9 +45,9 @@ class PlatformStage(Stage):
             efa_security_group=self.network.efa_security_group,
             **common,
         )
-        # A stage with no Kubernetes layer (every workload off) gets no empty Workloads stack.
+        # A stage with no Kubernetes layer (every workload off, no teams) gets no empty Workloads stack.
         self.workloads: WorkloadsStack | None = None
-        if config.workloads.any_enabled:
+        if config.workloads.any_enabled or config.tenancy.teams:
             self.workloads = WorkloadsStack(
                 self,
                 "Workloads",

@@ -19,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from k8s_charts.dynamo_graphs import FRONTEND_LABEL, FRONTEND_PORT, DynamoGraphsChart
+from k8s_charts.kueue_queues import KueueQueuesChart
 from k8s_charts.linkerd_identity import CONTROL_PLANE_LABEL, LinkerdIdentityChart
 from k8s_charts.mesh_policy import MeshPolicyChart, ProtectedPort, ProtectedService
 from k8s_charts.minio import ROOT_SECRET as MINIO_ROOT_SECRET
@@ -27,6 +28,7 @@ from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.nats import NatsChart, client_url
 from k8s_charts.observability import ObservabilityChart
 from k8s_charts.storage_classes import EFS_CLASS, GP3_CLASS
+from k8s_charts.tenancy import TenancyChart, team_namespace_metadata
 from k8s_charts.triton import GRPC_PORT, HTTP_PORT, TritonChart
 from k8s_charts.triton import NAME as TRITON
 from k8s_charts.triton import SERVICE_ACCOUNT as TRITON_SERVICE_ACCOUNT
@@ -40,6 +42,7 @@ from platform_constructs.naming import (
     CERT_MANAGER_NAMESPACE,
     DYNAMO_NAMESPACE,
     INFERENCE_NAMESPACE,
+    KUEUE_NAMESPACE,
     LINKERD_NAMESPACE,
     MESH_INJECT,
     MINIO_NAMESPACE,
@@ -56,8 +59,9 @@ HELM_TIMEOUT = Duration.minutes(15)
 
 
 def workload_namespaces(config: StageConfig) -> list[str]:
-    """Namespaces the enabled components need (the Helm-installed ones create their own)."""
-    workloads = config.workloads
+    """Namespaces the enabled components need (the Helm-installed ones create their own; Kueue's
+    is created here, before its release) and every team's."""
+    workloads, teams = config.workloads, config.tenancy.teams
     wanted = {
         MONITORING_NAMESPACE: workloads.observability.enabled,
         NATS_NAMESPACE: workloads.nats.enabled,
@@ -66,8 +70,9 @@ def workload_namespaces(config: StageConfig) -> list[str]:
         PLATFORM_SECRETS_NAMESPACE: bool(secret_targets(config)),
         LINKERD_NAMESPACE: workloads.linkerd.enabled,
         MINIO_NAMESPACE: workloads.minio.enabled,
+        KUEUE_NAMESPACE: bool(teams),
     }
-    return [name for name, enabled in wanted.items() if enabled]
+    return [name for name, enabled in wanted.items() if enabled] + list(config.tenancy.namespaces)
 
 
 # Labels Linkerd requires on its own namespace: trust-manager's Bundle targets it by the
@@ -168,12 +173,13 @@ class WorkloadsStack(Stack):
 
         namespaces = [n for n in workload_namespaces(config) if n not in owned_namespaces]
         meshed = workloads.linkerd.enabled
+        team_labels, team_annotations = team_namespace_metadata(config.tenancy)
         self.namespaces = attach(
             self, "Namespaces", cluster,
             NamespacesChart(
                 cdk8s.App(), "namespaces", namespaces=namespaces,
-                labels={LINKERD_NAMESPACE: LINKERD_NAMESPACE_LABELS},
-                annotations={INFERENCE_NAMESPACE: MESH_INJECT} if meshed else {},
+                labels={LINKERD_NAMESPACE: LINKERD_NAMESPACE_LABELS, **team_labels},
+                annotations={**team_annotations, **({INFERENCE_NAMESPACE: MESH_INJECT} if meshed else {})},
             ),
         )  # fmt: skip
         self.namespaces.node.add_dependency(nodes_ready)
@@ -185,6 +191,7 @@ class WorkloadsStack(Stack):
                 targets=secret_targets(config), namespaces_ready=self.namespaces,
             )  # fmt: skip
 
+        self._tenancy()
         if meshed:
             self._linkerd()
         if workloads.observability.enabled:
@@ -250,6 +257,28 @@ class WorkloadsStack(Stack):
         return manifest
 
     # -- components --------------------------------------------------------------------------
+
+    def _tenancy(self) -> None:
+        """Priority classes and the team namespaces' quotas; with teams, Kueue (its controller
+        on the CPU pool) and then the queues, which need the CRDs its chart installs."""
+        tenancy = self.config.tenancy
+        self._manifest("Tenancy", TenancyChart(cdk8s.App(), "tenancy", settings=tenancy))
+        if not tenancy.teams:
+            return
+        # Kueue's Job webhook sees every Job in the cluster (failurePolicy Fail): the secret
+        # sync's install Job goes first, so it never meets a webhook whose server is not up yet.
+        after = [self.secret_sync.manifest] if self.secret_sync else []
+        kueue = self._release("Kueue", versions.KUEUE, KUEUE_NAMESPACE, operators.kueue_values(), *after)
+        self._manifest(
+            "KueueQueues",
+            KueueQueuesChart(
+                cdk8s.App(),
+                "kueue-queues",
+                settings=tenancy,
+                gpu_pools=list(self.config.gpu_pool_instances()),
+            ),
+            kueue,
+        )
 
     def _linkerd(self) -> None:
         """cert-manager and trust-manager, the identity PKI they issue, then Linkerd's CRDs and

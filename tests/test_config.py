@@ -76,10 +76,12 @@ def test_hyphenated_family_is_a_family_and_a_valid_pool():
     assert gpu_catalog.lookup("p6-b200.48xlarge").family == "p6-b200"
     assert "p6-b200" in gpu_catalog.known_families()
     pools = [{"name": "b200", "instance_type": "p6-b200.48xlarge", "efa": True, "max_size": 2}]
-    config = parse_stage(stage_with(gpu_pools=pools, workloads={}, reservations={}), "t")
+    config = parse_stage(stage_with(gpu_pools=pools, workloads={}, reservations={}, tenancy={}), "t")
     assert config.gpu_pools[0].gpu.efa_interfaces == 8
     karpenter = stage_with(
-        workloads={}, **{"karpenter.node_pools": [{"name": "b200", "instance_families": ["p6-b200"]}]}
+        workloads={},
+        tenancy={},
+        **{"karpenter.node_pools": [{"name": "b200", "instance_families": ["p6-b200"]}]},
     )
     assert parse_stage(karpenter, "t").karpenter.node_pools[0].instance_types == ["p6-b200.48xlarge"]
 

@@ -45,6 +45,7 @@ DEFAULTS: dict[tuple[str, str], str] = {
     ("linkerd-crds", "2026.9.1"): "linkerd-crds/2026.8.3",
     ("linkerd-control-plane", "2026.9.1"): "linkerd-control-plane/2026.8.3",
     ("dynamo-platform", "1.6.0"): "dynamo-platform/1.5.0-main",
+    ("kueue", "0.19.2"): "kueue/0.19.2",
 }
 
 # Maps whose keys are the user's (labels, selectors, Kubernetes objects passed through whole):

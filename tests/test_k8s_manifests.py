@@ -12,6 +12,7 @@ import yaml
 from k8s_charts.dynamo_graphs import DynamoGraphsChart
 from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
 from k8s_charts.karpenter_node_pools import KarpenterNodePoolsChart
+from k8s_charts.kueue_queues import KueueQueuesChart
 from k8s_charts.linkerd_identity import LinkerdIdentityChart
 from k8s_charts.mesh_policy import MeshPolicyChart
 from k8s_charts.minio import MinioChart
@@ -20,6 +21,7 @@ from k8s_charts.nats import NatsChart
 from k8s_charts.observability import ObservabilityChart
 from k8s_charts.secret_sync import SecretSyncChart
 from k8s_charts.storage_classes import StorageClassesChart
+from k8s_charts.tenancy import TenancyChart
 from k8s_charts.triton import TritonChart
 from platform_config.loader import load_stages
 from stacks.workloads_stack import protected_services, secret_targets
@@ -107,6 +109,10 @@ def charts() -> dict[str, cdk8s.Chart]:
         "minio": MinioChart(
             app, "minio", settings=DEV.workloads.minio, namespace="minio", storage_class="gp3"
         ),
+        "tenancy": TenancyChart(app, "tenancy", settings=DEV.tenancy),
+        "kueue-queues": KueueQueuesChart(
+            app, "kueue-queues", settings=DEV.tenancy, gpu_pools=list(DEV_POOLS)
+        ),
     }
 
 
@@ -124,6 +130,8 @@ CHART_NAMES = [
     "linkerd-identity",
     "mesh-policy",
     "minio",
+    "tenancy",
+    "kueue-queues",
 ]
 
 
@@ -173,6 +181,13 @@ def test_manifests_embedded_in_templates_are_valid(synth):
         "ClusterIssuer",
         "Certificate",
         "Bundle",
+        "PriorityClass",
+        "ResourceQuota",
+        "LimitRange",
+        "ResourceFlavor",
+        "ClusterQueue",
+        "LocalQueue",
+        "WorkloadPriorityClass",
     } <= set(counts)
     print("validated manifests per kind:", dict(sorted(counts.items())))
 
@@ -191,6 +206,11 @@ def test_validator_rejects_unknown_fields():
     identity["Bundle"]["spec"]["target"]["configmap"] = {"key": "ca.crt"}
     with pytest.raises(AssertionError, match="configmap"):
         validate(identity["Bundle"])
+    # Kueue's objects are held to the v1beta2 schema: v1beta1's `cohort` is not a field there.
+    queue = next(o for o in charts()["kueue-queues"].to_json() if o["kind"] == "ClusterQueue")
+    queue["spec"]["cohort"] = queue["spec"].pop("cohortName")
+    with pytest.raises(AssertionError, match="cohort"):
+        validate(queue)
     storage_class = charts()["storage-classes"].to_json()[0]
     storage_class["provisoner"] = "ebs.csi.aws.com"
     with pytest.raises(AssertionError, match="provisoner"):
