@@ -169,7 +169,9 @@ class NetworkPoliciesChart(cdk8s.Chart):
         )  # fmt: skip
 
     def _internet_https(self, namespace: str) -> None:
-        self._policy(namespace, "allow-internet-https", {}, [], [{"to": [self._internet()], "ports": _ports(HTTPS)}])
+        self._policy(
+            namespace, "allow-internet-https", {}, [], [{"to": [self._internet()], "ports": _ports(HTTPS)}]
+        )
 
     def _webhooks(self, namespace: str, *ports: int) -> None:
         self._policy(

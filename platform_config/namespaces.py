@@ -94,8 +94,9 @@ NAMESPACES: dict[str, OwnedNamespace] = {
             PodSecurity.PRIVILEGED,
             "the DaemonSet mounts the kubelet's device-plugins hostPath to register nvidia.com/gpu",
         ),
-        OwnedNamespace(ECR_TOKEN_REFRESH, "ECR token refresh (k8s_charts/ecr_token_refresh.py)",
-                       PodSecurity.RESTRICTED),  # fmt: skip
+        OwnedNamespace(
+            ECR_TOKEN_REFRESH, "ECR token refresh (k8s_charts/ecr_token_refresh.py)", PodSecurity.RESTRICTED
+        ),
         OwnedNamespace(
             GPU_DEV,
             "developers' pods (reservations/dev_pod.py)",

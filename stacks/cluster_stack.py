@@ -125,7 +125,10 @@ class ClusterStack(Stack):
             self.namespaces = self.cluster.add_cdk8s_chart(
                 "Namespaces",
                 NamespacesChart(
-                    cdk8s.App(), "namespaces", namespaces=self.namespace_names, meshed=meshed_namespaces(config)
+                    cdk8s.App(),
+                    "namespaces",
+                    namespaces=self.namespace_names,
+                    meshed=meshed_namespaces(config),
                 ),
             )
             policies = self.cluster.add_cdk8s_chart(

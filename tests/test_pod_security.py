@@ -49,7 +49,9 @@ def test_every_namespace_enforces_audits_and_warns_at_its_level(synth, stage):
         levels = {labels.get(f"pod-security.kubernetes.io/{mode}") for mode in MODES}
         assert len(levels) == 1 and None not in levels, f"{stage} {name}: {labels}"
         level = PodSecurity(levels.pop())
-        assert level is PodSecurity.RESTRICTED or pod_security(name, meshed=level is PodSecurity.PRIVILEGED)[1]
+        assert (
+            level is PodSecurity.RESTRICTED or pod_security(name, meshed=level is PodSecurity.PRIVILEGED)[1]
+        )
 
 
 def test_only_written_exceptions_are_below_restricted():
@@ -123,6 +125,13 @@ def test_the_reservations_group_creates_pods_only_in_gpu_dev_where_baseline_refu
     assert dev is not None
     assert baseline_violations(dev["spec"]) == []
     bad = copy.deepcopy(dev)
-    bad["spec"]["containers"][0]["securityContext"] = {"privileged": True, "capabilities": {"add": ["SYS_ADMIN"]}}
+    bad["spec"]["containers"][0]["securityContext"] = {
+        "privileged": True,
+        "capabilities": {"add": ["SYS_ADMIN"]},
+    }
     bad["spec"]["volumes"].append({"name": "host", "hostPath": {"path": "/"}})
-    assert baseline_violations(bad["spec"]) == ["hostPath volume host", "dev: privileged", "dev: adds SYS_ADMIN"]
+    assert baseline_violations(bad["spec"]) == [
+        "hostPath volume host",
+        "dev: privileged",
+        "dev: adds SYS_ADMIN",
+    ]
