@@ -15,6 +15,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from platform_config import namespaces
+
 # A namespace, a PriorityClass: a DNS label (RFC 1123), at most 63 characters.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 TEAM_NAME = r"^[a-z][a-z0-9-]{1,30}$"
@@ -185,26 +187,4 @@ class TenancySettings(_Settings):
 
 
 # Namespaces the platform itself creates or Kubernetes keeps for itself; no team may claim one.
-# The cluster contract (issue 11, item 1) will own this registry; until then
-# tests/test_tenancy.py holds it to every namespace the synthesized stages create.
-PLATFORM_NAMESPACES = frozenset(
-    {
-        "default",
-        "kube-system",
-        "kube-public",
-        "kube-node-lease",
-        "karpenter",
-        "nvidia-device-plugin",
-        "ecr-token-refresh",
-        "gpu-dev",
-        "monitoring",
-        "nats",
-        "inference",
-        "dynamo-system",
-        "platform-secrets",
-        "linkerd",
-        "cert-manager",
-        "minio",
-        "kueue-system",
-    }
-)
+PLATFORM_NAMESPACES = frozenset(namespaces.NAMESPACES) | namespaces.KUBERNETES_NAMESPACES

@@ -16,6 +16,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
+from platform_config.namespaces import NVIDIA_DEVICE_PLUGIN as NVIDIA_DEVICE_PLUGIN_NAMESPACE
 from platform_config.versions import EFA_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN
 from platform_constructs.helm import pinned_chart
 from platform_constructs.naming import AMI_FAMILY_LABEL, EFA_LABEL, GPU_MODEL_LABEL, GPU_TAINT_KEY
@@ -52,7 +53,7 @@ class DevicePlugins(Construct):
                 "Nvidia",
                 cluster=cluster,
                 pin=NVIDIA_DEVICE_PLUGIN,
-                namespace="nvidia-device-plugin",
+                namespace=NVIDIA_DEVICE_PLUGIN_NAMESPACE,
                 values={"affinity": GPU_NODE_AFFINITY, "tolerations": [GPU_TOLERATION]},
                 wait=False,
                 timeout=Duration.minutes(5),

@@ -14,12 +14,13 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
+from platform_config import namespaces
 from platform_config.model import TokenRefreshSettings
 from platform_constructs.nag import acknowledge
 from platform_constructs.platform_jobs import platform_jobs_image
 from platform_constructs.workload_identity import irsa_service_account
 
-NAMESPACE = "ecr-token-refresh"
+NAMESPACE = namespaces.ECR_TOKEN_REFRESH
 SERVICE_ACCOUNT = "ecr-token-refresh"
 
 

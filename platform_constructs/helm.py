@@ -1,5 +1,7 @@
 """Helm releases from the pins in platform_config/versions.py: one way to turn a pin into an
-``eks.HelmChart`` (release named after the chart, namespace created unless it is kube-system)."""
+``eks.HelmChart`` (release named after the chart). Helm never creates the namespace: the platform's namespaces
+chart does, labelled with its Pod Security level, before the release (a namespace Helm created
+would carry no label, so nothing would be enforced in it)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def pinned_chart(
         version=pin.version,
         release=pin.chart,
         namespace=namespace,
-        create_namespace=namespace != "kube-system",
+        create_namespace=False,
         wait=wait,
         timeout=timeout,
         values=values,

@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from k8s_charts.karpenter_node_pools import KarpenterNodePoolsChart
+from platform_config import namespaces
 from platform_config.model import KarpenterSettings
 from platform_config.versions import KARPENTER
 from platform_constructs.helm import pinned_chart
@@ -23,7 +24,7 @@ from platform_constructs.naming import POOL_LABEL
 from platform_constructs.node_groups import CPU_POOL, node_role
 from platform_constructs.workload_identity import pod_identity_role
 
-NAMESPACE = "karpenter"
+NAMESPACE = namespaces.KARPENTER
 SERVICE_ACCOUNT = "karpenter"
 
 INTERRUPTION_EVENTS: dict[str, events.EventPattern] = {

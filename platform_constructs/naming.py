@@ -7,6 +7,8 @@ are defined once here.
 
 from __future__ import annotations
 
+from platform_config import namespaces
+
 LABEL_DOMAIN = "gpuplatform.io"
 POOL_LABEL = f"{LABEL_DOMAIN}/pool"
 GPU_MODEL_LABEL = f"{LABEL_DOMAIN}/gpu-model"
@@ -27,18 +29,19 @@ def cluster_name(stage_name: str) -> str:
     return f"gpu-platform-{stage_name}"
 
 
-# Namespaces of the Kubernetes layer, each owned by the Workloads stack's namespaces chart.
-MONITORING_NAMESPACE = "monitoring"
-NATS_NAMESPACE = "nats"
-INFERENCE_NAMESPACE = "inference"
-DYNAMO_NAMESPACE = "dynamo-system"
-PLATFORM_SECRETS_NAMESPACE = "platform-secrets"
-LINKERD_NAMESPACE = "linkerd"
+# Namespaces of the Kubernetes layer, each owned by the Workloads stack's namespaces chart
+# (names, owners and Pod Security levels: platform_config/namespaces.py).
+MONITORING_NAMESPACE = namespaces.MONITORING
+NATS_NAMESPACE = namespaces.NATS
+INFERENCE_NAMESPACE = namespaces.INFERENCE
+DYNAMO_NAMESPACE = namespaces.DYNAMO
+PLATFORM_SECRETS_NAMESPACE = namespaces.PLATFORM_SECRETS
+LINKERD_NAMESPACE = namespaces.LINKERD
 # Pod or namespace annotation that makes Linkerd's injector add its proxy.
 MESH_INJECT = {"linkerd.io/inject": "enabled"}
-CERT_MANAGER_NAMESPACE = "cert-manager"
-MINIO_NAMESPACE = "minio"
-KUEUE_NAMESPACE = "kueue-system"
+CERT_MANAGER_NAMESPACE = namespaces.CERT_MANAGER
+MINIO_NAMESPACE = namespaces.MINIO
+KUEUE_NAMESPACE = namespaces.KUEUE
 # Team namespaces carry their team's name (Kueue's ClusterQueues select them by it) and the
 # team's default priority class, for whatever submits the team's work.
 TEAM_LABEL = f"{LABEL_DOMAIN}/team"

@@ -19,12 +19,14 @@ from constructs import Construct
 
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.storage_classes import StorageClassesChart
+from platform_config import namespaces
 from platform_config.model import StageConfig
 from platform_constructs.ecr_token_refresh import NAMESPACE as TOKEN_REFRESH_NAMESPACE
 from platform_constructs.ecr_token_refresh import EcrTokenRefresh
 from platform_constructs.managed_addons import ManagedAddons
 from platform_constructs.nag import acknowledge, managed_policy_finding
 from platform_constructs.naming import cluster_name
+from stacks.workloads_stack import meshed_namespaces, network_policies
 
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 LOG_TYPES = {
@@ -111,13 +113,29 @@ class ClusterStack(Stack):
         token_refresh = config.registry.token_refresh
         self.namespaces: eks.KubernetesManifest | None = None
         self.token_refresh: EcrTokenRefresh | None = None
-        # Namespaces this stack owns; the Workloads stack creates only the others.
-        self.namespace_names: list[str] = []
-        if token_refresh.enabled:
-            self.namespace_names = [TOKEN_REFRESH_NAMESPACE, *token_refresh.namespaces]
+        # Namespaces this stack owns (the node-level Helm releases' of the Nodes stack, the token
+        # refresh's); the Workloads and Reservations stacks create only the others.
+        wanted = {
+            namespaces.KARPENTER: config.karpenter.enabled,
+            namespaces.NVIDIA_DEVICE_PLUGIN: config.needs_nvidia_device_plugin,
+            **dict.fromkeys([TOKEN_REFRESH_NAMESPACE, *token_refresh.namespaces], token_refresh.enabled),
+        }
+        self.namespace_names: list[str] = [name for name, enabled in wanted.items() if enabled]
+        if self.namespace_names:
             self.namespaces = self.cluster.add_cdk8s_chart(
-                "Namespaces", NamespacesChart(cdk8s.App(), "namespaces", namespaces=self.namespace_names)
+                "Namespaces",
+                NamespacesChart(
+                    cdk8s.App(),
+                    "namespaces",
+                    namespaces=self.namespace_names,
+                    meshed=meshed_namespaces(config),
+                ),
             )
+            policies = self.cluster.add_cdk8s_chart(
+                "NetworkPolicies", network_policies(config, self.namespace_names)
+            )
+            policies.node.add_dependency(self.namespaces)
+        if token_refresh.enabled:
             self.token_refresh = EcrTokenRefresh(
                 self,
                 "EcrTokenRefresh",

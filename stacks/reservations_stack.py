@@ -38,7 +38,7 @@ from constructs import Construct
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.reservations_access import GROUP, WORKSPACE_CLAIM, ReservationsAccessChart
 from k8s_charts.storage_classes import EFS_CLASS
-from platform_config import gpu_catalog
+from platform_config import gpu_catalog, namespaces
 from platform_config.model import StageConfig
 from platform_config.versions import DEV_POD_BASE
 from platform_constructs.lambda_bundle import function_code, kubernetes_layer_code
@@ -47,8 +47,9 @@ from platform_constructs.platform_jobs import attach
 from platform_constructs.reservations_table import INDEXES
 from reservations.dead_letters import MAX_RECEIVES
 from reservations.policy import GpuType, Policy, parameter_name
+from stacks.workloads_stack import network_policies
 
-NAMESPACE = "gpu-dev"  # seed 002's namespace of dev pods
+NAMESPACE = namespaces.GPU_DEV  # seed 002's namespace of dev pods
 PROCESSOR_TIMEOUT = Duration.seconds(60)
 DEV_POD_SOURCE = Path(__file__).resolve().parent.parent / "images" / "dev_pod"
 # What reservations.store calls (transactions need the per-item actions); never Scan.
@@ -199,14 +200,12 @@ class ReservationsStack(Stack):
         namespaces = [] if NAMESPACE in owned_namespaces else [NAMESPACE]
         after: list[Construct] = [access_entry]
         if namespaces:
-            after.append(
-                attach(
-                    self,
-                    "Namespaces",
-                    cluster,
-                    NamespacesChart(cdk8s.App(), "namespaces", namespaces=namespaces),
-                )
+            created = attach(
+                self, "Namespaces", cluster, NamespacesChart(cdk8s.App(), "namespaces", namespaces=namespaces)
             )
+            policies = attach(self, "NetworkPolicies", cluster, network_policies(config, namespaces))
+            policies.node.add_dependency(created)
+            after += [created, policies]
         access = attach(
             self,
             "ClusterAccess",

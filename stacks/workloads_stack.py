@@ -26,6 +26,7 @@ from k8s_charts.minio import ROOT_SECRET as MINIO_ROOT_SECRET
 from k8s_charts.minio import MinioChart
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.nats import NatsChart, client_url
+from k8s_charts.network_policies import NetworkPoliciesChart
 from k8s_charts.observability import ObservabilityChart
 from k8s_charts.storage_classes import EFS_CLASS, GP3_CLASS
 from k8s_charts.tenancy import TenancyChart, team_namespace_metadata
@@ -59,8 +60,8 @@ HELM_TIMEOUT = Duration.minutes(15)
 
 
 def workload_namespaces(config: StageConfig) -> list[str]:
-    """Namespaces the enabled components need (the Helm-installed ones create their own; Kueue's
-    is created here, before its release) and every team's."""
+    """Namespaces the enabled components need, Helm releases' included (Helm creates none),
+    Kueue's when the stage has teams, and every team's."""
     workloads, teams = config.workloads, config.tenancy.teams
     wanted = {
         MONITORING_NAMESPACE: workloads.observability.enabled,
@@ -71,6 +72,7 @@ def workload_namespaces(config: StageConfig) -> list[str]:
         LINKERD_NAMESPACE: workloads.linkerd.enabled,
         MINIO_NAMESPACE: workloads.minio.enabled,
         KUEUE_NAMESPACE: bool(teams),
+        CERT_MANAGER_NAMESPACE: workloads.linkerd.enabled,
     }
     return [name for name, enabled in wanted.items() if enabled] + list(config.tenancy.namespaces)
 
@@ -82,6 +84,28 @@ LINKERD_NAMESPACE_LABELS = {
     "linkerd.io/control-plane-ns": LINKERD_NAMESPACE,
     "config.linkerd.io/admission-webhooks": "disabled",
 }
+
+
+def meshed_namespaces(config: StageConfig) -> list[str]:
+    """Namespaces whose pods carry Linkerd's proxy: its own, and the meshed components'."""
+    workloads = config.workloads
+    if not workloads.linkerd.enabled:
+        return []
+    wanted = {
+        LINKERD_NAMESPACE: True,
+        MONITORING_NAMESPACE: workloads.observability.enabled,  # Prometheus
+        INFERENCE_NAMESPACE: workloads.triton.enabled,
+        DYNAMO_NAMESPACE: workloads.dynamo.enabled,
+    }
+    return [name for name, enabled in wanted.items() if enabled]
+
+
+def network_policies(config: StageConfig, namespaces: list[str]) -> NetworkPoliciesChart:
+    """The default deny and the needed flows of ``namespaces`` (those one stack creates)."""
+    return NetworkPoliciesChart(
+        cdk8s.App(), "network-policies", namespaces=namespaces, vpc_cidr=config.network.vpc_cidr,
+        meshed=meshed_namespaces(config), services=protected_services(config),
+    )  # fmt: skip
 
 
 def protected_services(config: StageConfig) -> list[ProtectedService]:
@@ -180,9 +204,12 @@ class WorkloadsStack(Stack):
                 cdk8s.App(), "namespaces", namespaces=namespaces,
                 labels={LINKERD_NAMESPACE: LINKERD_NAMESPACE_LABELS, **team_labels},
                 annotations={**team_annotations, **({INFERENCE_NAMESPACE: MESH_INJECT} if meshed else {})},
+                meshed=meshed_namespaces(config),
             ),
         )  # fmt: skip
         self.namespaces.node.add_dependency(nodes_ready)
+        self.network_policies = attach(self, "NetworkPolicies", cluster, network_policies(config, namespaces))
+        self.network_policies.node.add_dependency(self.namespaces)
 
         self.secret_sync: SecretSync | None = None
         if secret_targets(config):
@@ -238,7 +265,7 @@ class WorkloadsStack(Stack):
             self, f"{name}Release", cluster=self.cluster, pin=pin, namespace=namespace, values=values,
             wait=True, timeout=HELM_TIMEOUT,
         )  # fmt: skip
-        release.node.add_dependency(self.nodes_ready, self.namespaces, *after)
+        release.node.add_dependency(self.nodes_ready, self.namespaces, self.network_policies, *after)
         self.releases[name] = release
         return release
 
@@ -247,7 +274,7 @@ class WorkloadsStack(Stack):
         it uses (kube-prometheus-stack for ServiceMonitors) and the mesh's proxy injector (so
         its pods start with their proxies)."""
         manifest = attach(self, name, self.cluster, chart)
-        manifest.node.add_dependency(self.namespaces, *after)
+        manifest.node.add_dependency(self.namespaces, self.network_policies, *after)
         for operator in ("KubePrometheusStack", "LinkerdControlPlane"):
             if operator in self.releases:
                 manifest.node.add_dependency(self.releases[operator])

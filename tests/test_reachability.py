@@ -592,21 +592,6 @@ spec:
     assert all("isolated by nats/scrape-only" in v.ingress for v in denied)
 
 
-def test_today_a_dev_pod_reaches_nats_because_no_network_policy_exists(dev_flows):
-    # CURRENT STATE, on purpose: the dev stage has no NetworkPolicy yet, so a developer's pod
-    # reaches NATS's client port. The tenancy work (issue 11, default-deny NetworkPolicies) flips
-    # this to "denied": it then deletes this test and the xfail mark of the next one.
-    c = dev_flows.cluster
-    assert c.policies == ()
-    verdict = c.check(c.workload("gpu-dev/dev-pod"), c.workload("nats/nats"), "client")
-    assert verdict.allowed and (verdict.egress, verdict.ingress) == ("not isolated", "not isolated")
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="no NetworkPolicy yet: a dev pod reaches every platform service (issue 11 makes this pass; "
-    "strict, so the mark must then go)",
-)
 def test_a_dev_pod_reaches_no_platform_service(dev_flows):
     c = dev_flows.cluster
     targets = {f.dst.id for f in dev_flows.forbidden}

@@ -22,8 +22,8 @@ It then lists the flows the platform needs (:attr:`StageFlows.required`: DNS, Pr
 scraping what every ServiceMonitor selects, Dynamo to NATS, Grafana and Alloy to their
 backends, the jobs to the AWS APIs, ...) and the flows tenancy must deny
 (:attr:`StageFlows.forbidden`: a developer's pod to any platform service). The tests assert
-the first are allowed and, once the tenancy work lands its NetworkPolicies, the second
-denied; the README shows the matrix.
+the first are allowed and the second denied by the NetworkPolicies of
+``k8s_charts/network_policies.py``; the README shows the matrix.
 
 ``python -m tools.flow_matrix cdk.out [--stage dev] [--write-readme]`` prints a stage's matrix
 (or rewrites the README's copy of the dev matrix).

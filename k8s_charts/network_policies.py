@@ -1,0 +1,284 @@
+"""Default-deny NetworkPolicies for the platform's namespaces, and the flows it needs.
+
+Every namespace gets ``default-deny`` (ingress and egress) and DNS to CoreDNS; each then gets
+exactly the allows its pods need, selected by the labels the workloads' own charts set:
+
+* Prometheus (``monitoring``) scrapes every namespace; each namespace admits it on its metrics
+  ports only. Inside ``monitoring`` (one Helm stack: operator, Prometheus, Alertmanager,
+  Grafana, Loki, Alloy) pods reach each other freely: Grafana to Prometheus and Loki, Alloy to
+  Loki, Prometheus to Alertmanager.
+* Dynamo to NATS (client port), Dynamo frontend and workers among themselves, NATS routes
+  among its servers, MinIO's servers among themselves.
+* Triton and the Dynamo frontends admit the client namespaces the settings name
+  (``workloads.linkerd.triton_clients``/``dynamo_clients``; NetworkPolicy selects namespaces,
+  Linkerd's policy then narrows to service accounts).
+* Meshed namespaces reach Linkerd's control plane (destination 8086, identity 8080, policy
+  8090) and each other's proxies (inbound 4143); Prometheus scrapes the proxies (4191).
+* The API server and the VPC endpoints are addresses in the VPC (``ipBlock`` of the VPC
+  CIDR, 443); so are the kubelets and host-network node exporters Prometheus scrapes. Admission
+  webhooks are called by the control plane from the VPC.
+* The internet (``0.0.0.0/0`` except the VPC): dev pods on any port (a workstation); the
+  secret sync (Secrets Manager), Karpenter (EC2, SSM, pricing, SQS), Triton (S3 through the
+  gateway endpoint, whose addresses are S3's public ones) and Dynamo (model downloads from
+  Hugging Face) on 443 only. No other platform service reaches the internet.
+* ``gpu-dev``: sshd (2222) from anywhere (the NodePort Service); egress to the internet but
+  not into the VPC, so a dev pod reaches no platform service but DNS and what a client setting
+  names.
+
+A namespace a setting names (the token refresh's targets) gets the default deny and DNS only:
+whatever runs there brings its own allows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+import cdk8s
+from constructs import Construct
+
+from k8s_charts import minio, nats, triton
+from k8s_charts.dynamo_graphs import FRONTEND_PORT, SYSTEM_PORT
+from k8s_charts.mesh_policy import ProtectedService
+from platform_config import namespaces as ns
+from reservations.dev_pod import SSH_PORT
+
+NAME_LABEL = "app.kubernetes.io/name"
+NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
+DNS_PODS = {"k8s-app": "kube-dns"}  # the EKS CoreDNS add-on's pods
+PROMETHEUS_PODS = {NAME_LABEL: "prometheus"}  # set by prometheus-operator on the pods it runs
+ANYWHERE = "0.0.0.0/0"
+HTTPS = 443
+KUBELET, NODE_EXPORTER = 10250, 9100
+LINKERD_CONTROL_PORTS = (8086, 8080, 8090)  # destination, identity, policy
+LINKERD_WEBHOOK_PORTS = (8443, 9443)  # proxy injector and sp-validator, policy validator
+PROXY_INBOUND, PROXY_ADMIN = 4143, 4191
+PROMETHEUS_OPERATOR_WEBHOOK = 10250  # kube-prometheus-stack's admission webhook
+CERT_MANAGER_WEBHOOKS = (10250, 6443)  # cert-manager's webhook, trust-manager's
+NIXL_PORT = 19090  # the Dynamo operator's worker port for KV transfer
+
+Rule = dict
+Peer = dict
+
+
+def _ports(*numbers: int, protocol: str = "TCP") -> list[dict]:
+    return [{"port": n, "protocol": protocol} for n in numbers]
+
+
+def _namespace(name: str) -> Peer:
+    return {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: name}}}
+
+
+def _namespaces(names: Collection[str]) -> Peer:
+    return {
+        "namespaceSelector": {
+            "matchExpressions": [{"key": NAMESPACE_LABEL, "operator": "In", "values": sorted(names)}]
+        }
+    }
+
+
+def _pods(namespace: str, labels: dict[str, str]) -> Peer:
+    return {**_namespace(namespace), "podSelector": {"matchLabels": dict(labels)}}
+
+
+SAME_NAMESPACE: Peer = {"podSelector": {}}
+
+
+class NetworkPoliciesChart(cdk8s.Chart):
+    def __init__(
+        self,
+        scope: Construct,
+        chart_id: str,
+        *,
+        namespaces: Sequence[str],
+        vpc_cidr: str,
+        meshed: Collection[str] = (),
+        services: Sequence[ProtectedService] = (),
+    ) -> None:
+        """``namespaces``: those this chart guards (the ones its stack creates); ``meshed``:
+        every namespace whose pods carry Linkerd's proxy; ``services``: the client-guarded
+        endpoints (Triton, the Dynamo frontends) with their client namespaces."""
+        super().__init__(scope, chart_id)
+        self._vpc, self._meshed, self._services = vpc_cidr, set(meshed), list(services)
+        own_rules = {
+            ns.MONITORING: self._monitoring, ns.NATS: self._nats, ns.DYNAMO: self._dynamo_system,
+            ns.INFERENCE: self._inference, ns.MINIO: self._minio, ns.PLATFORM_SECRETS: self._platform_secrets,
+            ns.ECR_TOKEN_REFRESH: self._ecr_token_refresh, ns.LINKERD: self._linkerd,
+            ns.CERT_MANAGER: self._cert_manager, ns.KARPENTER: self._karpenter, ns.GPU_DEV: self._gpu_dev,
+        }  # fmt: skip
+        for namespace in sorted(set(namespaces)):
+            self._policy(namespace, "default-deny", {}, [], [], types=("Ingress", "Egress"))
+            self._policy(
+                namespace, "allow-dns", {}, [],
+                [{"to": [_pods("kube-system", DNS_PODS)], "ports": _ports(53, protocol="UDP") + _ports(53)}],
+            )  # fmt: skip
+            if namespace in self._meshed:
+                self._mesh(namespace)
+            self._clients(namespace)
+            if namespace in own_rules:
+                own_rules[namespace]()
+
+    # -- building blocks ---------------------------------------------------------------------
+
+    def _policy(
+        self,
+        namespace: str,
+        name: str,
+        pods: dict[str, str],
+        ingress: list[Rule],
+        egress: list[Rule],
+        *,
+        types: Sequence[str] = (),
+    ) -> None:
+        types = types or [t for t, rules in (("Ingress", ingress), ("Egress", egress)) if rules]
+        spec: dict = {"podSelector": {"matchLabels": dict(pods)} if pods else {}, "policyTypes": list(types)}
+        if ingress:
+            spec["ingress"] = ingress
+        if egress:
+            spec["egress"] = egress
+        policy = cdk8s.ApiObject(
+            self,
+            f"{namespace}-{name}",
+            api_version="networking.k8s.io/v1",
+            kind="NetworkPolicy",
+            metadata={"name": name, "namespace": namespace},
+        )
+        policy.add_json_patch(cdk8s.JsonPatch.add("/spec", spec))
+
+    def _vpc_peer(self) -> Peer:
+        return {"ipBlock": {"cidr": self._vpc}}
+
+    def _internet(self) -> Peer:
+        return {"ipBlock": {"cidr": ANYWHERE, "except": [self._vpc]}}
+
+    def _scraped(self, namespace: str, pods: dict[str, str], *ports: int) -> None:
+        self._policy(
+            namespace, f"allow-scrape-{'-'.join(map(str, ports))}", pods,
+            [{"from": [_pods(ns.MONITORING, PROMETHEUS_PODS)], "ports": _ports(*ports)}], [],
+        )  # fmt: skip
+
+    def _within(self, namespace: str) -> None:
+        self._policy(
+            namespace, "allow-same-namespace", {}, [{"from": [SAME_NAMESPACE]}], [{"to": [SAME_NAMESPACE]}]
+        )
+
+    def _api_server(self, namespace: str, *extra_ports: int) -> None:
+        """The API server's endpoint interfaces and the VPC endpoints (STS, ECR, ...)."""
+        self._policy(
+            namespace, "allow-vpc-endpoints", {}, [],
+            [{"to": [self._vpc_peer()], "ports": _ports(HTTPS, *extra_ports)}],
+        )  # fmt: skip
+
+    def _internet_https(self, namespace: str) -> None:
+        self._policy(
+            namespace, "allow-internet-https", {}, [], [{"to": [self._internet()], "ports": _ports(HTTPS)}]
+        )
+
+    def _webhooks(self, namespace: str, *ports: int) -> None:
+        self._policy(
+            namespace, "allow-webhook-calls", {}, [{"from": [self._vpc_peer()], "ports": _ports(*ports)}], []
+        )
+
+    def _mesh(self, namespace: str) -> None:
+        meshed = _namespaces(self._meshed)
+        self._policy(
+            namespace, "allow-linkerd-proxy", {},
+            [{"from": [meshed], "ports": _ports(PROXY_INBOUND)},
+             {"from": [_pods(ns.MONITORING, PROMETHEUS_PODS)], "ports": _ports(PROXY_ADMIN)}],
+            [{"to": [_namespace(ns.LINKERD)], "ports": _ports(*LINKERD_CONTROL_PORTS)},
+             {"to": [meshed], "ports": _ports(PROXY_INBOUND)}],
+        )  # fmt: skip
+
+    def _clients(self, namespace: str) -> None:
+        """Both ends of every client flow a setting names: ingress on the service, egress on
+        each client namespace this chart guards."""
+        for service in self._services:
+            clients = sorted({client.split("/", 1)[0] for client in service.clients})
+            ports = _ports(*(port.port for port in service.ports))
+            if service.namespace == namespace:
+                self._policy(
+                    namespace, f"allow-{service.name}-clients", service.pod_labels,
+                    [{"from": [_namespaces(clients)], "ports": ports}], [],
+                )  # fmt: skip
+            if namespace in clients:
+                self._policy(
+                    namespace, f"allow-to-{service.name}", {}, [],
+                    [{"to": [_pods(service.namespace, service.pod_labels)], "ports": ports}],
+                )  # fmt: skip
+
+    # -- one method per namespace of platform_config/namespaces.py ---------------------------
+
+    def _monitoring(self) -> None:
+        self._within(ns.MONITORING)
+        self._api_server(ns.MONITORING)
+        self._webhooks(ns.MONITORING, PROMETHEUS_OPERATOR_WEBHOOK)
+        self._policy(
+            ns.MONITORING, "allow-prometheus-scrape", PROMETHEUS_PODS, [],
+            [{"to": [{"namespaceSelector": {}}]},
+             {"to": [self._vpc_peer()], "ports": _ports(KUBELET, NODE_EXPORTER)}],
+        )  # fmt: skip
+
+    def _nats(self) -> None:
+        pods = {NAME_LABEL: nats.NAME}
+        self._policy(
+            ns.NATS, "allow-nats", pods,
+            [{"from": [_pods(ns.NATS, pods)], "ports": _ports(nats.CLUSTER_PORT)},
+             {"from": [_namespace(ns.DYNAMO)], "ports": _ports(nats.CLIENT_PORT)}],
+            [{"to": [_pods(ns.NATS, pods)], "ports": _ports(nats.CLUSTER_PORT)}],
+        )  # fmt: skip
+        self._scraped(ns.NATS, pods, nats.METRICS_PORT)
+
+    def _dynamo_system(self) -> None:
+        self._within(ns.DYNAMO)
+        self._api_server(ns.DYNAMO)  # the operator, and Kubernetes-native discovery
+        self._internet_https(ns.DYNAMO)  # model downloads from Hugging Face
+        self._policy(
+            ns.DYNAMO, "allow-to-nats", {}, [],
+            [{"to": [_pods(ns.NATS, {NAME_LABEL: nats.NAME})], "ports": _ports(nats.CLIENT_PORT)}],
+        )  # fmt: skip
+        self._scraped(ns.DYNAMO, {}, FRONTEND_PORT, SYSTEM_PORT)
+
+    def _inference(self) -> None:
+        self._api_server(ns.INFERENCE)  # STS for the model bucket's role
+        self._internet_https(ns.INFERENCE)  # S3 through the gateway endpoint
+        self._scraped(ns.INFERENCE, triton.pod_labels(), triton.METRICS_PORT)
+
+    def _minio(self) -> None:
+        pods = {NAME_LABEL: minio.NAME}
+        self._policy(
+            ns.MINIO, "allow-minio-peers", pods,
+            [{"from": [_pods(ns.MINIO, pods)], "ports": _ports(minio.API_PORT)}],
+            [{"to": [_pods(ns.MINIO, pods)], "ports": _ports(minio.API_PORT)}],
+        )  # fmt: skip
+        self._scraped(ns.MINIO, pods, minio.API_PORT)
+
+    def _platform_secrets(self) -> None:
+        self._api_server(ns.PLATFORM_SECRETS)
+        self._internet_https(ns.PLATFORM_SECRETS)  # Secrets Manager: no VPC endpoint
+
+    def _ecr_token_refresh(self) -> None:
+        self._api_server(ns.ECR_TOKEN_REFRESH)  # API server, STS and ECR endpoints
+
+    def _linkerd(self) -> None:
+        self._within(ns.LINKERD)
+        self._api_server(ns.LINKERD)
+        self._webhooks(ns.LINKERD, *LINKERD_WEBHOOK_PORTS)
+        self._policy(
+            ns.LINKERD, "allow-meshed-pods", {},
+            [{"from": [_namespaces(self._meshed)], "ports": _ports(*LINKERD_CONTROL_PORTS)}], [],
+        )  # fmt: skip
+
+    def _cert_manager(self) -> None:
+        self._within(ns.CERT_MANAGER)
+        self._api_server(ns.CERT_MANAGER)
+        self._webhooks(ns.CERT_MANAGER, *CERT_MANAGER_WEBHOOKS)
+
+    def _karpenter(self) -> None:
+        self._api_server(ns.KARPENTER)
+        self._internet_https(ns.KARPENTER)  # EC2, SSM, pricing and SQS APIs
+
+    def _gpu_dev(self) -> None:
+        self._policy(
+            ns.GPU_DEV, "allow-workstation", {},
+            [{"from": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _ports(SSH_PORT)}],
+            [{"to": [self._internet()]}],
+        )  # fmt: skip
