@@ -40,6 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from platform_constructs.naming import TEAM_LABEL
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
 from reservations.policy import Policy
@@ -131,6 +132,9 @@ COREDNS = Workload(
     (ContainerPort(53, "dns", "UDP"), ContainerPort(53, "dns-tcp"), ContainerPort(9153, "metrics")),
     kind="EKS add-on",
 )
+# A team's own work (a training job, a notebook) as the matrix sees it: one pod per team
+# namespace with a service port, since the manifests hold no team workloads.
+TEAM_POD_PORTS = (ContainerPort(8080, "http"),)
 DYNAMO_FRONTEND_PORTS = (ContainerPort(8000, "http"),)
 DYNAMO_WORKER_PORTS = (ContainerPort(9090, "system"), ContainerPort(19090, "nixl"))
 
@@ -221,6 +225,21 @@ def _dev_pod(templates: Mapping[str, dict]) -> dict | None:
     return None
 
 
+def _team_workloads(objects: list[dict]) -> list[Workload]:
+    """A representative pod in every team namespace (labelled with its team)."""
+    return [
+        Workload(
+            o["metadata"]["name"],
+            "team-job",
+            {TEAM_LABEL: o["metadata"]["labels"][TEAM_LABEL]},
+            TEAM_POD_PORTS,
+            kind="team workload",
+        )
+        for o in objects
+        if o.get("kind") == "Namespace" and TEAM_LABEL in o["metadata"].get("labels", {})
+    ]
+
+
 def _vpc_cidr(templates: Mapping[str, dict]) -> ipaddress.IPv4Network:
     for template in templates.values():
         for resource in template.get("Resources", {}).values():
@@ -273,7 +292,7 @@ def stage_flows(templates: Mapping[str, dict]) -> StageFlows:
     objects = [o for template in templates.values() for o in manifests_in_template(template)]
     if (dev_pod := _dev_pod(templates)) is not None:
         objects.append(dev_pod)
-    extra = [COREDNS, *_dynamo_workloads(objects)]
+    extra = [COREDNS, *_dynamo_workloads(objects), *_team_workloads(objects)]
     for chart, release, namespace in _helm_releases(templates):
         extra += [pod.workload(release, namespace) for pod in CHART_PODS if pod.chart == chart]
     base = Cluster.from_manifests(objects, extra)
@@ -331,16 +350,26 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
 
 
 def _forbidden(flows: StageFlows) -> list[Flow]:
-    """A developer's pod reaches no platform service: every port of every platform pod."""
-    if not flows.has(DEV_POD_ID):
-        return []
-    dev = flows.cluster.workload(DEV_POD_ID)
-    return [
-        Flow(dev, w, port, "platform service")
-        for w in flows.cluster.workloads
-        if w.namespace not in (dev.namespace, COREDNS.namespace)
-        for port in w.ports
+    """A developer's pod reaches no platform service (every port of every platform pod), and
+    no team's pods reach another team's."""
+    forbidden = []
+    if flows.has(DEV_POD_ID):
+        dev = flows.cluster.workload(DEV_POD_ID)
+        forbidden += [
+            Flow(dev, w, port, "platform service")
+            for w in flows.cluster.workloads
+            if w.namespace not in (dev.namespace, COREDNS.namespace)
+            for port in w.ports
+        ]
+    teams = [w for w in flows.cluster.workloads if TEAM_LABEL in w.labels]
+    forbidden += [
+        Flow(a, b, port, "another team")
+        for a in teams
+        for b in teams
+        if a.labels[TEAM_LABEL] != b.labels[TEAM_LABEL]
+        for port in b.ports
     ]
+    return forbidden
 
 
 def templates_of_stage(out: Path, stage: str) -> dict[str, dict]:
