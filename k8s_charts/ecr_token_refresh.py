@@ -7,6 +7,8 @@ from constructs import Construct
 
 from k8s_charts.secret_writer_job import SecretWriterJobChart
 
+NAME = "ecr-token-refresh"
+
 
 class EcrTokenRefreshChart(SecretWriterJobChart):
     def __init__(
@@ -27,7 +29,7 @@ class EcrTokenRefreshChart(SecretWriterJobChart):
         super().__init__(
             scope,
             chart_id,
-            name="ecr-token-refresh",
+            name=NAME,
             namespace=namespace,
             service_account=service_account,
             image=image,

@@ -1,5 +1,10 @@
-"""What we add to kube-prometheus-stack: the alerts a GPU on-call wants and Grafana
-dashboards (GPU fleet, Triton, Dynamo) as ConfigMaps that Grafana's sidecar loads.
+"""What we add to kube-prometheus-stack: the alerts a GPU on-call wants, alerts on the
+platform's own CronJobs, and Grafana dashboards (GPU fleet, Triton, Dynamo) as ConfigMaps that
+Grafana's sidecar loads.
+
+The platform jobs' alerts live here rather than with each job: a PrometheusRule can only be
+applied once kube-prometheus-stack has installed its CRD, which happens in the Workloads stack,
+after the Cluster stack that runs the ECR token refresh.
 
 The operators themselves (Prometheus, Alertmanager, Grafana, DCGM exporter, Loki, Alloy) come
 from their pinned Helm charts (``platform_constructs/operators.py``).
@@ -8,6 +13,7 @@ from their pinned Helm charts (``platform_constructs/operators.py``).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cdk8s
@@ -16,6 +22,7 @@ from constructs import Construct
 
 from k8s_charts.baseline import app_labels
 from k8s_charts.imports.monitoring_coreos_com_prometheusrules.com.coreos import monitoring
+from platform_config import cron
 from platform_constructs.naming import DYNAMO_NAMESPACE, NATS_NAMESPACE
 
 DASHBOARD_LABEL = "grafana_dashboard"  # kube-prometheus-stack's Grafana sidecar default
@@ -65,6 +72,41 @@ SERVING_ALERTS = (
           f'up{{namespace="{DYNAMO_NAMESPACE}", job=~".*frontend.*"}} == 0', "5m", "critical",
           "Dynamo frontend {{ $labels.pod }} is not answering scrapes"),
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A platform CronJob to watch. ``name`` is the CronJob's, and the prefix of every Job it
+    starts (``<name>-<minute>``) and of its install-time Job (``<name>-initial-<digest>``)."""
+
+    name: str
+    namespace: str
+    schedule: str
+    runbook: str
+
+
+def job_alerts(job: ScheduledJob) -> tuple[Alert, Alert]:
+    """No success for two of the job's longest intervals (or, never having succeeded, a CronJob
+    older than that), and any of its Jobs failed, from kube-state-metrics' CronJob and Job
+    series. The threshold needs no ``for``: it already is the grace."""
+    limit = int(2 * cron.longest_interval(job.schedule).total_seconds())
+    cronjob = f'namespace="{job.namespace}", cronjob="{job.name}"'
+    jobs = f'namespace="{job.namespace}", job_name=~"{job.name}-.+"'
+    last_success = f"kube_cronjob_status_last_successful_time{{{cronjob}}}"
+    title = "".join(word.capitalize() for word in job.name.split("-"))
+    wait = f"{limit // 60} min" if limit < 7200 else f"{limit / 3600:g} h"
+    return (
+        Alert(f"{title}Stale",
+              f"time() - {last_success} > {limit} or (time() - kube_cronjob_created{{{cronjob}}} > {limit} "
+              f"unless on(namespace, cronjob) {last_success})", "0m", "critical",
+              f"CronJob {job.namespace}/{job.name} has not succeeded for over {wait} "
+              f"(twice the longest gap of {job.schedule!r}); see {job.runbook}"),
+        Alert(f"{title}JobFailed",
+              f'kube_job_failed{{{jobs}, condition="true"}} == 1',
+              "0m", "warning",
+              f"Job {job.namespace}/{{{{ $labels.job_name }}}} failed; see {job.runbook}"),
+    )  # fmt: skip
+
 
 DASHBOARDS = {
     "gpu-fleet": ("GPU fleet", [
@@ -133,19 +175,24 @@ def _rules(alerts: tuple[Alert, ...]) -> list[monitoring.PrometheusRuleSpecGroup
 
 
 class ObservabilityChart(cdk8s.Chart):
-    def __init__(self, scope: Construct, chart_id: str, *, namespace: str) -> None:
+    def __init__(
+        self, scope: Construct, chart_id: str, *, namespace: str, jobs: Sequence[ScheduledJob] = ()
+    ) -> None:
+        """``jobs``: the platform CronJobs the stage runs, each watched by ``job_alerts``."""
         super().__init__(scope, chart_id)
         labels = app_labels("gpu-platform-observability")
+        groups = [
+            monitoring.PrometheusRuleSpecGroups(name="gpu", rules=_rules(GPU_ALERTS)),
+            monitoring.PrometheusRuleSpecGroups(name="serving", rules=_rules(SERVING_ALERTS)),
+        ]
+        if jobs:
+            job_rules = tuple(alert for job in jobs for alert in job_alerts(job))
+            groups.append(monitoring.PrometheusRuleSpecGroups(name="platform-jobs", rules=_rules(job_rules)))
         monitoring.PrometheusRule(
             self,
             "rules",
             metadata=cdk8s.ApiObjectMetadata(name="gpu-platform", namespace=namespace, labels=labels),
-            spec=monitoring.PrometheusRuleSpec(
-                groups=[
-                    monitoring.PrometheusRuleSpecGroups(name="gpu", rules=_rules(GPU_ALERTS)),
-                    monitoring.PrometheusRuleSpecGroups(name="serving", rules=_rules(SERVING_ALERTS)),
-                ]
-            ),
+            spec=monitoring.PrometheusRuleSpec(groups=groups),
         )
         for uid, (title, panels) in DASHBOARDS.items():
             k8s.KubeConfigMap(

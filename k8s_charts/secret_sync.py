@@ -9,6 +9,7 @@ from constructs import Construct
 
 from k8s_charts.secret_writer_job import SecretWriterJobChart
 
+NAME = "secret-sync"
 SCHEDULE = "*/15 * * * *"
 
 
@@ -34,7 +35,7 @@ class SecretSyncChart(SecretWriterJobChart):
         super().__init__(
             scope,
             chart_id,
-            name="secret-sync",
+            name=NAME,
             namespace=namespace,
             service_account=service_account,
             image=image,

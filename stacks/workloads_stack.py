@@ -18,6 +18,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from k8s_charts import ecr_token_refresh, secret_sync
 from k8s_charts.dynamo_graphs import FRONTEND_LABEL, FRONTEND_PORT, DynamoGraphsChart
 from k8s_charts.kueue_queues import KueueQueuesChart
 from k8s_charts.linkerd_identity import CONTROL_PLANE_LABEL, LinkerdIdentityChart
@@ -27,7 +28,7 @@ from k8s_charts.minio import MinioChart
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.nats import NatsChart, client_url
 from k8s_charts.network_policies import NetworkPoliciesChart
-from k8s_charts.observability import ObservabilityChart
+from k8s_charts.observability import ObservabilityChart, ScheduledJob
 from k8s_charts.storage_classes import EFS_CLASS, GP3_CLASS
 from k8s_charts.tenancy import TenancyChart, team_namespace_metadata
 from k8s_charts.triton import GRPC_PORT, HTTP_PORT, TritonChart
@@ -37,6 +38,7 @@ from k8s_charts.triton import pod_labels as triton_pod_labels
 from platform_config import versions
 from platform_config.model import StageConfig
 from platform_constructs import operators
+from platform_constructs.ecr_token_refresh import NAMESPACE as TOKEN_REFRESH_NAMESPACE
 from platform_constructs.helm import pinned_chart
 from platform_constructs.nag import acknowledge
 from platform_constructs.naming import (
@@ -147,6 +149,27 @@ def secret_targets(config: StageConfig) -> list[dict[str, str]]:
     return [
         {"namespace": ns, "name": name, "arn": arn} for enabled, ns, name, arn in wanted if enabled and arn
     ]
+
+
+def watched_jobs(config: StageConfig) -> list[ScheduledJob]:
+    """The platform CronJobs the stage runs, for the observability chart's alerts."""
+    jobs = []
+    token_refresh = config.registry.token_refresh
+    if token_refresh.enabled:
+        jobs.append(
+            ScheduledJob(
+                ecr_token_refresh.NAME, TOKEN_REFRESH_NAMESPACE, token_refresh.schedule,
+                "docs/runbooks/ecr-token-refresh-failures.md",
+            )
+        )  # fmt: skip
+    if secret_targets(config):
+        jobs.append(
+            ScheduledJob(
+                secret_sync.NAME, PLATFORM_SECRETS_NAMESPACE, secret_sync.SCHEDULE,
+                "docs/runbooks/secret-sync-failures.md",
+            )
+        )  # fmt: skip
+    return jobs
 
 
 def _grant_prefix_read(role: iam.Role, bucket: s3.IBucket, prefix: str) -> None:
@@ -362,7 +385,10 @@ class WorkloadsStack(Stack):
             "Alloy", versions.ALLOY, MONITORING_NAMESPACE, operators.alloy_values(loki_url=loki_url), loki
         )
         self._manifest(
-            "Observability", ObservabilityChart(cdk8s.App(), "observability", namespace=MONITORING_NAMESPACE)
+            "Observability",
+            ObservabilityChart(
+                cdk8s.App(), "observability", namespace=MONITORING_NAMESPACE, jobs=watched_jobs(self.config)
+            ),
         )
 
     def _triton(self, model_bucket: s3.IBucket | None) -> None:

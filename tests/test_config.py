@@ -168,6 +168,14 @@ def test_pull_through_cache_needs_credentials_for_ghcr():
     assert "requires credential_secret_arn" in message
 
 
+def test_token_refresh_schedule_must_be_one_kubernetes_runs():
+    """Its alerts are measured in the schedule's longest gap (tests/test_cron.py)."""
+    message = error_of(stage_with(**{"registry.token_refresh.schedule": "0 0 31 2 *"}))
+    assert "registry.token_refresh.schedule: schedule '0 0 31 2 *' names no date" in message
+    message = error_of(stage_with(**{"registry.token_refresh.schedule": "0 */6 * * 7"}))
+    assert "day of week '7': '7' is not in 0-6 or sun-sat" in message
+
+
 def test_duplicate_pool_names_across_groups_and_karpenter():
     pools = [{"name": "g6", "instance_type": "g6.xlarge"}]
     message = error_of(stage_with(gpu_pools=pools))

@@ -24,7 +24,7 @@ from k8s_charts.storage_classes import StorageClassesChart
 from k8s_charts.tenancy import TenancyChart
 from k8s_charts.triton import TritonChart
 from platform_config.loader import load_stages
-from stacks.workloads_stack import protected_services, secret_targets
+from stacks.workloads_stack import protected_services, secret_targets, watched_jobs
 from tests.manifests import manifests_in_template, validate
 
 DEV = load_stages()[0]
@@ -87,7 +87,9 @@ def charts() -> dict[str, cdk8s.Chart]:
             pool_instances=DEV_POOLS,
             efs_storage_class="efs",
         ),
-        "observability": ObservabilityChart(app, "observability", namespace="monitoring"),
+        "observability": ObservabilityChart(
+            app, "observability", namespace="monitoring", jobs=watched_jobs(DEV)
+        ),
         "secret-sync": SecretSyncChart(
             app,
             "secret-sync",

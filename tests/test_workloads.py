@@ -5,11 +5,19 @@ workers, JetStream storage, order of install and teardown, and no credential any
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
+import cdk8s
+import promql_parser
 import pytest
+import yaml
 
+from k8s_charts.observability import ObservabilityChart, ScheduledJob
+from platform_config.loader import parse_stage
 from platform_config.workloads import WorkloadsSettings
 from platform_constructs.naming import GPU_TAINT_KEY, POOL_LABEL
+from stacks.workloads_stack import watched_jobs
 from tests.manifests import manifests_in_template, render
 
 HELM = "Custom::AWSCDK-EKS-HelmChart"
@@ -207,6 +215,102 @@ def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
     monitors = {o["metadata"]["name"] for o in objects(synth, "dev", "ServiceMonitor")}
     assert monitors == {"nats", "triton", "minio"}
     assert helm_values(synth, "dev", "DcgmExporterRelease")["serviceMonitor"]["enabled"] is True
+
+
+# The kube-state-metrics series the platform-job alerts may use, with their labels
+# (kubernetes/kube-state-metrics docs/metrics/workload/cronjob-metrics.md and job-metrics.md).
+KSM_SERIES = {
+    "kube_cronjob_status_last_successful_time": {"namespace", "cronjob"},
+    "kube_cronjob_created": {"namespace", "cronjob"},
+    "kube_job_failed": {"namespace", "job_name", "condition"},
+}
+# Twice the longest gap of each shipped schedule, worked out by hand.
+STALE_AFTER = {"0 */6 * * *": 12 * 3600, "*/15 * * * *": 30 * 60}
+ROOT = Path(__file__).resolve().parent.parent
+OPERATORS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
+
+
+def selectors_and_thresholds(expr: str) -> tuple[list[tuple[str, dict[str, tuple[str, str]]]], set[float]]:
+    """Every series selector in ``expr`` (metric, label -> (operator, value)) and every number
+    a comparison holds it to, from the PromQL parse tree."""
+    selectors, thresholds = [], set()
+
+    def visit(node):
+        if isinstance(node, promql_parser.VectorSelector):
+            matchers = {m.name: (OPERATORS[str(m.op)], m.value) for m in node.matchers.matchers}
+            selectors.append((node.name, matchers))
+        if isinstance(node, promql_parser.BinaryExpr) and isinstance(node.rhs, promql_parser.NumberLiteral):
+            thresholds.add(node.rhs.val)
+
+    promql_parser.walk(promql_parser.parse(expr), visit)
+    return selectors, thresholds
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_every_platform_cronjob_is_watched_by_its_real_name_and_schedule(synth, stage):
+    """For each CronJob the stage applies (the token refresh in Cluster, the secret sync in
+    Workloads): a staleness alert at twice its schedule's longest gap and a failed-Job alert
+    whose name pattern takes both the CronJob's Jobs and the install-time Job."""
+    applied = [
+        o for (name, _), t in synth.templates.items() if name == stage for o in manifests_in_template(t)
+    ]
+    cronjobs = [o for o in applied if o["kind"] == "CronJob"]
+    assert {c["metadata"]["name"] for c in cronjobs} == {"ecr-token-refresh", "secret-sync"}
+    (rules,) = objects(synth, stage, "PrometheusRule")
+    (group,) = [g for g in rules["spec"]["groups"] if g["name"] == "platform-jobs"]
+    alerts = {rule["alert"]: rule for rule in group["rules"]}
+    assert len(alerts) == 2 * len(cronjobs)
+    for cronjob in cronjobs:
+        name, namespace = cronjob["metadata"]["name"], cronjob["metadata"]["namespace"]
+        title = "".join(word.capitalize() for word in name.split("-"))
+        stale, failed = alerts[f"{title}Stale"], alerts[f"{title}JobFailed"]
+
+        selectors, thresholds = selectors_and_thresholds(stale["expr"])
+        assert {metric for metric, _ in selectors} == {
+            "kube_cronjob_status_last_successful_time", "kube_cronjob_created"
+        }  # fmt: skip
+        for _, matchers in selectors:
+            assert matchers == {"namespace": ("=", namespace), "cronjob": ("=", name)}
+        assert thresholds == {STALE_AFTER[cronjob["spec"]["schedule"]]}
+
+        selectors, thresholds = selectors_and_thresholds(failed["expr"])
+        ((metric, matchers),) = selectors
+        assert metric == "kube_job_failed" and thresholds == {1}
+        assert matchers["namespace"] == ("=", namespace) and matchers["condition"] == ("=", "true")
+        operator, pattern = matchers["job_name"]
+        jobs = [
+            o["metadata"]["name"]
+            for o in applied
+            if o["kind"] == "Job" and o["metadata"]["namespace"] == namespace
+        ]
+        assert operator == "=~" and jobs and all(re.fullmatch(pattern, job) for job in jobs)
+        assert re.fullmatch(pattern, f"{name}-29410560")  # a scheduled run (minutes since the epoch)
+        assert not re.fullmatch(pattern, "other-29410560")
+
+        for alert in (stale, failed):
+            for metric, matchers in selectors_and_thresholds(alert["expr"])[0]:
+                assert set(matchers) <= KSM_SERIES[metric], (alert["alert"], metric)
+            runbook = re.search(r"see (docs/runbooks/\S+\.md)", alert["annotations"]["summary"])
+            assert runbook and alert["alert"] in (ROOT / runbook.group(1)).read_text()
+    assert alerts["EcrTokenRefreshStale"]["labels"] == {"severity": "critical"}
+    assert alerts["SecretSyncJobFailed"]["labels"] == {"severity": "warning"}
+
+
+def test_platform_job_alerts_only_for_jobs_the_stage_runs():
+    chart = ObservabilityChart(cdk8s.App(), "o", namespace="monitoring")
+    (rules,) = [o for o in chart.to_json() if o["kind"] == "PrometheusRule"]
+    assert [g["name"] for g in rules["spec"]["groups"]] == ["gpu", "serving"]
+    weekly = ScheduledJob("nightly-report", "reports", "30 2 * * 1", "docs/runbooks/x.md")
+    chart = ObservabilityChart(cdk8s.App(), "o", namespace="monitoring", jobs=[weekly])
+    (rules,) = [o for o in chart.to_json() if o["kind"] == "PrometheusRule"]
+    (group,) = [g for g in rules["spec"]["groups"] if g["name"] == "platform-jobs"]
+    stale = next(r for r in group["rules"] if r["alert"] == "NightlyReportStale")
+    assert selectors_and_thresholds(stale["expr"])[1] == {14 * 24 * 3600}
+    assert "over 336 h" in stale["annotations"]["summary"]
+
+    dev = yaml.safe_load((ROOT / "config" / "dev.yaml").read_text())
+    dev["registry"]["token_refresh"]["enabled"] = False
+    assert [job.name for job in watched_jobs(parse_stage(dev, "dev.yaml"))] == ["secret-sync"]
 
 
 def test_minio_is_an_erasure_coded_pool_with_synced_credentials_and_metrics(synth):
