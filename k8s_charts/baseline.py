@@ -5,6 +5,8 @@ checks every container of every chart against it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
@@ -142,7 +144,7 @@ def stateful_services(
     service_ports = [
         k8s.ServicePort(name=n, port=p, target_port=k8s.IntOrString.from_string(n)) for n, p in ports
     ]
-    meta = {"namespace": namespace, "labels": labels}
+    meta: dict[str, Any] = {"namespace": namespace, "labels": labels}
     k8s.KubeService(
         scope,
         "headless",

@@ -15,6 +15,7 @@ the CRD's v1beta1 schema with unknown fields rejected.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import cdk8s
 from cdk8s_plus_35 import k8s
@@ -70,7 +71,7 @@ def _container(*, command: list[str], resources: dict, env: list[dict], probe_po
 
 
 def _pod(container: dict, *, labels: dict, pool: str | None, annotations: dict | None = None) -> dict:
-    spec = {
+    spec: dict[str, Any] = {
         "containers": [container],
         "volumes": [{"name": "model-cache", "persistentVolumeClaim": {"claimName": MODEL_CACHE_CLAIM}}],
     }

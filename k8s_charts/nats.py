@@ -7,6 +7,8 @@ quorum, a PDB that lets one pod go at a time, and the Prometheus exporter as a s
 
 from __future__ import annotations
 
+from typing import Any
+
 import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
@@ -69,7 +71,7 @@ class NatsChart(cdk8s.Chart):
     ) -> None:
         super().__init__(scope, chart_id)
         labels = app_labels(NAME, "jetstream")
-        meta = {"namespace": namespace, "labels": labels}
+        meta: dict[str, Any] = {"namespace": namespace, "labels": labels}
         k8s.KubeConfigMap(
             self,
             "config",

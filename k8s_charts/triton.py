@@ -8,6 +8,8 @@ a PDB and a ServiceMonitor.
 
 from __future__ import annotations
 
+from typing import cast
+
 import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
@@ -152,7 +154,7 @@ class TritonChart(cdk8s.Chart):
                         topology_spread_constraints=zone_spread(labels, hard=False),
                         containers=[server],
                         volumes=volumes,
-                        **gpu_scheduling(settings.gpu_pool),
+                        **gpu_scheduling(cast(str, settings.gpu_pool)),  # required when enabled (model)
                     ),
                 ),
             ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -21,7 +21,7 @@ from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
 
-KUBERNETES_VERSION = "1.35"
+KUBERNETES_VERSION: Final = "1.35"
 ACCOUNT_PATTERN = r"^\d{12}$"
 NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"

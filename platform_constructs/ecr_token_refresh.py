@@ -30,7 +30,7 @@ class EcrTokenRefresh(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        cluster: eks.Cluster,
+        cluster: eks.ICluster,
         repositories: Sequence[ecr.IRepository],
         settings: TokenRefreshSettings,
         namespaces_ready: Construct,

@@ -75,7 +75,7 @@ class Karpenter(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        cluster: eks.Cluster,
+        cluster: eks.ICluster,
         cluster_name: str,
         settings: KarpenterSettings,
         efa_security_group: ec2.ISecurityGroup,

@@ -24,7 +24,7 @@ def _aws_policy(name: str) -> iam.IManagedPolicy:
 class ManagedAddons(Construct):
     """Installs the add-ons a GPU cluster needs before any workload is scheduled."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, cluster: eks.Cluster) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, cluster: eks.ICluster) -> None:
         super().__init__(scope, construct_id)
         self.pod_identity_agent = cluster.eks_pod_identity_agent
         # aws_eks_v2 creates this add-on itself and takes no version for it (aws/aws-cdk#32580),
@@ -89,7 +89,7 @@ class ManagedAddons(Construct):
     def _addon(
         self,
         construct_id: str,
-        cluster: eks.Cluster,
+        cluster: eks.ICluster,
         name: str,
         *,
         configuration: dict | None = None,

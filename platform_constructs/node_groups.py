@@ -152,7 +152,7 @@ class GpuNodeGroup(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        cluster: eks.Cluster,
+        cluster: eks.ICluster,
         pool: GpuPoolSettings,
         role: iam.IRole,
         subnets: list[ec2.ISubnet],

@@ -22,7 +22,7 @@ class SecretSync(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        cluster: eks.Cluster,
+        cluster: eks.ICluster,
         namespace: str,
         targets: list[dict[str, str]],
         namespaces_ready: Construct,

@@ -47,7 +47,7 @@ def irsa_role(
     scope: Construct,
     construct_id: str,
     *,
-    cluster: eks.Cluster,
+    cluster: eks.ICluster,
     namespace: str,
     service_account: str,
     description: str,
@@ -74,7 +74,7 @@ def irsa_role(
 
 
 def irsa_service_account(
-    scope: Construct, construct_id: str, *, cluster: eks.Cluster, name: str, namespace: str, after: Construct
+    scope: Construct, construct_id: str, *, cluster: eks.ICluster, name: str, namespace: str, after: Construct
 ) -> eks.ServiceAccount:
     """A Kubernetes service account with its own IRSA role, created once ``after`` (the
     manifest that creates its namespace) is applied; for the in-cluster platform jobs."""

@@ -6,6 +6,7 @@ the ECR token refresh."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import cdk8s
 from aws_cdk import Stack
@@ -87,6 +88,10 @@ class ClusterStack(Stack):
                 security_groups=[kubectl_security_group],
             ),
         )
+        # What the other constructs take. aws-cdk-lib's Python bindings leave
+        # kubectl_provider_options off Cluster, so a type checker cannot see that it implements
+        # ICluster; it does (jsii), and this is the same object.
+        self.interface = cast(eks.ICluster, self.cluster)
         _acknowledge_cluster_findings(self.cluster)
         self.cluster.connections.allow_from(
             kubectl_security_group, ec2.Port.HTTPS, "kubectl handler to the API server"
@@ -102,7 +107,7 @@ class ClusterStack(Stack):
                 ],
             )
 
-        self.addons = ManagedAddons(self, "Addons", cluster=self.cluster)
+        self.addons = ManagedAddons(self, "Addons", cluster=self.interface)
 
         self.storage_classes = self.cluster.add_cdk8s_chart(
             "StorageClasses",
@@ -139,7 +144,7 @@ class ClusterStack(Stack):
             self.token_refresh = EcrTokenRefresh(
                 self,
                 "EcrTokenRefresh",
-                cluster=self.cluster,
+                cluster=self.interface,
                 repositories=repositories,
                 settings=token_refresh,
                 namespaces_ready=self.namespaces,

@@ -71,7 +71,7 @@ class NodesStack(Stack):
         *,
         config: StageConfig,
         vpc: ec2.IVpc,
-        cluster: eks.Cluster,
+        cluster: eks.ICluster,
         efa_security_group: ec2.ISecurityGroup,
         **kwargs,
     ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import cdk8s
 from aws_cdk import CfnOutput, Duration, Stack
@@ -99,7 +100,7 @@ class ReservationsStack(Stack):
         construct_id: str,
         *,
         config: StageConfig,
-        cluster: eks.Cluster,
+        cluster: eks.ICluster,
         vpc: ec2.IVpc,
         table: dynamodb.ITable,
         owned_namespaces: list[str],
@@ -169,7 +170,7 @@ class ReservationsStack(Stack):
             # The expiry pass peeks at it (never deletes) to record dead-lettered requests.
             "DEAD_LETTER_QUEUE_URL": self.dead_letters.queue_url,
         }
-        common = {"vpc": vpc, "layer": layer, "environment": environment}
+        common: dict[str, Any] = {"vpc": vpc, "layer": layer, "environment": environment}
         self.processor = self._function("Processor", "reservation_processor", **common)
         self.processor.add_event_source(
             sources.SqsEventSource(

@@ -204,7 +204,7 @@ class WorkloadsStack(Stack):
         construct_id: str,
         *,
         config: StageConfig,
-        cluster: eks.Cluster,
+        cluster: eks.ICluster,
         model_bucket: s3.IBucket | None,
         owned_namespaces: list[str],
         nodes_ready: Construct,
@@ -357,7 +357,7 @@ class WorkloadsStack(Stack):
     def _observability(self) -> None:
         settings = self.config.workloads.observability
         meshed = "LinkerdControlPlane" in self.releases
-        after = [self.secret_sync.manifest] if self.secret_sync else []
+        after: list[Construct] = [self.secret_sync.manifest] if self.secret_sync else []
         after += [self.releases["LinkerdControlPlane"]] if meshed else []
         stack = self._release(
             "KubePrometheusStack",
