@@ -22,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 LAYER_DIR := build/layers/kubernetes
 LAYER_ZIP := build/layers/kubernetes.zip
 
-.PHONY: install synth test lint unit cli-synth snapshots mutants diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
+.PHONY: install synth test lint typecheck unit cli-synth hooks snapshots mutants diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_ZIP)
 
@@ -60,16 +60,21 @@ synth_into = rm -rf $(1) $(1).partial && \
 	{ $(CDK) synth '**' --quiet --output $(1).partial $(2) || { rm -rf $(1).partial; exit 1; }; } && \
 	mv $(1).partial $(1)
 
-## test: every test and gate (ruff, CLI synth with CloudFormation validation, then pytest with
+## test: every test and gate (ruff, mypy, CLI synth with CloudFormation validation, then pytest with
 ##       snapshots/nag/cfn-lint/k8s schemas on that one assembly)
 TEST_OUT := cdk.out.test
-test: install lint cli-synth
+test: install lint typecheck cli-synth
 	GPU_PLATFORM_ASSEMBLY=$(TEST_OUT) $(MAKE) --no-print-directory unit
 	rm -rf $(TEST_OUT)
 
 lint:
 	ruff check .
 	ruff format --check .
+
+# mypy over the repository (settings in pyproject.toml), incremental: .mypy_cache makes a
+# warm run take seconds; a cold one (fresh clone) reads aws-cdk-lib's large stubs once.
+typecheck:
+	mypy
 
 # pytest alone synthesizes the app in process; under `make test` it reads cli-synth's assembly
 # (GPU_PLATFORM_ASSEMBLY), so the app is synthesized once per run, not once per worker.
@@ -162,5 +167,10 @@ imports: install
 	  cdk8s import --no-check-upgrade --language python --output k8s_charts/imports "$$name:=$$crd"; \
 	done
 
+## hooks: install pre-commit and the git hooks of .pre-commit-config.yaml (for contributors)
+hooks: install
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-hooks.txt
+	$(VENV)/bin/pre-commit install
+
 clean:
-	rm -rf $(OUT) $(OUT).partial cdk.out.test cdk.out.test.partial .diff .pytest_cache .ruff_cache
+	rm -rf $(OUT) $(OUT).partial cdk.out.test cdk.out.test.partial .diff .pytest_cache .ruff_cache .mypy_cache
