@@ -9,6 +9,8 @@ workloads land there; CPU pools (``kind: cpu``) are not, and are limited in vCPU
 
 from __future__ import annotations
 
+from typing import cast
+
 import cdk8s
 from constructs import Construct
 
@@ -88,7 +90,7 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                     )
                 ]
             else:
-                limit = {"cpu": kpool.NodePoolSpecLimits.from_number(pool.vcpus_limit)}
+                limit = {"cpu": kpool.NodePoolSpecLimits.from_number(cast(int, pool.vcpus_limit))}
                 taints = None
             kpool.NodePool(
                 self,

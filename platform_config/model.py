@@ -610,5 +610,8 @@ class StageConfig(_Settings):
     @property
     def needs_nvidia_device_plugin(self) -> bool:
         """AL2023 GPU nodes need the platform's device plugin; Bottlerocket's brings its own."""
-        pools = [*self.gpu_pools, *self.karpenter.gpu_node_pools]
+        pools: list[GpuPoolSettings | KarpenterNodePoolSettings] = [
+            *self.gpu_pools,
+            *self.karpenter.gpu_node_pools,
+        ]
         return any(pool.ami_family is AmiFamily.AL2023 for pool in pools)

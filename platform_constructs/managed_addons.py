@@ -26,7 +26,8 @@ class ManagedAddons(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, cluster: eks.ICluster) -> None:
         super().__init__(scope, construct_id)
-        self.pod_identity_agent = cluster.eks_pod_identity_agent
+        # aws_eks_v2's Cluster always creates it (ICluster declares it optional).
+        self.pod_identity_agent = cast(eks.IAddon, cluster.eks_pod_identity_agent)
         # aws_eks_v2 creates this add-on itself and takes no version for it (aws/aws-cdk#32580),
         # so the pin goes on its CloudFormation resource (tests/test_versions.py reads it back).
         agent = cast(eks.CfnAddon, self.pod_identity_agent.node.default_child)

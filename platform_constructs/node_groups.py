@@ -86,7 +86,7 @@ def _launch_template(
     network_interfaces: list[ec2.CfnLaunchTemplate.NetworkInterfaceProperty] | None = None,
     placement_group: ec2.CfnPlacementGroup | None = None,
 ) -> ec2.CfnLaunchTemplate:
-    volumes = {DATA_DEVICE[ami_family]: volume_gib}
+    volumes: dict[str, int | None] = {DATA_DEVICE[ami_family]: volume_gib}
     if ami_family is AmiFamily.BOTTLEROCKET:
         volumes = {"/dev/xvda": None, **volumes}
     return ec2.CfnLaunchTemplate(

@@ -47,7 +47,7 @@ def catalogue_stage(family: AmiFamily) -> dict:
         }
         for t in gpu_catalog.known_types()
     ]
-    karpenter_pools = [
+    karpenter_pools: list[dict[str, object]] = [
         {"name": f"k-{f}-{SHORT[family]}", "instance_families": [f], "ami_family": family.value}
         for f in gpu_catalog.known_families()
     ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from pydantic import BaseModel
+
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 
 
@@ -31,12 +33,10 @@ def test_catalogue_tables_are_generated_from_the_catalogues():
         assert found[name] == render(), f"README table {name} is stale: run `python -m tools.readme_tables`"
 
 
-def _model_settings(model: type, prefix: str = "") -> set[str]:
+def _model_settings(model: type[BaseModel], prefix: str = "") -> set[str]:
     """Every setting path of the stage model: ``a.b``, and ``a[]`` / ``a[].b`` for lists of
     settings blocks."""
     import typing
-
-    from pydantic import BaseModel
 
     paths = set()
     for name, field in model.model_fields.items():

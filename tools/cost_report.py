@@ -123,7 +123,9 @@ class PriceTable:
         if instance_type in self._ec2.get(region, {}):
             return self._ec2[region][instance_type]
         cpu = cpu_catalog.CPU_INSTANCES.get(instance_type)
-        rate = self._cpu.get(region, {}).get(cpu.family) if cpu else None
+        if cpu is None:
+            return None
+        rate = self._cpu.get(region, {}).get(cpu.family)
         return None if rate is None else cpu.vcpus * rate
 
 
@@ -156,9 +158,9 @@ class _StagePrices:
 def _volume_hour(prices: _StagePrices, launch_template: dict | None) -> float | None:
     """Hourly price of one node's gp3 volumes, from its launch template; None when unpriced."""
     rates = [prices.rate(k, "EBS gp3") for k in ("gp3_gb_month", "gp3_iops_month", "gp3_mbps_month")]
-    if None in rates:
-        return None
     gb, iops, mbps = rates
+    if gb is None or iops is None or mbps is None:
+        return None
     if launch_template is None:
         return 20 * gb  # EKS's default node disk
     total = 0.0
@@ -179,8 +181,9 @@ def _node_group_items(prices: _StagePrices, resources: dict, node_group: dict) -
     items = []
     # The group launches its first type; the ceiling assumes its most expensive one.
     type_prices = [prices.instance(t) for t in types]
-    if None not in type_prices:
-        first, dearest = type_prices[0], max(type_prices)
+    priced = [price for price in type_prices if price is not None]
+    if len(priced) == len(type_prices):
+        first, dearest = priced[0], max(priced)
         items.append(LineItem(f"{name}: {'/'.join(types)} x {low}-{high}", low * first, high * dearest))
     volume = _volume_hour(prices, resources.get(template_ref))
     if volume is not None:
@@ -192,9 +195,9 @@ def _ceiling(prices: _StagePrices, pool: dict, units: dict[str, int], limit: int
     """A Karpenter pool filled to ``limit`` units at its dearest type per unit, or nothing
     when a type it allows is unpriced (the dearest could be that one)."""
     per_unit = {t: prices.instance(t) for t in pool["instance_types"]}
-    if None in per_unit.values():
+    rates = {t: price / units[t] for t, price in per_unit.items() if price is not None}
+    if len(rates) < len(per_unit):
         return []
-    rates = {t: price / units[t] for t, price in per_unit.items()}
     dearest = max(rates, key=rates.__getitem__)
     label = f"{pool['pool']}: Karpenter, {limit} {unit}s as {dearest} (${rates[dearest]:.4g}/{unit}-h)"
     return [LineItem(label, 0.0, limit * rates[dearest])]
