@@ -14,6 +14,7 @@ from typing import get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from platform_config.checks import brief
 from platform_config.model import StageConfig
@@ -77,7 +78,7 @@ def _unknown_key(loc: tuple[str | int, ...]) -> str:
     )
 
 
-def _describe(error: dict) -> str:
+def _describe(error: ErrorDetails) -> str:
     setting = _location(error["loc"]) or "(top level)"
     kind = error["type"]
     given = error.get("input")

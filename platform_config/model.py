@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
@@ -113,7 +114,7 @@ class ClusterSettings(_Settings):
     admin_role_arns: UniqueList[Annotated[str, Field(pattern=ROLE_ARN_PATTERN)]] = Field(default_factory=list)
     control_plane_logs: UniqueList[
         Literal["api", "audit", "authenticator", "controllerManager", "scheduler"]
-    ] = Field(default_factory=lambda: ["api", "audit", "authenticator"])
+    ] = Field(default=["api", "audit", "authenticator"])
 
     @field_validator("service_ipv4_cidr")
     @classmethod
@@ -533,7 +534,10 @@ class StageConfig(_Settings):
     def _unique_pool_names(self) -> None:
         """Each list refuses its own repeats (``Unique``); a name may not be in both lists, nor
         be one the platform reserves."""
-        pools = [("gpu_pools", self.gpu_pools), ("karpenter.node_pools", self.karpenter.node_pools)]
+        pools: list[tuple[str, Sequence[GpuPoolSettings | KarpenterNodePoolSettings]]] = [
+            ("gpu_pools", self.gpu_pools),
+            ("karpenter.node_pools", self.karpenter.node_pools),
+        ]
         for setting, group in pools:
             for index, pool in enumerate(group):
                 if pool.name in RESERVED_POOL_NAMES:

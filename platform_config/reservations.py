@@ -24,7 +24,7 @@ class ReservationsSettings(BaseModel):
         default_factory=list,
         description="Managed GPU pools (gpu_pools[].name) developers reserve from; the first is the default",
     )
-    allowed_gpu_counts: UniqueList[GpuCount] = Field(default_factory=lambda: [1, 2, 4, 8])
+    allowed_gpu_counts: UniqueList[GpuCount] = Field(default=[1, 2, 4, 8])
     max_hours: Annotated[float, Field(gt=0, le=168)] = 24
     default_hours: Annotated[float, Field(gt=0, le=168)] = 4
     max_gpus_per_user: Annotated[int, Field(ge=1, le=64)] = 8

@@ -226,7 +226,7 @@ class _Http:
 
 
 def _key_of(spec: dict) -> str:
-    key = spec.get("Key") or spec.get("Item")
+    key = spec.get("Key") or spec.get("Item") or {}
     return key[_KEY]["S"]
 
 

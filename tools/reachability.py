@@ -329,7 +329,7 @@ class Verdict:
 
 
 def _pod_template(obj: Mapping) -> Mapping | None:
-    template = obj
+    template: Mapping | None = obj
     for key in POD_TEMPLATE_PATHS[obj["kind"]]:
         template = (template or {}).get(key)
     return template

@@ -338,7 +338,8 @@ def run(mutants: list[Mutant], synth_limit: int | None, seed: int = SEED) -> lis
 def _distinct_settings_first(accepted: list[Outcome], rng: random.Random) -> list[Outcome]:
     shuffled = rng.sample(accepted, len(accepted))
     seen: set[str] = set()
-    first, rest = [], []
+    first: list[Outcome] = []
+    rest: list[Outcome] = []
     for outcome in shuffled:
         setting = re.sub(r"\[\d+\]", "[]", outcome.mutant.label.split(":", 1)[1])
         (rest if setting in seen else first).append(outcome)
