@@ -147,7 +147,8 @@ class ClusterStack(Stack):
                 cluster=self.interface,
                 repositories=repositories,
                 settings=token_refresh,
-                namespaces_ready=self.namespaces,
+                # Set above: the token refresh's own namespace is among namespace_names.
+                namespaces_ready=cast(eks.KubernetesManifest, self.namespaces),
             )
 
 
