@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from platform_config import namespaces
+from platform_config.checks import Unique, UniqueList
 
 # A namespace, a PriorityClass: a DNS label (RFC 1123), at most 63 characters.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
@@ -66,7 +67,7 @@ Namespace = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
 
 class TeamSettings(_Settings):
     name: Annotated[str, Field(pattern=TEAM_NAME)]
-    namespaces: list[Namespace] = Field(min_length=1)
+    namespaces: UniqueList[Namespace] = Field(min_length=1)
     gpu_quota: dict[Annotated[str, Field(pattern=POOL_NAME)], Annotated[int, Field(ge=0, le=4096)]] = Field(
         default_factory=dict,
         description="GPUs per GPU pool (managed or Karpenter), the team's nominal quota in Kueue.",
@@ -77,31 +78,20 @@ class TeamSettings(_Settings):
         default=None, description="Defaults to the lowest priority class."
     )
 
-    @field_validator("namespaces")
-    @classmethod
-    def _namespaces_unique(cls, value: list[str]) -> list[str]:
-        repeated = sorted({n for n in value if value.count(n) > 1})
-        if repeated:
-            raise ValueError(f"namespaces repeats {repeated}; list each namespace once")
-        return value
-
     @property
     def gpus(self) -> int:
         return sum(self.gpu_quota.values())
 
 
 class TenancySettings(_Settings):
-    priority_classes: list[PriorityClassSettings] = Field(
+    priority_classes: Annotated[list[PriorityClassSettings], Unique("name")] = Field(
         default_factory=lambda: list(SEED_PRIORITY_CLASSES), min_length=1
     )
-    teams: list[TeamSettings] = Field(default_factory=list)
+    teams: Annotated[list[TeamSettings], Unique("name")] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> TenancySettings:
         classes = [c.name for c in self.priority_classes]
-        repeated = sorted({n for n in classes if classes.count(n) > 1})
-        if repeated:
-            raise ValueError(f"tenancy.priority_classes repeats the name(s) {repeated}")
         values = sorted(c.value for c in self.priority_classes)
         if len(values) > 1 and values[0] == values[1]:
             tied = sorted(c.name for c in self.priority_classes if c.value == values[0])
@@ -109,10 +99,6 @@ class TenancySettings(_Settings):
                 f"tenancy.priority_classes: {tied} share the lowest value {values[0]}; the lowest class "
                 "is the cluster default (globalDefault), so exactly one may have it"
             )
-        teams = [t.name for t in self.teams]
-        repeated = sorted({n for n in teams if teams.count(n) > 1})
-        if repeated:
-            raise ValueError(f"tenancy.teams repeats the name(s) {repeated}; team names must be unique")
         owner: dict[str, str] = {}
         for team in self.teams:
             if team.default_priority_class is not None and team.default_priority_class not in classes:

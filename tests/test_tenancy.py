@@ -79,13 +79,16 @@ def teams_with(**changes) -> dict:
             "'dynamo-cloud' is taken by registry.token_refresh.namespaces; "
             "allowed: a namespace of the team's own",
         ),
-        ({"3.namespaces": ["a", "a"]}, "namespaces repeats ['a']"),
+        (
+            {"3.namespaces": ["a", "a"]},
+            "tenancy.teams[3].namespaces: 'a' appears twice (entries [0] and [1])",
+        ),
         (
             {"3.default_priority_class": "urgent"},
             "tenancy.teams[mlops].default_priority_class is 'urgent'; allowed: production-inference, "
             "critical-agents, training, research, development",
         ),
-        ({"3.name": "training"}, "tenancy.teams repeats the name(s) ['training']"),
+        ({"3.name": "training"}, "tenancy.teams: entries [0] and [3] share the name 'training'"),
         ({"3.gpus": 4}, "gpus"),  # an unknown key, refused rather than ignored
     ],
 )

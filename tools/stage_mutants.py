@@ -22,6 +22,7 @@ import re
 import shutil
 import sys
 import tempfile
+import typing
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -178,6 +179,11 @@ def _names_a_setting(location: str, unknown: bool = False) -> bool:
         loc = (*prefix, *parts)
         block = settings_block(loc[:-1])
         if block is not None and (unknown or loc[-1] in block.model_fields):
+            return True
+        # a key of a map setting (``tenancy.teams[x].gpu_quota.g5``) names that map setting
+        owner = settings_block(loc[:-2]) if len(loc) > 1 else None
+        field = owner.model_fields.get(str(loc[-2])) if owner is not None else None
+        if not unknown and field is not None and typing.get_origin(field.annotation) is dict:
             return True
     return False
 
