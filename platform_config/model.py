@@ -16,7 +16,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from platform_config import cpu_catalog, cron, gpu_catalog
+from platform_config import cpu_catalog, cron, gpu_catalog, offerings
 from platform_config.checks import Unique, UniqueList, pascal, value_of
 from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
@@ -454,7 +454,27 @@ class StageConfig(_Settings):
         self._triton_has_its_bucket()
         self._reservation_pools_exist()
         self._team_quotas_fit()
+        self._types_offered_in_region()
         return self
+
+    def _types_offered_in_region(self) -> None:
+        """A type AWS does not sell in the stage's region fails only when CloudFormation creates
+        the node group; refuse it here. Regions and types the offerings table does not cover
+        (``offered`` is None) are accepted: the table knows only what its source says."""
+        wanted = [(f"gpu_pools[{i}].instance_type", [p.instance_type]) for i, p in enumerate(self.gpu_pools)]
+        wanted += [("cpu_nodes.instance_types", [t]) for t in self.cpu_nodes.instance_types]
+        wanted += [
+            (f"karpenter.node_pools[{i}].instance_families", p.instance_types)
+            for i, p in enumerate(self.karpenter.node_pools)
+        ]
+        for setting, types in wanted:
+            if types and all(offerings.offered(t, self.region) is False for t in types):
+                where = ", ".join(offerings.offered_in(types[0])) or "no listed region"
+                named = types[0] if len(types) == 1 else f"none of {', '.join(types[:3])}..."
+                raise ValueError(
+                    f"{setting}: {named} is not offered in {self.region} (per platform_config/offerings.py); "
+                    f"allowed: a type AWS sells there, or this type in {where}"
+                )
 
     def _team_quotas_fit(self) -> None:
         """Team GPU quotas name this stage's GPU pools and fit what each pool can ever have: a

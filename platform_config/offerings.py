@@ -68,3 +68,8 @@ def offered(instance_type: str, region: str) -> bool | None:
     if regions is None or region not in PRICED_REGIONS:
         return None
     return region in regions
+
+
+def offered_in(instance_type: str) -> list[str]:
+    """The PRICED_REGIONS where ``instance_type`` is offered (for messages)."""
+    return [region for region in PRICED_REGIONS if offered(instance_type, region)]

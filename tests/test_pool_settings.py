@@ -125,3 +125,20 @@ def test_every_catalogued_gpu_type_is_a_valid_managed_pool(instance_type):
     pool = {"name": "pp", "instance_type": instance_type, "efa": efa, "ami_family": "bottlerocket"}
     config = parse_stage(stage(gpu_pools=[pool]), "t")
     assert config.gpu_pool_instances() == {"pp": [gpu_catalog.lookup(instance_type)]}
+
+
+def test_a_type_aws_does_not_sell_in_the_region_is_refused_before_cloudformation():
+    west1 = {"region": "us-west-1", "availability_zones": ["us-west-1a", "us-west-1c"]}
+    message = error_of(stage(**west1, gpu_pools=[{"name": "l40s", "instance_type": "g6e.12xlarge"}]))
+    assert "gpu_pools[0].instance_type: g6e.12xlarge is not offered in us-west-1" in message
+    assert "us-west-2" in message  # where it is sold
+    message = error_of(stage(**west1, **karpenter({"name": "b200", "instance_families": ["p6-b200"]})))
+    assert (
+        "karpenter.node_pools[0].instance_families: p6-b200.48xlarge is not offered in us-west-1" in message
+    )
+    assert parse_stage(stage(**west1, gpu_pools=[{"name": "h200", "instance_type": "p5en.48xlarge"}]), "t")
+
+
+def test_a_region_the_offerings_table_does_not_cover_is_accepted():
+    sa = {"region": "sa-east-1", "availability_zones": ["sa-east-1a", "sa-east-1b"]}
+    assert parse_stage(stage(**sa, gpu_pools=[{"name": "b200", "instance_type": "p6-b200.48xlarge"}]), "t")
