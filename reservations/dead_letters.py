@@ -60,19 +60,24 @@ class SqsDeadLetters:
 
 def record(store: Any, message: messages.Reserve, reason: str, at: str) -> bool:
     """Create ``message``'s record as ``failed`` with ``reason`` unless it has one."""
-    failed = Reservation(
+    failed = requested(message, Status.FAILED, failure_reason=reason[:500], reservation_ended=at)
+    return bool(store.create_if_absent(failed))
+
+
+def requested(message: messages.Reserve, status: Status, **fields: Any) -> Reservation:
+    """The record of what a Reserve asked for, in ``status`` (queued by the processor, failed
+    when the request dead-lettered), with the status's own ``fields``."""
+    return Reservation(
         reservation_id=message.reservation_id,
         user_id=message.user_id,
         github_user=message.github_user,
         gpu_type=message.gpu_type,
         gpu_count=message.gpu_count,
         duration_hours=float(message.duration_hours),
-        status=Status.FAILED,
+        status=status,
         created_at=message.created_at,
-        failure_reason=reason[:500],
-        reservation_ended=at,
+        **fields,
     )
-    return bool(store.create_if_absent(failed))
 
 
 def sweep(store: Any, queue: DeadLetterQueue, now: str) -> list[str]:

@@ -305,17 +305,7 @@ def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> No
 
 
 def _new_record(message: messages.Reserve, runtime: Runtime) -> Reservation:
-    return Reservation(
-        reservation_id=message.reservation_id,
-        user_id=message.user_id,
-        github_user=message.github_user,
-        gpu_type=message.gpu_type,
-        gpu_count=message.gpu_count,
-        duration_hours=float(message.duration_hours),
-        status=Status.QUEUED,
-        created_at=message.created_at,
-        last_queue_update=to_iso(runtime.clock()),
-    )
+    return dead_letters.requested(message, Status.QUEUED, last_queue_update=to_iso(runtime.clock()))
 
 
 def _acceptance_refusal(runtime: Runtime, record: Reservation) -> str | None:
