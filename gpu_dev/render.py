@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
+from typing import Any
 
 from reservations.model import ENDED, Reservation, Status, from_iso
 from reservations.policy import Policy
@@ -165,7 +166,7 @@ def reservation_detail(record: Reservation, now: datetime) -> str:
     return "\n".join(f"{label + ':':<{width}} {value}" for label, value in lines)
 
 
-def record_json(record: Reservation) -> dict:
+def record_json(record: Reservation) -> dict[str, Any]:
     data = asdict(record)
     data["status"] = str(record.status)
     return data
@@ -184,7 +185,7 @@ def live_line(record: Reservation, now: datetime, waited: timedelta, live: bool)
     return f"{sid}: {record.status}"
 
 
-def capacity(summary: dict | None, policy: Policy, now: datetime) -> str:
+def capacity(summary: dict[str, Any] | None, policy: Policy, now: datetime) -> str:
     types = (summary or {}).get("gpu_types", {})
     rows = []
     for gpu_type in policy.gpu_types:

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 
 from .model import Reservation
 from .policy import Policy
@@ -182,7 +183,7 @@ def selector(reservation_id: str | None = None) -> str:
     return f"{base},{RESERVATION_LABEL}={reservation_id}" if reservation_id else base
 
 
-def home_claim_manifest(record: Reservation, policy: Policy) -> dict:
+def home_claim_manifest(record: Reservation, policy: Policy) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
@@ -203,7 +204,7 @@ def home_claim_manifest(record: Reservation, policy: Policy) -> dict:
     }
 
 
-def service_manifest(record: Reservation, policy: Policy) -> dict:
+def service_manifest(record: Reservation, policy: Policy) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -223,7 +224,7 @@ def service_manifest(record: Reservation, policy: Policy) -> dict:
     }
 
 
-def pod_manifest(record: Reservation, policy: Policy, node_name: str) -> dict:
+def pod_manifest(record: Reservation, policy: Policy, node_name: str) -> dict[str, Any]:
     check_image(policy.dev_image)
     check_github_user(record.github_user)
     gpus = record.gpu_count
@@ -355,7 +356,7 @@ def pod_manifest(record: Reservation, policy: Policy, node_name: str) -> dict:
     }
 
 
-def pod_state(pod: dict) -> tuple[str, str | None]:
+def pod_state(pod: dict[str, Any]) -> tuple[str, str | None]:
     """``("ready", None)``, ``("failed", reason)`` or ``("waiting", reason or None)``.
 
     The reason is what ``kubectl get pod`` would show: a waiting or terminated container's
@@ -378,12 +379,12 @@ def pod_state(pod: dict) -> tuple[str, str | None]:
     return "waiting", reason
 
 
-def _container_reason(status: dict) -> str | None:
+def _container_reason(status: dict[str, Any]) -> str | None:
     for prefix, key in (("Init:", "initContainerStatuses"), ("", "containerStatuses")):
         for container in status.get(key) or []:
             state = container.get("state") or {}
             for kind in ("waiting", "terminated"):
                 reason = (state.get(kind) or {}).get("reason")
                 if reason and reason not in ("PodInitializing", "ContainerCreating", "Completed"):
-                    return prefix + reason
+                    return prefix + str(reason)
     return None

@@ -30,7 +30,7 @@ import json
 import logging
 import math
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import dead_letters, dev_pod
@@ -52,7 +52,7 @@ class ExpiryReport:
     dead_letters: list[str] = field(default_factory=list)
     kube_errors: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "warned": len(self.warned),
             "expired": len(self.expired),
@@ -110,7 +110,9 @@ def warning_text(record: Reservation, minutes_left: int) -> str:
     )
 
 
-def _warn(runtime: Runtime, record: Reservation, now, report: ExpiryReport) -> None:
+def _warn(runtime: Runtime, record: Reservation, now: datetime, report: ExpiryReport) -> None:
+    if record.expires_at is None:  # active records carry their end; this one is corrupt
+        raise ValueError(f"{record.reservation_id}: an active reservation without expires_at")
     expires = from_iso(record.expires_at)
     left = expires - now
     sent = set(record.warnings_sent)

@@ -82,4 +82,5 @@ def parse(body: str) -> Message:
     for name in ("user_id", "github_user", "gpu_type", "created_at"):
         if name in data and (not isinstance(data[name], str) or not data[name]):
             raise MalformedMessage(f"{name} must be a non-empty string")
-    return cls(**data)
+    parsed: Reserve | Cancel | Extend = cls(**data)
+    return parsed

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -105,8 +106,8 @@ class Reservation:
         """Partition key of ``StatusGpuTypeIndex``: the queue of one GPU type, e.g. ``queued#t4``."""
         return f"{self.status}#{self.gpu_type}"
 
-    def to_item(self) -> dict:
-        item: dict = {}
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {}
         for spec in fields(self):
             value = getattr(self, spec.name)
             if value is None or value == []:
@@ -118,7 +119,7 @@ class Reservation:
         return item
 
     @classmethod
-    def from_item(cls, item: dict) -> Reservation:
+    def from_item(cls, item: dict[str, Any]) -> Reservation:
         known = {spec.name for spec in fields(cls)}
         values = {key: value for key, value in item.items() if key in known}
         values["status"] = Status(values["status"])

@@ -256,17 +256,18 @@ def plan(
             user = _Steps(limit - user_held.get(request.user_id, 0), user_releases.get(request.user_id, []))
             users[request.user_id] = user
         candidates = [entry for entry in by_type.get(request.gpu_type, ()) if entry[1] >= gpus]
-        slot, node_name = _slot(candidates, user, gpus, duration, never)
-        if slot == 0:
-            result.starts.append(Start(request.reservation_id, node_name))
+        found = _slot(candidates, user, gpus, duration, never)
+        if found is not None and found[0] == 0:
+            result.starts.append(Start(request.reservation_id, found[1]))
         else:
             position = positions.get(request.gpu_type, 0) + 1
             positions[request.gpu_type] = position
-            start_at = None if slot is None else now + timedelta(microseconds=slot)
+            start_at = None if found is None else now + timedelta(microseconds=found[0])
             result.forecasts[request.reservation_id] = Forecast(
-                request.reservation_id, position, start_at, node_name
+                request.reservation_id, position, start_at, None if found is None else found[1]
             )
-        if slot is not None:
+        if found is not None:
+            slot, node_name = found
             capacity[node_name].take(slot, slot + duration, gpus)
             user.take(slot, slot + duration, gpus)
     return result
@@ -274,11 +275,11 @@ def plan(
 
 def _slot(
     candidates: list[tuple[str, int, _Steps]], user: _Steps, gpus: int, duration: int, never: int
-) -> tuple[int | None, str | None]:
+) -> tuple[int, str] | None:
     """The earliest time (and the best-fit node at it) where ``gpus`` fit on one candidate node
-    and within the user's limit for ``duration``; (None, None) without a candidate."""
+    and within the user's limit for ``duration``; None without a candidate."""
     if not candidates:
-        return None, None
+        return None
     after = 0
     while True:
         best, fits = never, []
@@ -291,10 +292,10 @@ def _slot(
             elif moment == best:
                 fits.append((steps.free_at(moment), name))
         if not fits:
-            return None, None
+            return None
         ok, user_moment = user.earliest(gpus, duration, best, best)
         if ok:
             return best, min(fits)[1]
         if user_moment < 0:
-            return None, None
+            return None
         after = user_moment  # the user's own reservations free enough no earlier than this
