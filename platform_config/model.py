@@ -70,7 +70,8 @@ class NodePoolKind(StrEnum):
     CPU = "cpu"
 
 
-RESERVED_POOL_NAMES = ("cpu",)  # the managed CPU group's pool label
+CPU_POOL = "cpu"  # the managed CPU node group's pool label, so no other pool may take it
+RESERVED_POOL_NAMES = (CPU_POOL,)
 
 
 def _network(cidr: str, setting: str) -> ipaddress.IPv4Network:
@@ -200,6 +201,11 @@ class GpuPoolSettings(ScalingSettings):
     @property
     def gpu(self) -> gpu_catalog.GpuInstance:
         return gpu_catalog.lookup(self.instance_type)
+
+    @property
+    def max_gpus(self) -> int:
+        """The most GPUs the pool can ever have: max_size nodes of its type's GPUs."""
+        return self.max_size * self.gpu.gpus
 
 
 class KarpenterNodePoolSettings(_Settings):
@@ -481,7 +487,7 @@ class StageConfig(_Settings):
         managed pool max_size x its type's GPUs (the catalogue's figure), a Karpenter pool its limit."""
         capacity = {
             p.name: (
-                p.max_size * p.gpu.gpus,
+                p.max_gpus,
                 f"max_size {p.max_size} x {p.gpu.gpus} GPUs per {p.instance_type}",
             )
             for p in self.gpu_pools

@@ -19,7 +19,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from platform_config.gpu_catalog import Architecture
-from platform_config.model import AmiFamily, CapacityType, CpuNodeSettings, GpuPoolSettings
+from platform_config.model import CPU_POOL, AmiFamily, CapacityType, CpuNodeSettings, GpuPoolSettings
 from platform_constructs.nag import acknowledge, managed_policy_finding
 from platform_constructs.naming import (
     AMI_FAMILY_LABEL,
@@ -30,7 +30,6 @@ from platform_constructs.naming import (
     POOL_LABEL,
 )
 
-CPU_POOL = "cpu"
 # Bottlerocket boots from a small read-only OS volume; images and pod data live on the second.
 DATA_DEVICE = {AmiFamily.AL2023: "/dev/xvda", AmiFamily.BOTTLEROCKET: "/dev/xvdb"}
 NODE_POLICIES = (

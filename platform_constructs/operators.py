@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from platform_config.model import CPU_POOL
 from platform_config.versions import KUEUE_CONTROLLER
 from platform_config.workloads import LinkerdSettings, ObservabilitySettings
 from platform_constructs.naming import GPU_MODEL_LABEL, GPU_TAINT_KEY, MESH_INJECT, POOL_LABEL, TEAM_LABEL
@@ -17,9 +18,9 @@ from platform_constructs.naming import GPU_MODEL_LABEL, GPU_TAINT_KEY, MESH_INJE
 GRAFANA_ADMIN_SECRET = "grafana-admin"
 PROMETHEUS_SERVICE_ACCOUNT = "kube-prometheus-stack-prometheus"  # the chart's name for it
 LOKI_PUSH_PATH = "/loki/api/v1/push"
-CPU_PLACEMENT = {"nodeSelector": {POOL_LABEL: "cpu"}}
+CPU_PLACEMENT = {"nodeSelector": {POOL_LABEL: CPU_POOL}}
 # The same rule for charts whose pods take only an affinity (the Dynamo operator's controller).
-CPU_NODES = {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": ["cpu"]}]}
+CPU_NODES = {"matchExpressions": [{"key": POOL_LABEL, "operator": "In", "values": [CPU_POOL]}]}
 CPU_AFFINITY = {
     "nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [CPU_NODES]}}
 }

@@ -30,7 +30,7 @@ def gpu_capacity(config: StageConfig) -> list[dict]:
             "gpus_per_node": pool.gpu.gpus,
             "min_nodes": pool.min_size,
             "max_nodes": pool.max_size,
-            "max_gpus": pool.gpu.gpus * pool.max_size,
+            "max_gpus": pool.max_gpus,
             "efa": pool.efa,
         }
         for pool in config.gpu_pools

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from platform_config import versions
 from platform_config.loader import load_stages
 from platform_config.versions import KARPENTER, KARPENTER_AMI_ALIAS
 from tests.manifests import render
@@ -247,16 +248,7 @@ def test_managed_addons_with_iam(synth, stage):
         a["Properties"]["AddonName"]: a["Properties"]
         for a in synth.resources(stage, "Cluster", "AWS::EKS::Addon").values()
     }
-    assert sorted(addons) == sorted(
-        [
-            "vpc-cni",
-            "coredns",
-            "kube-proxy",
-            "aws-ebs-csi-driver",
-            "aws-efs-csi-driver",
-            "eks-pod-identity-agent",
-        ]
-    )
+    assert sorted(addons) == sorted(versions.EKS_ADDONS)  # the six names: tests/test_versions.py
     assert json.loads(addons["vpc-cni"]["ConfigurationValues"]) == {"enableNetworkPolicy": "true"}
     assert "ServiceAccountRoleArn" in addons["vpc-cni"]
     associations = {
