@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from benchmarks import fifo_baseline
+from platform_config import namespaces
 from reservations import scheduler
 from reservations.policy import GpuType, Policy
 from reservations.scheduler import Allocation, Node, Plan, Request
@@ -62,7 +63,7 @@ EARLY_SHARE, EXTEND_SHARE = 0.25, 0.10
 
 POLICY = Policy(
     stage="sim",
-    namespace="gpu-dev",
+    namespace=namespaces.GPU_DEV,
     gpu_types=tuple(GpuType(name, model, gpus) for name, model, gpus, _ in CLUSTER),
     default_gpu_type="a100",
     max_gpus_per_user=10**6,

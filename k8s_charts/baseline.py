@@ -12,10 +12,7 @@ from cdk8s_plus_35 import k8s
 from constructs import Construct
 
 from k8s_charts.imports.monitoring_coreos_com_servicemonitors.com.coreos import monitoring
-from platform_constructs.naming import GPU_TAINT_KEY, POOL_LABEL
-
-GPU_RESOURCE = "nvidia.com/gpu"
-EFA_RESOURCE = "vpc.amazonaws.com/efa"
+from platform_config.contract import APP_NAME_LABEL, GPU_TAINT_KEY, POOL_LABEL
 
 
 def quantities(values: dict[str, str | int]) -> dict[str, k8s.Quantity]:
@@ -113,7 +110,7 @@ def pod_disruption_budget(
 
 
 def app_labels(name: str, component: str | None = None) -> dict[str, str]:
-    labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "gpu-platform"}
+    labels = {APP_NAME_LABEL: name, "app.kubernetes.io/part-of": "gpu-platform"}
     if component:
         labels["app.kubernetes.io/component"] = component
     return labels

@@ -21,18 +21,25 @@ import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
 
-from k8s_charts.baseline import EFA_RESOURCE, GPU_RESOURCE, app_labels
+from k8s_charts.baseline import app_labels
+from platform_config.contract import (
+    APP_NAME_LABEL,
+    EFA_RESOURCE,
+    GPU_RESOURCE,
+    GPU_TAINT_KEY,
+    MESH_INJECT,
+    POOL_LABEL,
+)
 from platform_config.gpu_catalog import GpuInstance
 from platform_config.versions import DYNAMO_VLLM_RUNTIME
 from platform_config.workloads import DynamoModelSettings, DynamoSettings, ServingMode
-from platform_constructs.naming import GPU_TAINT_KEY, MESH_INJECT, POOL_LABEL
 
 API_VERSION = "nvidia.com/v1beta1"
 MODEL_CACHE_CLAIM = "model-cache"
 MODEL_CACHE_PATH = "/opt/models"
 HF_TOKEN_SECRET = "hf-token"
 FRONTEND_PORT, SYSTEM_PORT = 8000, 9090
-FRONTEND_LABEL = {"app.kubernetes.io/name": "dynamo-frontend"}
+FRONTEND_LABEL = {APP_NAME_LABEL: "dynamo-frontend"}
 KV_TRANSFER = json.dumps({"kv_connector": "NixlConnector", "kv_role": "kv_both"}, separators=(",", ":"))
 
 

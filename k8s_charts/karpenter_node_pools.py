@@ -16,9 +16,7 @@ from constructs import Construct
 
 from k8s_charts.imports.karpenter_k8s_aws_ec2nodeclasses.aws.k8s import karpenter as kec2
 from k8s_charts.imports.karpenter_sh_nodepools.sh import karpenter as kpool
-from platform_config.model import AmiFamily, KarpenterNodePoolSettings
-from platform_config.versions import KARPENTER_AMI_ALIAS, KARPENTER_BOTTLEROCKET_ALIAS
-from platform_constructs.naming import (
+from platform_config.contract import (
     AMI_FAMILY_LABEL,
     EFA_LABEL,
     GPU_TAINT_KEY,
@@ -26,6 +24,8 @@ from platform_constructs.naming import (
     KARPENTER_DISCOVERY_TAG,
     POOL_LABEL,
 )
+from platform_config.model import AmiFamily, KarpenterNodePoolSettings
+from platform_config.versions import KARPENTER_AMI_ALIAS, KARPENTER_BOTTLEROCKET_ALIAS
 
 AMI_ALIAS = {AmiFamily.AL2023: KARPENTER_AMI_ALIAS, AmiFamily.BOTTLEROCKET: KARPENTER_BOTTLEROCKET_ALIAS}
 BOTTLEROCKET_OS_VOLUME = "4Gi"  # Bottlerocket's OS volume, as Karpenter's own default

@@ -25,9 +25,8 @@ from __future__ import annotations
 import cdk8s
 from constructs import Construct
 
-from k8s_charts.tenancy import GPU_RESOURCE
+from platform_config.contract import GPU_RESOURCE, GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL, TEAM_LABEL
 from platform_config.tenancy import TeamSettings, TenancySettings
-from platform_constructs.naming import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL, TEAM_LABEL
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
 COHORT = "teams"

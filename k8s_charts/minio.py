@@ -27,6 +27,7 @@ from k8s_charts.baseline import (
     stateful_services,
     zone_spread,
 )
+from platform_config.contract import service_url
 from platform_config.versions import MINIO
 from platform_config.workloads import MinioSettings
 
@@ -38,7 +39,7 @@ METRICS_PATH = "/minio/v2/metrics/cluster"
 
 def endpoint(namespace: str) -> str:
     """The in-cluster S3 endpoint clients use."""
-    return f"http://{NAME}.{namespace}.svc.cluster.local:{API_PORT}"
+    return service_url(NAME, namespace, API_PORT)
 
 
 def server_args(*, namespace: str, replicas: int) -> list[str]:

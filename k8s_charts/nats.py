@@ -26,6 +26,7 @@ from k8s_charts.baseline import (
     stateful_services,
     zone_spread,
 )
+from platform_config.contract import service_url
 from platform_config.versions import NATS_EXPORTER, NATS_SERVER
 from platform_config.workloads import NatsSettings
 
@@ -36,7 +37,7 @@ PID_FILE = "/var/run/nats/nats.pid"  # lets the preStop hook put the server in l
 
 def client_url(namespace: str) -> str:
     """The URL clients (Dynamo) use: the client Service, which spreads connections."""
-    return f"nats://{NAME}.{namespace}.svc.cluster.local:{CLIENT_PORT}"
+    return service_url(NAME, namespace, CLIENT_PORT, scheme="nats")
 
 
 def server_config(*, namespace: str, replicas: int, storage_gib: int) -> str:
@@ -126,7 +127,7 @@ class NatsChart(cdk8s.Chart):
 
 def _server() -> k8s.Container:
     return k8s.Container(
-        name="nats",
+        name=NAME,
         image=NATS_SERVER.uri,
         args=["--config", "/etc/nats/nats.conf"],
         env=[

@@ -40,10 +40,10 @@ from k8s_charts import minio, nats, triton
 from k8s_charts.dynamo_graphs import FRONTEND_PORT, SYSTEM_PORT
 from k8s_charts.mesh_policy import ProtectedService
 from platform_config import namespaces as ns
+from platform_config.contract import APP_NAME_LABEL, NAMESPACE_NAME_LABEL
 from reservations.dev_pod import SSH_PORT
 
-NAME_LABEL = "app.kubernetes.io/name"
-NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set by the API server on every namespace
+NAME_LABEL, NAMESPACE_LABEL = APP_NAME_LABEL, NAMESPACE_NAME_LABEL
 DNS_PODS = {"k8s-app": "kube-dns"}  # the EKS CoreDNS add-on's pods
 PROMETHEUS_PODS = {NAME_LABEL: "prometheus"}  # set by prometheus-operator on the pods it runs
 ANYWHERE = "0.0.0.0/0"

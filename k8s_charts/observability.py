@@ -23,7 +23,7 @@ from constructs import Construct
 from k8s_charts.baseline import app_labels
 from k8s_charts.imports.monitoring_coreos_com_prometheusrules.com.coreos import monitoring
 from platform_config import cron
-from platform_constructs.naming import DYNAMO_NAMESPACE, NATS_NAMESPACE
+from platform_config import namespaces as ns
 
 DASHBOARD_LABEL = "grafana_dashboard"  # kube-prometheus-stack's Grafana sidecar default
 
@@ -65,11 +65,11 @@ SERVING_ALERTS = (
           "sum by (model) (rate(nv_inference_request_failure[5m])) > 0", "5m", "critical",
           "Triton model {{ $labels.model }} is failing requests"),
     Alert("JetStreamStorageFilling",
-          f'kubelet_volume_stats_used_bytes{{namespace="{NATS_NAMESPACE}"}} '
-          f'/ kubelet_volume_stats_capacity_bytes{{namespace="{NATS_NAMESPACE}"}} > 0.8', "15m", "warning",
+          f'kubelet_volume_stats_used_bytes{{namespace="{ns.NATS}"}} '
+          f'/ kubelet_volume_stats_capacity_bytes{{namespace="{ns.NATS}"}} > 0.8', "15m", "warning",
           "JetStream volume {{ $labels.persistentvolumeclaim }} is over 80 % full"),
     Alert("DynamoFrontendDown",
-          f'up{{namespace="{DYNAMO_NAMESPACE}", job=~".*frontend.*"}} == 0', "5m", "critical",
+          f'up{{namespace="{ns.DYNAMO}", job=~".*frontend.*"}} == 0', "5m", "critical",
           "Dynamo frontend {{ $labels.pod }} is not answering scrapes"),
 )  # fmt: skip
 

@@ -16,10 +16,10 @@ import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
 
+from platform_config.contract import DEFAULT_PRIORITY_CLASS_ANNOTATION, GPU_RESOURCE, TEAM_LABEL
+from platform_config.namespaces import PodSecurity, pod_security_labels
 from platform_config.tenancy import TenancySettings
-from platform_constructs.naming import DEFAULT_PRIORITY_CLASS_ANNOTATION, TEAM_LABEL
 
-GPU_RESOURCE = "nvidia.com/gpu"
 # Containers that state no resources get these, so that the quota (which counts requests)
 # admits them and every container has a memory limit; they state their own to get more.
 DEFAULT_REQUEST = {"cpu": "250m", "memory": "512Mi"}
@@ -28,7 +28,7 @@ DEFAULT_LIMIT = {"memory": "1Gi"}
 
 # Team namespaces run the teams' own images and code: Pod Security's restricted profile,
 # enforced, and audited and warned about too so that a violation is also seen in the logs.
-RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "audit", "warn")}
+RESTRICTED = pod_security_labels(PodSecurity.RESTRICTED)
 
 
 def team_namespace_metadata(settings: TenancySettings) -> tuple[dict, dict]:

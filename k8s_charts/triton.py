@@ -15,7 +15,6 @@ from cdk8s_plus_35 import k8s
 from constructs import Construct
 
 from k8s_charts.baseline import (
-    GPU_RESOURCE,
     app_labels,
     gpu_scheduling,
     http_probe,
@@ -27,6 +26,7 @@ from k8s_charts.baseline import (
     startup_probe,
     zone_spread,
 )
+from platform_config.contract import GPU_RESOURCE
 from platform_config.versions import TRITON_SERVER
 from platform_config.workloads import ModelRepository, TritonSettings
 

@@ -16,10 +16,10 @@ from aws_cdk import Duration
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
+from platform_config.contract import AMI_FAMILY_LABEL, EFA_LABEL, GPU_MODEL_LABEL, GPU_TAINT_KEY
 from platform_config.namespaces import NVIDIA_DEVICE_PLUGIN as NVIDIA_DEVICE_PLUGIN_NAMESPACE
 from platform_config.versions import EFA_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN
 from platform_constructs.helm import pinned_chart
-from platform_constructs.naming import AMI_FAMILY_LABEL, EFA_LABEL, GPU_MODEL_LABEL, GPU_TAINT_KEY
 
 GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 _AL2023 = {"key": AMI_FAMILY_LABEL, "operator": "In", "values": ["al2023"]}

@@ -13,15 +13,14 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
+from k8s_charts.ecr_token_refresh import NAME, EcrTokenRefreshChart
 from platform_config import namespaces
 from platform_config.model import TokenRefreshSettings
 from platform_constructs.nag import acknowledge
 from platform_constructs.platform_jobs import platform_jobs_image
 from platform_constructs.workload_identity import irsa_service_account
 
-NAMESPACE = namespaces.ECR_TOKEN_REFRESH
-SERVICE_ACCOUNT = "ecr-token-refresh"
+SERVICE_ACCOUNT = NAME
 
 
 class EcrTokenRefresh(Construct):
@@ -41,7 +40,7 @@ class EcrTokenRefresh(Construct):
             "ServiceAccount",
             cluster=cluster,
             name=SERVICE_ACCOUNT,
-            namespace=NAMESPACE,
+            namespace=namespaces.ECR_TOKEN_REFRESH,
             after=namespaces_ready,
         )
         role = self.service_account.role
@@ -61,8 +60,8 @@ class EcrTokenRefresh(Construct):
         image = platform_jobs_image(self, "Image")
         chart = EcrTokenRefreshChart(
             cdk8s.App(),
-            "ecr-token-refresh",
-            namespace=NAMESPACE,
+            NAME,
+            namespace=namespaces.ECR_TOKEN_REFRESH,
             service_account=SERVICE_ACCOUNT,
             image=image.image_uri,
             region=Stack.of(self).region,

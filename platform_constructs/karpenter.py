@@ -16,11 +16,11 @@ from constructs import Construct
 
 from k8s_charts.karpenter_node_pools import KarpenterNodePoolsChart
 from platform_config import namespaces
+from platform_config.contract import POOL_LABEL
 from platform_config.model import CPU_POOL, KarpenterSettings
 from platform_config.versions import KARPENTER
 from platform_constructs.helm import pinned_chart
 from platform_constructs.nag import acknowledge
-from platform_constructs.naming import POOL_LABEL
 from platform_constructs.node_groups import node_role
 from platform_constructs.workload_identity import pod_identity_role
 

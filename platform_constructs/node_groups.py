@@ -18,10 +18,7 @@ from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from platform_config.gpu_catalog import Architecture
-from platform_config.model import CPU_POOL, AmiFamily, CapacityType, CpuNodeSettings, GpuPoolSettings
-from platform_constructs.nag import acknowledge, managed_policy_finding
-from platform_constructs.naming import (
+from platform_config.contract import (
     AMI_FAMILY_LABEL,
     EFA_LABEL,
     GPU_MODEL_LABEL,
@@ -29,6 +26,9 @@ from platform_constructs.naming import (
     GPU_TAINT_VALUE,
     POOL_LABEL,
 )
+from platform_config.gpu_catalog import Architecture
+from platform_config.model import CPU_POOL, AmiFamily, CapacityType, CpuNodeSettings, GpuPoolSettings
+from platform_constructs.nag import acknowledge, managed_policy_finding
 
 # Bottlerocket boots from a small read-only OS volume; images and pod data live on the second.
 DATA_DEVICE = {AmiFamily.AL2023: "/dev/xvda", AmiFamily.BOTTLEROCKET: "/dev/xvdb"}

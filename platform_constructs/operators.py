@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import json
 
+from platform_config.contract import (
+    GPU_MODEL_LABEL,
+    GPU_TAINT_KEY,
+    GRAFANA_ADMIN_SECRET,
+    MESH_INJECT,
+    POOL_LABEL,
+    TEAM_LABEL,
+)
 from platform_config.model import CPU_POOL
 from platform_config.versions import KUEUE_CONTROLLER
 from platform_config.workloads import LinkerdSettings, ObservabilitySettings
-from platform_constructs.naming import GPU_MODEL_LABEL, GPU_TAINT_KEY, MESH_INJECT, POOL_LABEL, TEAM_LABEL
 
-GRAFANA_ADMIN_SECRET = "grafana-admin"
-PROMETHEUS_SERVICE_ACCOUNT = "kube-prometheus-stack-prometheus"  # the chart's name for it
 LOKI_PUSH_PATH = "/loki/api/v1/push"
 CPU_PLACEMENT = {"nodeSelector": {POOL_LABEL: CPU_POOL}}
 # The same rule for charts whose pods take only an affinity (the Dynamo operator's controller).

@@ -21,12 +21,11 @@ from constructs import Construct
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.storage_classes import StorageClassesChart
 from platform_config import namespaces
+from platform_config.contract import cluster_name
 from platform_config.model import StageConfig
-from platform_constructs.ecr_token_refresh import NAMESPACE as TOKEN_REFRESH_NAMESPACE
 from platform_constructs.ecr_token_refresh import EcrTokenRefresh
 from platform_constructs.managed_addons import ManagedAddons
 from platform_constructs.nag import acknowledge, managed_policy_finding
-from platform_constructs.naming import cluster_name
 from stacks.workloads_stack import meshed_namespaces, network_policies
 
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
@@ -123,7 +122,7 @@ class ClusterStack(Stack):
         wanted = {
             namespaces.KARPENTER: config.karpenter.enabled,
             namespaces.NVIDIA_DEVICE_PLUGIN: config.needs_nvidia_device_plugin,
-            **dict.fromkeys([TOKEN_REFRESH_NAMESPACE, *token_refresh.namespaces], token_refresh.enabled),
+            **dict.fromkeys([namespaces.ECR_TOKEN_REFRESH, *token_refresh.namespaces], token_refresh.enabled),
         }
         self.namespace_names: list[str] = [name for name, enabled in wanted.items() if enabled]
         if self.namespace_names:

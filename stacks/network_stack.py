@@ -8,8 +8,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from platform_config.contract import KARPENTER_DISCOVERY_TAG, cluster_name
 from platform_config.model import StageConfig
-from platform_constructs.naming import KARPENTER_DISCOVERY_TAG, cluster_name
 
 RETENTION: dict[int, logs.RetentionDays] = {
     7: logs.RetentionDays.ONE_WEEK,

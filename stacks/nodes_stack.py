@@ -11,10 +11,10 @@ from constructs import Construct
 
 from platform_config import gpu_catalog
 from platform_config.checks import pascal
+from platform_config.contract import CAPACITY_METADATA_KEY, cluster_name
 from platform_config.model import StageConfig
 from platform_constructs.device_plugins import DevicePlugins
 from platform_constructs.karpenter import Karpenter
-from platform_constructs.naming import CAPACITY_METADATA_KEY, cluster_name
 from platform_constructs.node_groups import CpuNodeGroup, GpuNodeGroup, node_role
 
 

@@ -23,9 +23,11 @@ from k8s_charts.dynamo_graphs import FRONTEND_LABEL, FRONTEND_PORT, DynamoGraphs
 from k8s_charts.kueue_queues import KueueQueuesChart
 from k8s_charts.linkerd_identity import CONTROL_PLANE_LABEL, LinkerdIdentityChart
 from k8s_charts.mesh_policy import MeshPolicyChart, ProtectedPort, ProtectedService
+from k8s_charts.minio import NAME as MINIO
 from k8s_charts.minio import ROOT_SECRET as MINIO_ROOT_SECRET
 from k8s_charts.minio import MinioChart
 from k8s_charts.namespaces import NamespacesChart
+from k8s_charts.nats import NAME as NATS
 from k8s_charts.nats import NatsChart, client_url
 from k8s_charts.network_policies import NetworkPoliciesChart
 from k8s_charts.observability import ObservabilityChart, ScheduledJob
@@ -35,24 +37,19 @@ from k8s_charts.triton import GRPC_PORT, HTTP_PORT, TritonChart
 from k8s_charts.triton import NAME as TRITON
 from k8s_charts.triton import SERVICE_ACCOUNT as TRITON_SERVICE_ACCOUNT
 from k8s_charts.triton import pod_labels as triton_pod_labels
+from platform_config import namespaces as ns
 from platform_config import versions
+from platform_config.contract import (
+    GRAFANA_ADMIN_SECRET,
+    LOKI_PORT,
+    MESH_INJECT,
+    PROMETHEUS_SERVICE_ACCOUNT,
+    service_url,
+)
 from platform_config.model import StageConfig
 from platform_constructs import operators
-from platform_constructs.ecr_token_refresh import NAMESPACE as TOKEN_REFRESH_NAMESPACE
 from platform_constructs.helm import pinned_chart
 from platform_constructs.nag import acknowledge
-from platform_constructs.naming import (
-    CERT_MANAGER_NAMESPACE,
-    DYNAMO_NAMESPACE,
-    INFERENCE_NAMESPACE,
-    KUEUE_NAMESPACE,
-    LINKERD_NAMESPACE,
-    MESH_INJECT,
-    MINIO_NAMESPACE,
-    MONITORING_NAMESPACE,
-    NATS_NAMESPACE,
-    PLATFORM_SECRETS_NAMESPACE,
-)
 from platform_constructs.platform_jobs import attach
 from platform_constructs.secret_sync import SecretSync
 from platform_constructs.workload_identity import irsa_role
@@ -66,15 +63,15 @@ def workload_namespaces(config: StageConfig) -> list[str]:
     Kueue's when the stage has teams, and every team's."""
     workloads, teams = config.workloads, config.tenancy.teams
     wanted = {
-        MONITORING_NAMESPACE: workloads.observability.enabled,
-        NATS_NAMESPACE: workloads.nats.enabled,
-        INFERENCE_NAMESPACE: workloads.triton.enabled,
-        DYNAMO_NAMESPACE: workloads.dynamo.enabled,
-        PLATFORM_SECRETS_NAMESPACE: bool(secret_targets(config)),
-        LINKERD_NAMESPACE: workloads.linkerd.enabled,
-        MINIO_NAMESPACE: workloads.minio.enabled,
-        KUEUE_NAMESPACE: bool(teams),
-        CERT_MANAGER_NAMESPACE: workloads.linkerd.enabled,
+        ns.MONITORING: workloads.observability.enabled,
+        ns.NATS: workloads.nats.enabled,
+        ns.INFERENCE: workloads.triton.enabled,
+        ns.DYNAMO: workloads.dynamo.enabled,
+        ns.PLATFORM_SECRETS: bool(secret_targets(config)),
+        ns.LINKERD: workloads.linkerd.enabled,
+        ns.MINIO: workloads.minio.enabled,
+        ns.KUEUE: bool(teams),
+        ns.CERT_MANAGER: workloads.linkerd.enabled,
     }
     return [name for name, enabled in wanted.items() if enabled] + list(config.tenancy.namespaces)
 
@@ -83,7 +80,7 @@ def workload_namespaces(config: StageConfig) -> list[str]:
 # first; the injector skips it and its webhooks ignore it.
 LINKERD_NAMESPACE_LABELS = {
     **CONTROL_PLANE_LABEL,
-    "linkerd.io/control-plane-ns": LINKERD_NAMESPACE,
+    "linkerd.io/control-plane-ns": ns.LINKERD,
     "config.linkerd.io/admission-webhooks": "disabled",
 }
 
@@ -94,10 +91,10 @@ def meshed_namespaces(config: StageConfig) -> list[str]:
     if not workloads.linkerd.enabled:
         return []
     wanted = {
-        LINKERD_NAMESPACE: True,
-        MONITORING_NAMESPACE: workloads.observability.enabled,  # Prometheus
-        INFERENCE_NAMESPACE: workloads.triton.enabled,
-        DYNAMO_NAMESPACE: workloads.dynamo.enabled,
+        ns.LINKERD: True,
+        ns.MONITORING: workloads.observability.enabled,  # Prometheus
+        ns.INFERENCE: workloads.triton.enabled,
+        ns.DYNAMO: workloads.dynamo.enabled,
     }
     return [name for name, enabled in wanted.items() if enabled]
 
@@ -119,17 +116,17 @@ def protected_services(config: StageConfig) -> list[ProtectedService]:
     if workloads.triton.enabled:
         services.append(
             ProtectedService(
-                name=TRITON, namespace=INFERENCE_NAMESPACE, pod_labels=triton_pod_labels(),
+                name=TRITON, namespace=ns.INFERENCE, pod_labels=triton_pod_labels(),
                 ports=(ProtectedPort(f"{TRITON}-http", HTTP_PORT, "HTTP/1"),
                        ProtectedPort(f"{TRITON}-grpc", GRPC_PORT, "gRPC")),
                 clients=tuple(linkerd.triton_clients),
             )
         )  # fmt: skip
     if workloads.dynamo.enabled:
-        scraper = [f"{MONITORING_NAMESPACE}/{operators.PROMETHEUS_SERVICE_ACCOUNT}"]
+        scraper = [f"{ns.MONITORING}/{PROMETHEUS_SERVICE_ACCOUNT}"]
         services.append(
             ProtectedService(
-                name="dynamo-frontend", namespace=DYNAMO_NAMESPACE, pod_labels=FRONTEND_LABEL,
+                name="dynamo-frontend", namespace=ns.DYNAMO, pod_labels=FRONTEND_LABEL,
                 ports=(ProtectedPort("dynamo-frontend-http", FRONTEND_PORT, "HTTP/1"),),
                 clients=tuple(linkerd.dynamo_clients + (scraper if workloads.observability.enabled else [])),
             )
@@ -141,10 +138,10 @@ def secret_targets(config: StageConfig) -> list[dict[str, str]]:
     """Every Kubernetes Secret a component reads, with the Secrets Manager ARN it comes from."""
     workloads = config.workloads
     wanted = [
-        (workloads.observability.enabled, MONITORING_NAMESPACE, operators.GRAFANA_ADMIN_SECRET,
+        (workloads.observability.enabled, ns.MONITORING, GRAFANA_ADMIN_SECRET,
          workloads.observability.grafana_admin_secret_arn),
-        (workloads.dynamo.enabled, DYNAMO_NAMESPACE, "hf-token", workloads.dynamo.hf_token_secret_arn),
-        (workloads.minio.enabled, MINIO_NAMESPACE, MINIO_ROOT_SECRET, workloads.minio.root_secret_arn),
+        (workloads.dynamo.enabled, ns.DYNAMO, "hf-token", workloads.dynamo.hf_token_secret_arn),
+        (workloads.minio.enabled, ns.MINIO, MINIO_ROOT_SECRET, workloads.minio.root_secret_arn),
     ]  # fmt: skip
     return [
         {"namespace": ns, "name": name, "arn": arn} for enabled, ns, name, arn in wanted if enabled and arn
@@ -158,14 +155,14 @@ def watched_jobs(config: StageConfig) -> list[ScheduledJob]:
     if token_refresh.enabled:
         jobs.append(
             ScheduledJob(
-                ecr_token_refresh.NAME, TOKEN_REFRESH_NAMESPACE, token_refresh.schedule,
+                ecr_token_refresh.NAME, ns.ECR_TOKEN_REFRESH, token_refresh.schedule,
                 "docs/runbooks/ecr-token-refresh-failures.md",
             )
         )  # fmt: skip
     if secret_targets(config):
         jobs.append(
             ScheduledJob(
-                secret_sync.NAME, PLATFORM_SECRETS_NAMESPACE, secret_sync.SCHEDULE,
+                secret_sync.NAME, ns.PLATFORM_SECRETS, secret_sync.SCHEDULE,
                 "docs/runbooks/secret-sync-failures.md",
             )
         )  # fmt: skip
@@ -225,8 +222,8 @@ class WorkloadsStack(Stack):
             self, "Namespaces", cluster,
             NamespacesChart(
                 cdk8s.App(), "namespaces", namespaces=namespaces,
-                labels={LINKERD_NAMESPACE: LINKERD_NAMESPACE_LABELS, **team_labels},
-                annotations={**team_annotations, **({INFERENCE_NAMESPACE: MESH_INJECT} if meshed else {})},
+                labels={ns.LINKERD: LINKERD_NAMESPACE_LABELS, **team_labels},
+                annotations={**team_annotations, **({ns.INFERENCE: MESH_INJECT} if meshed else {})},
                 meshed=meshed_namespaces(config),
             ),
         )  # fmt: skip
@@ -237,7 +234,7 @@ class WorkloadsStack(Stack):
         self.secret_sync: SecretSync | None = None
         if secret_targets(config):
             self.secret_sync = SecretSync(
-                self, "SecretSync", cluster=cluster, namespace=PLATFORM_SECRETS_NAMESPACE,
+                self, "SecretSync", cluster=cluster, namespace=ns.PLATFORM_SECRETS,
                 targets=secret_targets(config), namespaces_ready=self.namespaces,
             )  # fmt: skip
 
@@ -251,9 +248,9 @@ class WorkloadsStack(Stack):
                 "Nats",
                 NatsChart(
                     cdk8s.App(),
-                    "nats",
+                    NATS,
                     settings=workloads.nats,
-                    namespace=NATS_NAMESPACE,
+                    namespace=ns.NATS,
                     storage_class=GP3_CLASS,
                 ),
             )
@@ -266,9 +263,9 @@ class WorkloadsStack(Stack):
                 "Minio",
                 MinioChart(
                     cdk8s.App(),
-                    "minio",
+                    MINIO,
                     settings=workloads.minio,
-                    namespace=MINIO_NAMESPACE,
+                    namespace=ns.MINIO,
                     storage_class=GP3_CLASS,
                 ),
             )
@@ -318,7 +315,7 @@ class WorkloadsStack(Stack):
         # Kueue's Job webhook sees every Job in the cluster (failurePolicy Fail): the secret
         # sync's install Job goes first, so it never meets a webhook whose server is not up yet.
         after = [self.secret_sync.manifest] if self.secret_sync else []
-        kueue = self._release("Kueue", versions.KUEUE, KUEUE_NAMESPACE, operators.kueue_values(), *after)
+        kueue = self._release("Kueue", versions.KUEUE, ns.KUEUE, operators.kueue_values(), *after)
         self._manifest(
             "KueueQueues",
             KueueQueuesChart(
@@ -334,23 +331,23 @@ class WorkloadsStack(Stack):
         """cert-manager and trust-manager, the identity PKI they issue, then Linkerd's CRDs and
         control plane (which reads that PKI at start)."""
         cert_manager = self._release(
-            "CertManager", versions.CERT_MANAGER, CERT_MANAGER_NAMESPACE, operators.cert_manager_values()
+            "CertManager", versions.CERT_MANAGER, ns.CERT_MANAGER, operators.cert_manager_values()
         )
         trust_manager = self._release(
-            "TrustManager", versions.TRUST_MANAGER, CERT_MANAGER_NAMESPACE,
-            operators.trust_manager_values(trust_namespace=CERT_MANAGER_NAMESPACE), cert_manager,
+            "TrustManager", versions.TRUST_MANAGER, ns.CERT_MANAGER,
+            operators.trust_manager_values(trust_namespace=ns.CERT_MANAGER), cert_manager,
         )  # fmt: skip
         identity = self._manifest(
             "LinkerdIdentity",
             LinkerdIdentityChart(
                 cdk8s.App(), "linkerd-identity", settings=self.config.workloads.linkerd,
-                cert_manager_namespace=CERT_MANAGER_NAMESPACE, linkerd_namespace=LINKERD_NAMESPACE,
+                cert_manager_namespace=ns.CERT_MANAGER, linkerd_namespace=ns.LINKERD,
             ),
             cert_manager, trust_manager,
         )  # fmt: skip
-        crds = self._release("LinkerdCrds", versions.LINKERD_CRDS, LINKERD_NAMESPACE, {})
+        crds = self._release("LinkerdCrds", versions.LINKERD_CRDS, ns.LINKERD, {})
         self._release(
-            "LinkerdControlPlane", versions.LINKERD_CONTROL_PLANE, LINKERD_NAMESPACE,
+            "LinkerdControlPlane", versions.LINKERD_CONTROL_PLANE, ns.LINKERD,
             operators.linkerd_control_plane_values(self.config.workloads.linkerd), crds, identity,
         )  # fmt: skip
 
@@ -362,32 +359,30 @@ class WorkloadsStack(Stack):
         stack = self._release(
             "KubePrometheusStack",
             versions.KUBE_PROMETHEUS_STACK,
-            MONITORING_NAMESPACE,
+            ns.MONITORING,
             operators.kube_prometheus_stack_values(settings, storage_class=GP3_CLASS, meshed=meshed),
             *after,
         )
         self._release(
             "DcgmExporter",
             versions.DCGM_EXPORTER,
-            MONITORING_NAMESPACE,
+            ns.MONITORING,
             operators.dcgm_exporter_values(),
             stack,
         )
         loki = self._release(
             "Loki",
             versions.LOKI,
-            MONITORING_NAMESPACE,
+            ns.MONITORING,
             operators.loki_values(settings, storage_class=GP3_CLASS),
             stack,
         )
-        loki_url = f"http://{versions.LOKI.chart}.{MONITORING_NAMESPACE}.svc.cluster.local:3100"
-        self._release(
-            "Alloy", versions.ALLOY, MONITORING_NAMESPACE, operators.alloy_values(loki_url=loki_url), loki
-        )
+        loki_url = service_url(versions.LOKI.chart, ns.MONITORING, LOKI_PORT)
+        self._release("Alloy", versions.ALLOY, ns.MONITORING, operators.alloy_values(loki_url=loki_url), loki)
         self._manifest(
             "Observability",
             ObservabilityChart(
-                cdk8s.App(), "observability", namespace=MONITORING_NAMESPACE, jobs=watched_jobs(self.config)
+                cdk8s.App(), "observability", namespace=ns.MONITORING, jobs=watched_jobs(self.config)
             ),
         )
 
@@ -397,7 +392,7 @@ class WorkloadsStack(Stack):
             self,
             "TritonRole",
             cluster=self.cluster,
-            namespace=INFERENCE_NAMESPACE,
+            namespace=ns.INFERENCE,
             service_account=TRITON_SERVICE_ACCOUNT,
             description="Triton Inference Server: read the model bucket",
         )
@@ -407,7 +402,7 @@ class WorkloadsStack(Stack):
             cdk8s.App(),
             "triton",
             settings=settings,
-            namespace=INFERENCE_NAMESPACE,
+            namespace=ns.INFERENCE,
             role_arn=role.role_arn,
             model_bucket=model_bucket.bucket_name if model_bucket else "",
             region=self.region,
@@ -421,12 +416,12 @@ class WorkloadsStack(Stack):
         operator = self._release(
             "DynamoPlatform",
             versions.DYNAMO_PLATFORM,
-            DYNAMO_NAMESPACE,
-            operators.dynamo_platform_values(nats_url=client_url(NATS_NAMESPACE)),
+            ns.DYNAMO,
+            operators.dynamo_platform_values(nats_url=client_url(ns.NATS)),
             *after_nats,
         )
         chart = DynamoGraphsChart(
-            cdk8s.App(), "dynamo-graphs", settings=settings, namespace=DYNAMO_NAMESPACE,
+            cdk8s.App(), "dynamo-graphs", settings=settings, namespace=ns.DYNAMO,
             pool_instances=self.config.gpu_pool_instances(),
             efs_storage_class=EFS_CLASS, meshed=self.config.workloads.linkerd.enabled,
         )  # fmt: skip

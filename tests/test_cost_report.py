@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from platform_config import cpu_catalog, gpu_catalog
+from platform_config.contract import CAPACITY_METADATA_KEY
 from platform_config.loader import load_stages
 from platform_config.offerings import PRICED_REGIONS, offered
-from platform_constructs.naming import CAPACITY_METADATA_KEY
 from tools.cost_report import (
     DEFAULT_PRICES,
     EXIT_OK,

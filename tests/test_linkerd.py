@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from k8s_charts.linkerd_identity import IDENTITY_ISSUER, TRUST_ANCHOR, TRUST_ROOTS, TRUST_ROOTS_KEY
+from platform_config.contract import MESH_INJECT
 from platform_config.loader import load_stages
 from platform_config.workloads import WorkloadsSettings
-from platform_constructs.naming import MESH_INJECT
 from tests.test_workloads import depends_on, graphs, helm_values, objects
 
 STAGES = {stage.name: stage for stage in load_stages()}

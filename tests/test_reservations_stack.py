@@ -10,8 +10,8 @@ from aws_cdk import App, RemovalPolicy, Stack
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
+from platform_config.contract import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL
 from platform_config.loader import StageConfigError, load_stages, parse_stage
-from platform_constructs.naming import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL
 from platform_constructs.reservations_table import INDEXES, reservations_table
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status

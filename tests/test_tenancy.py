@@ -11,16 +11,11 @@ import re
 import pytest
 
 from k8s_charts.kueue_queues import CPU_MEMORY_FLAVOR, LOCAL_QUEUE
+from platform_config import namespaces as ns
 from platform_config import versions
+from platform_config.contract import DEFAULT_PRIORITY_CLASS_ANNOTATION, GPU_TAINT_KEY, POOL_LABEL, TEAM_LABEL
 from platform_config.loader import load_stages
 from platform_config.tenancy import PLATFORM_NAMESPACES, POOL_NAME, SEED_PRIORITY_CLASSES
-from platform_constructs.naming import (
-    DEFAULT_PRIORITY_CLASS_ANNOTATION,
-    GPU_TAINT_KEY,
-    KUEUE_NAMESPACE,
-    POOL_LABEL,
-    TEAM_LABEL,
-)
 from tests.manifests import manifests_in_template
 from tests.test_config import error_of, stage_with
 from tests.test_workloads import depends_on, helm_values, objects
@@ -291,7 +286,7 @@ def test_kueue_runs_the_released_image_on_the_cpu_pool(synth):
         (k, r) for k, r in synth.resources("dev", "Workloads", "Custom::AWSCDK-EKS-HelmChart").items()
         if k.startswith("KueueRelease")
     )  # fmt: skip
-    assert release["Properties"]["Namespace"] == KUEUE_NAMESPACE
+    assert release["Properties"]["Namespace"] == ns.KUEUE
     assert release["Properties"]["Version"] == versions.KUEUE.version
 
 

@@ -14,9 +14,9 @@ import pytest
 import yaml
 
 from k8s_charts.observability import ObservabilityChart, ScheduledJob
+from platform_config.contract import GPU_TAINT_KEY, POOL_LABEL
 from platform_config.loader import parse_stage
 from platform_config.workloads import WorkloadsSettings
-from platform_constructs.naming import GPU_TAINT_KEY, POOL_LABEL
 from stacks.workloads_stack import watched_jobs
 from tests.manifests import manifests_in_template, render
 

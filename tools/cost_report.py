@@ -32,8 +32,8 @@ from pathlib import Path
 import yaml
 
 from platform_config import cpu_catalog, gpu_catalog
+from platform_config.contract import CAPACITY_METADATA_KEY
 from platform_config.offerings import offered
-from platform_constructs.naming import CAPACITY_METADATA_KEY
 from tools.assembly import stack_regions, stack_templates
 
 DEFAULT_PRICES = Path(__file__).resolve().parent.parent / "cost" / "on_demand_prices.yaml"

@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from platform_constructs.naming import TEAM_LABEL
+from platform_config.contract import TEAM_LABEL
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
 from reservations.policy import Policy

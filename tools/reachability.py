@@ -71,8 +71,9 @@ import ipaddress
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from platform_config.contract import NAMESPACE_NAME_LABEL
+
 PROTOCOLS = ("TCP", "UDP", "SCTP")
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 # kind -> path from the object to its pod template
 POD_TEMPLATE_PATHS: dict[str, tuple[str, ...]] = {
     "Deployment": ("spec", "template"),

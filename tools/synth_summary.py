@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from platform_constructs.naming import CAPACITY_METADATA_KEY
+from platform_config.contract import CAPACITY_METADATA_KEY
 from tools.assembly import stack_templates
 from tools.cost_report import DEFAULT_PRICES, CostError, PriceTable, headline, stage_costs
 
