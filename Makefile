@@ -22,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 LAYER_DIR := build/layers/kubernetes
 LAYER_ZIP := build/layers/kubernetes.zip
 
-.PHONY: install synth test lint typecheck unit cli-synth hooks snapshots mutants diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
+.PHONY: templates efa-test install synth test lint typecheck unit cli-synth hooks snapshots mutants diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_ZIP)
 
@@ -119,6 +119,14 @@ diff: install
 PRICES ?= cost/on_demand_prices.yaml
 cost: synth
 	$(PY) -m tools.cost_report $(OUT) --prices $(PRICES)
+
+## templates: the manifests teams apply (example TrainJob and RayCluster per GPU pool, the RDMA
+##            test pod), written to cdk.out/templates/<stage>/, e.g. `make templates STAGE=dev`
+## efa-test: write a pool's EFA/NCCL acceptance test and print the kubectl commands that run and
+##           judge it, e.g. `make efa-test STAGE=dev POOL=h100-efa` (TYPE=p5.48xlarge to pick a size)
+templates efa-test: install
+	@$(PY) -m tools.training_templates $@ --stage $(STAGE) --out $(OUT) $(if $(POOL),--pool $(POOL)) \
+	  $(if $(TYPE),--instance-type $(TYPE))
 
 ## deploy: cdk deploy one stage's stacks, e.g. `make deploy STAGE=dev` (needs AWS credentials);
 ##         asks before security-broadening changes unless APPROVAL=never (CI, after a reviewed diff)

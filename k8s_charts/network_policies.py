@@ -25,6 +25,14 @@ exactly the allows its pods need, selected by the labels the workloads' own char
   not into the VPC, so a dev pod reaches no platform service but DNS and what a client setting
   names.
 
+* Training (``workloads.training``/``ray``): the Trainer and KubeRay controllers reach the API
+  server and admit its webhook calls; in a team namespace the pods of one TrainJob (JobSet's
+  name label) reach each other on every port (torchrun's rendezvous, NCCL's bootstrap and
+  socket transport use ports they pick), and so do a Ray cluster's pods (``ray.io/cluster``),
+  whose head also reaches the API server (the autoscaler). ``efa-test`` and ``rdma-jobs``
+  pods reach each other (MPI's ssh and ports, NCCL's bootstrap); the Network Operator reaches
+  the API server. EFA and the RDMA interfaces are not IP on the pod network: no policy sees them.
+
 A namespace a setting names (the token refresh's targets) gets the default deny and DNS only:
 whatever runs there brings its own allows.
 """
@@ -55,6 +63,10 @@ PROXY_INBOUND, PROXY_ADMIN = 4143, 4191
 PROMETHEUS_OPERATOR_WEBHOOK = 10250  # kube-prometheus-stack's admission webhook
 CERT_MANAGER_WEBHOOKS = (10250, 6443)  # cert-manager's webhook, trust-manager's
 NIXL_PORT = 19090  # the Dynamo operator's worker port for KV transfer
+TRAINER_WEBHOOK = 9443  # Trainer's and JobSet's admission webhooks (their charts' webhook.port)
+JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"  # on every pod of a TrainJob's JobSet
+RAY_CLUSTER_LABEL = "ray.io/cluster"  # on every pod of a RayCluster
+RAY_HEAD = {"ray.io/node-type": "head"}
 
 Rule = dict
 Peer = dict
@@ -93,6 +105,8 @@ class NetworkPoliciesChart(cdk8s.Chart):
         vpc_cidr: str,
         meshed: Collection[str] = (),
         services: Sequence[ProtectedService] = (),
+        training_namespaces: Collection[str] = (),
+        ray_namespaces: Collection[str] = (),
     ) -> None:
         """``namespaces``: those this chart guards (the ones its stack creates); ``meshed``:
         every namespace whose pods carry Linkerd's proxy; ``services``: the client-guarded
@@ -104,6 +118,10 @@ class NetworkPoliciesChart(cdk8s.Chart):
             ns.INFERENCE: self._inference, ns.MINIO: self._minio, ns.PLATFORM_SECRETS: self._platform_secrets,
             ns.ECR_TOKEN_REFRESH: self._ecr_token_refresh, ns.LINKERD: self._linkerd,
             ns.CERT_MANAGER: self._cert_manager, ns.KARPENTER: self._karpenter, ns.GPU_DEV: self._gpu_dev,
+            ns.TRAINER: lambda: self._controller(ns.TRAINER, TRAINER_WEBHOOK),
+            ns.KUBERAY: lambda: self._controller(ns.KUBERAY), ns.EFA_TEST: lambda: self._within(ns.EFA_TEST),
+            ns.RDMA_JOBS: lambda: self._within(ns.RDMA_JOBS),
+            ns.NETWORK_OPERATOR: lambda: self._api_server(ns.NETWORK_OPERATOR),
         }  # fmt: skip
         for namespace in sorted(set(namespaces)):
             self._policy(namespace, "default-deny", {}, [], [], types=("Ingress", "Egress"))
@@ -116,6 +134,14 @@ class NetworkPoliciesChart(cdk8s.Chart):
             self._clients(namespace)
             if namespace in own_rules:
                 own_rules[namespace]()
+            if namespace in training_namespaces:
+                self._job_peers(namespace, "allow-trainjob-peers", JOBSET_NAME_LABEL)
+            if namespace in ray_namespaces:
+                self._job_peers(namespace, "allow-ray-cluster-peers", RAY_CLUSTER_LABEL)
+                self._policy(
+                    namespace, "allow-ray-head-api-server", RAY_HEAD, [],
+                    [{"to": [self._vpc_peer()], "ports": _ports(HTTPS)}],
+                )  # fmt: skip
 
     # -- building blocks ---------------------------------------------------------------------
 
@@ -204,6 +230,26 @@ class NetworkPoliciesChart(cdk8s.Chart):
                     namespace, f"allow-to-{service.name}", {}, [],
                     [{"to": [_pods(service.namespace, service.pod_labels)], "ports": ports}],
                 )  # fmt: skip
+
+    def _controller(self, namespace: str, *webhook_ports: int) -> None:
+        self._api_server(namespace)
+        if webhook_ports:
+            self._webhooks(namespace, *webhook_ports)
+
+    def _job_peers(self, namespace: str, name: str, label: str) -> None:
+        """Pods that carry ``label`` reach each other on every port; nothing else changes."""
+        peers = {"podSelector": {"matchExpressions": [{"key": label, "operator": "Exists"}]}}
+        policy = cdk8s.ApiObject(
+            self, f"{namespace}-{name}", api_version="networking.k8s.io/v1", kind="NetworkPolicy",
+            metadata={"name": name, "namespace": namespace},
+        )  # fmt: skip
+        spec = {
+            **peers,
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [peers]}],
+            "egress": [{"to": [peers]}],
+        }
+        policy.add_json_patch(cdk8s.JsonPatch.add("/spec", spec))
 
     # -- one method per namespace of platform_config/namespaces.py ---------------------------
 

@@ -139,3 +139,35 @@ def known_types() -> list[str]:
 
 def known_families() -> list[str]:
     return sorted({entry.family for entry in GPU_INSTANCES.values()})
+
+
+# --- EFA acceptance test (k8s_charts/efa_test.py): what two nodes of a type should reach ---------
+# Network bandwidth per EFA-capable type, Gbps: the "Network bandwidth (Gbps)" column of
+# https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html (network specifications of the
+# accelerated-computing types). The g5, g6, g6e, p4d/p4de and p5/p5e/p5en rows agree with a
+# public per-type table that cites the same page (found 2026-11-30 by exact search of
+# '"g6e.48xlarge": 400' in public code); g4dn, p5.4xlarge and p6-b200 were not cross-checked.
+EFA_NETWORK_GBPS: dict[str, int] = {
+    "g4dn.8xlarge": 50, "g4dn.12xlarge": 50, "g4dn.16xlarge": 50, "g4dn.metal": 100,
+    "g5.8xlarge": 25, "g5.12xlarge": 40, "g5.16xlarge": 25, "g5.24xlarge": 50, "g5.48xlarge": 100,
+    "g6.8xlarge": 25, "g6.12xlarge": 40, "g6.16xlarge": 25, "g6.24xlarge": 50, "g6.48xlarge": 100,
+    "g6e.8xlarge": 25, "g6e.12xlarge": 100, "g6e.16xlarge": 35, "g6e.24xlarge": 200, "g6e.48xlarge": 400,
+    "p4d.24xlarge": 400, "p4de.24xlarge": 400,
+    "p5.4xlarge": 100, "p5.48xlarge": 3200, "p5e.48xlarge": 3200, "p5en.48xlarge": 3200,
+    "p6-b200.48xlarge": 3200,
+}  # fmt: skip
+# Families whose EFA carries GPUDirect RDMA (the GPU's memory straight onto the wire,
+# FI_EFA_USE_DEVICE_RDMA=1): the P4 and later P types (efa.html, "Supported instance types").
+GPUDIRECT_RDMA_FAMILIES = frozenset({"p4d", "p4de", "p5", "p5e", "p5en", "p6-b200"})
+# The pass mark, as a share of the node's network bandwidth in GB/s, for the average bus
+# bandwidth of all_reduce_perf over two nodes at 1 to 8 GiB messages. Two nodes can report more
+# than the line rate (NCCL's tree algorithm; NVIDIA/nccl-tests issue 22): two p4d.24xlarge
+# (400 Gbps = 50 GB/s) measured 57.2 GB/s at 1 GiB (NVIDIA/nccl issue 527). 0.8 of the line rate
+# then fails a node pair that lost an interface, GPUDirect RDMA or the placement group, and
+# leaves room for run-to-run spread.
+NCCL_PASS_SHARE = 0.8
+
+
+def nccl_pass_mark_gbs(instance_type: str) -> float:
+    """The all_reduce_perf average bus bandwidth (GB/s) two nodes of the type must reach."""
+    return round(EFA_NETWORK_GBPS[instance_type] / 8 * NCCL_PASS_SHARE, 1)

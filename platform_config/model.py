@@ -461,7 +461,19 @@ class StageConfig(_Settings):
         self._reservation_pools_exist()
         self._team_quotas_fit()
         self._types_offered_in_region()
+        self._training_fits()
         return self
+
+    def _training_fits(self) -> None:
+        """Training and Ray need teams (Kueue admits their jobs); RDMA ranges stay off the cluster's."""
+        teams = [team.name for team in self.tenancy.teams]
+        self.workloads.training.check_against_stage(teams=teams)
+        self.workloads.ray.check_against_stage(teams=teams)
+        reserved = {
+            "network.vpc_cidr": self.network.vpc_cidr,
+            "cluster.service_ipv4_cidr": self.cluster.service_ipv4_cidr,
+        }
+        self.workloads.rdma.check_against_stage(reserved=reserved)
 
     def _types_offered_in_region(self) -> None:
         """A type AWS does not sell in the stage's region fails only when CloudFormation creates

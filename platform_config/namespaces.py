@@ -57,6 +57,11 @@ NVIDIA_DEVICE_PLUGIN = "nvidia-device-plugin"
 ECR_TOKEN_REFRESH = "ecr-token-refresh"
 GPU_DEV = "gpu-dev"
 KUEUE = "kueue-system"
+TRAINER = "kubeflow-system"
+KUBERAY = "kuberay-system"
+EFA_TEST = "efa-test"
+NETWORK_OPERATOR = "nvidia-network-operator"
+RDMA_JOBS = "rdma-jobs"
 
 MESH_REASON = "meshed: linkerd-init adds NET_ADMIN and NET_RAW (no Linkerd CNI plugin)"
 
@@ -106,6 +111,29 @@ NAMESPACES: dict[str, OwnedNamespace] = {
             "sshd runs as root with CHOWN, DAC_OVERRIDE, FOWNER, SETUID, SETGID, SYS_CHROOT, KILL "
             "and AUDIT_WRITE, and users sudo (privilege escalation); no host access, no "
             "privileged containers, no added capabilities beyond baseline's",
+        ),
+        OwnedNamespace(TRAINER, "Kubeflow Trainer and JobSet controllers", PodSecurity.RESTRICTED),
+        OwnedNamespace(KUBERAY, "KubeRay operator", PodSecurity.RESTRICTED),
+        OwnedNamespace(
+            EFA_TEST,
+            "EFA/NCCL acceptance test (k8s_charts/efa_test.py)",
+            PodSecurity.BASELINE,
+            "nccl-tests' MPI launcher starts the ranks over ssh, and the test image's sshd runs as "
+            "root; no host access, no privileged containers, no added capabilities",
+        ),
+        OwnedNamespace(
+            NETWORK_OPERATOR,
+            "NVIDIA Network Operator and its node agents (k8s_charts/rdma.py)",
+            PodSecurity.PRIVILEGED,
+            "node agents: Multus and the CNI plugins install into the host's /opt/cni/bin and "
+            "/etc/cni/net.d; the device plugins mount the kubelet's device-plugins hostPath",
+        ),
+        OwnedNamespace(
+            RDMA_JOBS,
+            "RDMA training pods and the RDMA test pod (k8s_charts/rdma.py)",
+            PodSecurity.PRIVILEGED,
+            "RDMA pods add IPC_LOCK to pin the memory they register with the HCA, a capability "
+            "outside baseline's list",
         ),
     )
 }

@@ -186,3 +186,34 @@ KARPENTER_AMI_ALIAS = "al2023@v20260818"
 # The same for pools with ami_family: bottlerocket; Karpenter picks the NVIDIA variant on GPU
 # types. v1.66.0 (2026-09): github.com/bottlerocket-os/bottlerocket pull 4946 (release notes).
 KARPENTER_BOTTLEROCKET_ALIAS = "bottlerocket@v1.66.0"
+
+# --- Training and RDMA (issue 15: k8s_charts/training.py, ray_clusters.py, efa_test.py, rdma.py) ---
+# Kubeflow Trainer v2 (TrainJob, ClusterTrainingRuntime; installs JobSet 0.12.0 as a subchart).
+# Chart and registry: kubeflow/trainer CHANGELOG (v2.2.0 "helm install kubeflow-trainer
+# oci://ghcr.io/kubeflow/charts/kubeflow-trainer"); the controller image follows the chart version.
+KUBEFLOW_TRAINER = HelmChartPin(
+    repository="oci://ghcr.io/kubeflow/charts/kubeflow-trainer", chart="kubeflow-trainer", version="2.3.0"
+)
+KUBERAY_OPERATOR = HelmChartPin(
+    repository="https://ray-project.github.io/kuberay-helm/", chart="kuberay-operator", version="1.7.0"
+)
+# NVIDIA Network Operator: 26.4.1, the newest stable release, not 26.7.0-rc.2 (a release candidate
+# has no place in a production platform). The stored NicClusterPolicy CRD is rc.2's; the policy
+# uses only components 26.4.1 ships too (README, "RDMA data plane", says how that was checked).
+NETWORK_OPERATOR = HelmChartPin(
+    repository="https://helm.ngc.nvidia.com/nvidia", chart="network-operator", version="26.4.1"
+)
+# Component images of the NicClusterPolicy: NVIDIA tags them with the operator's release.
+NETWORK_OPERATOR_COMPONENTS = ImagePin(repository="nvcr.io/nvidia/mellanox", tag="network-operator-v26.4.1")
+# The PyTorch examples (the dev pods' PyTorch line, runtime flavour: no compilers needed).
+TRAINING_PYTORCH = ImagePin(repository="docker.io/pytorch/pytorch", tag="2.8.0-cuda12.9-cudnn9-runtime")
+# AWS's nccl-tests image: CUDA, the EFA installer (libfabric, rdma-core), aws-ofi-nccl, NCCL,
+# OpenMPI and nccl-tests, each version in the tag.
+NCCL_TESTS = ImagePin(
+    repository="public.ecr.aws/hpc-cloud/nccl-tests",
+    tag="cuda13.0.2-efa1.48.0-ofiv1.19.0-ncclv2.30.4-1-testsv2.18.3",
+)
+RAY_GPU = ImagePin(repository="docker.io/rayproject/ray", tag="2.52.1-py312-gpu")
+
+HELM_CHARTS += (KUBEFLOW_TRAINER, KUBERAY_OPERATOR, NETWORK_OPERATOR)
+IMAGES += (NETWORK_OPERATOR_COMPONENTS, TRAINING_PYTORCH, NCCL_TESTS, RAY_GPU)

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from platform_config.checks import Unique, UniqueList, value_of
+from platform_config.rdma import RdmaSettings
+from platform_config.training import RaySettings, TrainingSettings
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
 # The full ARN, with the six-character suffix Secrets Manager appends to every name, so that
@@ -177,11 +179,15 @@ class WorkloadsSettings(_Settings):
     dynamo: DynamoSettings = DynamoSettings()
     linkerd: LinkerdSettings = LinkerdSettings()
     minio: MinioSettings = MinioSettings()
+    training: TrainingSettings = TrainingSettings()
+    ray: RaySettings = RaySettings()
+    rdma: RdmaSettings = RdmaSettings()
 
     @property
     def any_enabled(self) -> bool:
         """Whether the stage has a Kubernetes layer at all (else no Workloads stack)."""
-        components = (self.observability, self.nats, self.triton, self.dynamo, self.linkerd, self.minio)
+        components = (self.observability, self.nats, self.triton, self.dynamo, self.linkerd, self.minio,
+                      self.training, self.ray, self.rdma)  # fmt: skip
         return any(component.enabled for component in components)
 
     @model_validator(mode="after")

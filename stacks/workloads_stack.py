@@ -31,8 +31,10 @@ from k8s_charts.nats import NAME as NATS
 from k8s_charts.nats import NatsChart, client_url
 from k8s_charts.network_policies import NetworkPoliciesChart
 from k8s_charts.observability import ObservabilityChart, ScheduledJob
+from k8s_charts.rdma import RdmaChart
 from k8s_charts.storage_classes import EFS_CLASS, GP3_CLASS
 from k8s_charts.tenancy import TenancyChart, team_namespace_metadata
+from k8s_charts.training import TrainingChart
 from k8s_charts.triton import GRPC_PORT, HTTP_PORT, TritonChart
 from k8s_charts.triton import NAME as TRITON
 from k8s_charts.triton import SERVICE_ACCOUNT as TRITON_SERVICE_ACCOUNT
@@ -52,6 +54,11 @@ from platform_constructs.helm import pinned_chart
 from platform_constructs.nag import acknowledge
 from platform_constructs.platform_jobs import attach
 from platform_constructs.secret_sync import SecretSync
+from platform_constructs.training_values import (
+    kubeflow_trainer_values,
+    kuberay_operator_values,
+    network_operator_values,
+)
 from platform_constructs.workload_identity import irsa_role
 from stacks.storage_stack import model_bucket_arn_export
 
@@ -72,6 +79,11 @@ def workload_namespaces(config: StageConfig) -> list[str]:
         ns.MINIO: workloads.minio.enabled,
         ns.KUEUE: bool(teams),
         ns.CERT_MANAGER: workloads.linkerd.enabled,
+        ns.TRAINER: workloads.training.enabled,
+        ns.EFA_TEST: workloads.training.enabled and config.needs_efa,
+        ns.KUBERAY: workloads.ray.enabled,
+        ns.NETWORK_OPERATOR: workloads.rdma.enabled,
+        ns.RDMA_JOBS: workloads.rdma.enabled,
     }
     return [name for name, enabled in wanted.items() if enabled] + list(config.tenancy.namespaces)
 
@@ -104,6 +116,8 @@ def network_policies(config: StageConfig, namespaces: list[str]) -> NetworkPolic
     return NetworkPoliciesChart(
         cdk8s.App(), "network-policies", namespaces=namespaces, vpc_cidr=config.network.vpc_cidr,
         meshed=meshed_namespaces(config), services=protected_services(config),
+        training_namespaces=list(config.tenancy.namespaces) if config.workloads.training.enabled else [],
+        ray_namespaces=list(config.tenancy.namespaces) if config.workloads.ray.enabled else [],
     )  # fmt: skip
 
 
@@ -269,6 +283,7 @@ class WorkloadsStack(Stack):
                     storage_class=GP3_CLASS,
                 ),
             )
+        self._training()
         if meshed:
             self._manifest(
                 "MeshPolicy",
@@ -426,3 +441,33 @@ class WorkloadsStack(Stack):
             efs_storage_class=EFS_CLASS, meshed=self.config.workloads.linkerd.enabled,
         )  # fmt: skip
         self._manifest("DynamoGraphs", chart, operator)
+
+    def _training(self) -> None:
+        """Kubeflow Trainer (after Kueue: its TrainJob webhook must be up before the first job is
+        queued) with the platform's runtime and the teams' checkpoint volumes; KubeRay; the
+        Network Operator with the RDMA networks."""
+        workloads = self.config.workloads
+        after_kueue = [self.releases["Kueue"]] if "Kueue" in self.releases else []
+        if workloads.training.enabled:
+            trainer = self._release(
+                "KubeflowTrainer", versions.KUBEFLOW_TRAINER, ns.TRAINER, kubeflow_trainer_values(),
+                *after_kueue,
+            )  # fmt: skip
+            chart = TrainingChart(
+                cdk8s.App(), "training", settings=workloads.training, tenancy=self.config.tenancy,
+                efs_storage_class=EFS_CLASS,
+            )  # fmt: skip
+            self._manifest("Training", chart, trainer, *after_kueue)
+        if workloads.ray.enabled:
+            self._release(
+                "KubeRayOperator", versions.KUBERAY_OPERATOR, ns.KUBERAY, kuberay_operator_values(),
+                *after_kueue,
+            )  # fmt: skip
+        if workloads.rdma.enabled:
+            operator = self._release(
+                "NetworkOperator",
+                versions.NETWORK_OPERATOR,
+                ns.NETWORK_OPERATOR,
+                network_operator_values(),
+            )
+            self._manifest("Rdma", RdmaChart(cdk8s.App(), "rdma", settings=workloads.rdma), operator)
