@@ -617,3 +617,21 @@ def test_readme_flow_matrix_is_generated_from_the_dev_stage(dev_flows):
     assert shown == dev_flows.matrix(), (
         "README flow matrix is stale: run `make synth && python -m tools.flow_matrix cdk.out --write-readme`"
     )
+
+
+def test_a_trainjobs_nodes_and_a_ray_clusters_pods_reach_each_other_and_nothing_else_does(dev_flows):
+    c = dev_flows.cluster
+    whys = {f.why for f in dev_flows.required}
+    assert {
+        "torchrun rendezvous and NCCL bootstrap",
+        "Ray worker to its head's GCS",
+        "Trainer's webhook",
+    } <= whys
+    outsiders = [f for f in dev_flows.forbidden if f.why == "a pod outside the job"]
+    assert {f.dst.name for f in outsiders} == {"trainjob-node-0", "trainjob-node-1", "ray-head"}
+    assert not [str(v) for f in outsiders if (v := c.check(f.src, f.dst, f.port.number))]
+    # without the peers policy, the job's own nodes are cut off from each other
+    kept = tuple(p for p in c.policies if p.name != "allow-trainjob-peers")
+    cut = Cluster(c.namespaces, c.workloads, kept)
+    node0, node1 = c.workload("team-agentic/trainjob-node-0"), c.workload("team-agentic/trainjob-node-1")
+    assert c.allowed(node0, node1, 29500) and not cut.allowed(node0, node1, 29500)

@@ -40,6 +40,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from k8s_charts.network_policies import JOBSET_NAME_LABEL, RAY_CLUSTER_LABEL, RAY_HEAD
+from k8s_charts.ray_clusters import CLIENT_PORT, DASHBOARD_PORT, GCS_PORT
+from k8s_charts.training import RDZV_PORT
 from platform_config.contract import TEAM_LABEL
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
@@ -81,7 +84,7 @@ class ChartPod:
         return Workload(namespace, self.name, labels, self.ports, kind=f"Helm {self.chart}")
 
 
-CHART_PODS = (
+CHART_PODS: tuple[ChartPod, ...] = (
     # prometheus-operator labels the pods of the Prometheus it runs (kube-prometheus-stack names
     # it <release>-prometheus); the container port is named by prometheusSpec.portName, which
     # the chart sets to "http-web" (values.yaml of the stored chart, ../shared/helm)
@@ -125,6 +128,15 @@ CHART_PODS = (
         (ContainerPort(12345, "http-metrics"),),
     ),
 )
+# The training controllers: the platform's policies in their namespaces select every pod, so
+# the labels play no part; the ports are their charts' webhook (Trainer, 9443) and metrics/HTTP
+# (KubeRay, service.port 8080) ports.
+CHART_PODS += (
+    ChartPod("kubeflow-trainer", "trainer-controller", {"app.kubernetes.io/name": "trainer"},
+             (ContainerPort(9443, "webhook"),)),
+    ChartPod("kuberay-operator", "kuberay-operator", {"app.kubernetes.io/name": "kuberay-operator"},
+             (ContainerPort(8080, "http"),)),
+)  # fmt: skip
 COREDNS = Workload(
     "kube-system",
     "coredns",
@@ -240,6 +252,35 @@ def _team_workloads(objects: list[dict]) -> list[Workload]:
     ]
 
 
+def _training_workloads(objects: list[dict], charts: set[str]) -> list[Workload]:
+    """In the first team namespace, as the example templates run there: a two-node TrainJob
+    (JobSet's name label, torchrun's rendezvous port) when Trainer is installed, and a Ray
+    cluster's head and GPU worker (KubeRay's labels, Ray's ports) when KubeRay is."""
+    teams = [
+        o for o in objects if o.get("kind") == "Namespace" and TEAM_LABEL in o["metadata"].get("labels", {})
+    ]
+    if not teams:
+        return []
+    namespace, team = teams[0]["metadata"]["name"], teams[0]["metadata"]["labels"][TEAM_LABEL]
+    workloads = []
+    if "kubeflow-trainer" in charts:
+        labels = {TEAM_LABEL: team, JOBSET_NAME_LABEL: "ddp-example"}
+        workloads += [
+            Workload(namespace, f"trainjob-node-{i}", labels, (ContainerPort(RDZV_PORT, "rendezvous"),),
+                     kind="TrainJob")
+            for i in range(2)
+        ]  # fmt: skip
+    if "kuberay-operator" in charts:
+        cluster = {TEAM_LABEL: team, RAY_CLUSTER_LABEL: "ray-example"}
+        head_ports = (ContainerPort(GCS_PORT, "gcs"), ContainerPort(DASHBOARD_PORT, "dashboard"),
+                      ContainerPort(CLIENT_PORT, "client"))  # fmt: skip
+        workloads += [
+            Workload(namespace, "ray-head", {**cluster, **RAY_HEAD}, head_ports, kind="RayCluster"),
+            Workload(namespace, "ray-worker", {**cluster, "ray.io/node-type": "worker"}, kind="RayCluster"),
+        ]
+    return workloads
+
+
 def _vpc_cidr(templates: Mapping[str, dict]) -> ipaddress.IPv4Network:
     for template in templates.values():
         for resource in template.get("Resources", {}).values():
@@ -295,6 +336,7 @@ def stage_flows(templates: Mapping[str, dict]) -> StageFlows:
     extra = [COREDNS, *_dynamo_workloads(objects), *_team_workloads(objects)]
     for chart, release, namespace in _helm_releases(templates):
         extra += [pod.workload(release, namespace) for pod in CHART_PODS if pod.chart == chart]
+    extra += _training_workloads(objects, {chart for chart, _, _ in _helm_releases(templates)})
     base = Cluster.from_manifests(objects, extra)
     vpc = _vpc_cidr(templates)
     # representative pod addresses from the top of the VPC range (the VPC CNI's pod IPs)
@@ -346,6 +388,29 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
     if has(DEV_POD_ID):
         dev = cluster.workload(DEV_POD_ID)
         required.append(Flow(dev, internet, HTTPS, "a developer's workstation: packages, keys, models"))
+    required += _training_flows(flows)
+    return required
+
+
+def _training_flows(flows: StageFlows) -> list[Flow]:
+    cluster, vpc = flows.cluster, flows.endpoint("vpc")
+    required = [
+        Flow(w, vpc, HTTPS, "controller: API server")
+        for w in cluster.workloads
+        if w.name in ("trainer-controller", "kuberay-operator")
+    ]
+    required += [Flow(vpc, w, w.port("webhook"), "Trainer's webhook") for w in cluster.workloads
+                 if w.name == "trainer-controller"]  # fmt: skip
+    nodes = [w for w in cluster.workloads if w.kind == "TrainJob"]
+    required += [Flow(a, b, b.port("rendezvous"), "torchrun rendezvous and NCCL bootstrap")
+                 for a in nodes for b in nodes if a is not b]  # fmt: skip
+    ray = {w.name: w for w in cluster.workloads if w.kind == "RayCluster"}
+    if ray:
+        head, worker = ray["ray-head"], ray["ray-worker"]
+        required += [
+            Flow(worker, head, head.port("gcs"), "Ray worker to its head's GCS"),
+            Flow(head, vpc, HTTPS, "Ray autoscaler: API server"),
+        ]
     return required
 
 
@@ -362,6 +427,14 @@ def _forbidden(flows: StageFlows) -> list[Flow]:
             for port in w.ports
         ]
     teams = [w for w in flows.cluster.workloads if TEAM_LABEL in w.labels]
+    jobs = [w for w in teams if w.kind in ("TrainJob", "RayCluster")]
+    forbidden += [
+        Flow(other, job, port, "a pod outside the job")
+        for job in jobs
+        for other in teams
+        if other.kind == "team workload" and other.namespace == job.namespace
+        for port in job.ports
+    ]
     forbidden += [
         Flow(a, b, port, "another team")
         for a in teams

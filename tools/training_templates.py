@@ -44,8 +44,8 @@ def templates(config: StageConfig) -> dict[str, list[dict]]:
         for pool, instances in config.gpu_pool_instances().items():
             files[f"trainjob-{pool}.yaml"] = [example_trainjob(pool, instances, efa=efa[pool])]
     if config.workloads.ray.enabled:
-        for pool in ray_pools(config):
-            files[f"raycluster-{pool.name}.yaml"] = [ray_cluster(pool, config.workloads.ray)]
+        for ray_pool in ray_pools(config):
+            files[f"raycluster-{ray_pool.name}.yaml"] = [ray_cluster(ray_pool, config.workloads.ray)]
     if config.workloads.rdma.enabled:
         files["rdma-test-pod.yaml"] = [rdma_test_pod(config.workloads.rdma)]
     return files
