@@ -125,7 +125,7 @@ cost: synth
 ## efa-test: write a pool's EFA/NCCL acceptance test and print the kubectl commands that run and
 ##           judge it, e.g. `make efa-test STAGE=dev POOL=h100-efa` (TYPE=p5.48xlarge to pick a size)
 templates efa-test: install
-	@$(PY) -m tools.training_templates $@ --stage $(STAGE) --out $(OUT) $(if $(POOL),--pool $(POOL)) \
+	@$(PY) -m tools.training_templates $(if $(filter efa-test,$@),acceptance,templates) --stage $(STAGE) --out $(OUT) $(if $(POOL),--pool $(POOL)) \
 	  $(if $(TYPE),--instance-type $(TYPE))
 
 ## deploy: cdk deploy one stage's stacks, e.g. `make deploy STAGE=dev` (needs AWS credentials);

@@ -276,20 +276,22 @@ def test_efa_test_of_a_managed_pool_lands_on_its_nodes_in_its_placement_group(te
     ],
 )
 def test_make_efa_test_refuses_bad_input_in_one_line(args, message, capsys, tmp_path):
-    assert training_templates.main(["efa-test", "--stage", "dev", "--out", str(tmp_path), *args]) == 2
+    assert training_templates.main(["acceptance", "--stage", "dev", "--out", str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
 
 
 def test_make_efa_test_writes_the_test_and_prints_commands_that_judge_it(capsys, tmp_path):
     assert (
-        training_templates.main(["efa-test", "--stage", "dev", "--pool", "h100-efa", "--out", str(tmp_path)])
+        training_templates.main(
+            ["acceptance", "--stage", "dev", "--pool", "h100-efa", "--out", str(tmp_path)]
+        )
         == 0
     )
     printed = capsys.readouterr().out
     assert "pass mark: average bus bandwidth >= 320.0 GB/s" in printed
-    assert f"kubectl apply -f {tmp_path}/efa-test/dev-h100-efa.yaml" in printed
+    assert f"kubectl apply -f {tmp_path}/efa/dev-h100-efa.yaml" in printed
     assert "awk -v mark=320.0" in printed and "kubectl -n efa-test wait trainjob/efa-test-h100-efa" in printed
-    assert (tmp_path / "efa-test" / "dev-h100-efa.yaml").is_file()
+    assert (tmp_path / "efa" / "dev-h100-efa.yaml").is_file()
 
 
 # --- KubeRay --------------------------------------------------------------------------------------

@@ -86,7 +86,7 @@ def _write(path: Path, manifests: list[dict]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["templates", "efa-test"])
+    parser.add_argument("command", choices=["templates", "acceptance"], help="acceptance: the EFA test")
     parser.add_argument("--stage", required=True, help="a stage name (config/<stage>.yaml) or a stage file")
     parser.add_argument("--pool")
     parser.add_argument("--instance-type")
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     except (StageConfigError, TemplateError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    path = args.out / "efa-test" / f"{config.name}-{test.pool}.yaml"
+    path = args.out / "efa" / f"{config.name}-{test.pool}.yaml"
     _write(path, test.manifests())
     gbps = gpu_catalog.EFA_NETWORK_GBPS[test.instance.instance_type]
     print(
