@@ -161,11 +161,15 @@ soak-reservations: install
 # The Dynamo CRD embeds whole pod specs: its binding is a 5 MB module that adds 0.7 s to every
 # synth's imports, so its resources are written as schema-checked dicts instead (README). The
 # four cert-manager/trust-manager objects (k8s_charts/linkerd_identity.py) are dicts too, and
-# so are the Kueue objects (k8s_charts/kueue_queues.py).
+# so are the Kueue objects (k8s_charts/kueue_queues.py) and the training, Ray and RDMA objects
+# (k8s_charts/training.py, efa_test.py, ray_clusters.py, rdma.py).
 NO_BINDINGS := nvidia.com_dynamographdeployments cert-manager.io_certificates \
   cert-manager.io_clusterissuers trust.cert-manager.io_bundles \
   kueue.x-k8s.io_clusterqueues kueue.x-k8s.io_localqueues kueue.x-k8s.io_resourceflavors \
-  kueue.x-k8s.io_workloadpriorityclasses
+  kueue.x-k8s.io_workloadpriorityclasses trainer.kubeflow.org_clustertrainingruntimes \
+  trainer.kubeflow.org_trainingruntimes trainer.kubeflow.org_trainjobs ray.io_rayclusters \
+  mellanox.com_nicclusterpolicies mellanox.com_hostdevicenetworks mellanox.com_macvlannetworks \
+  nv-ipam.nvidia.com_ippools
 imports: install
 	rm -rf k8s_charts/imports
 	for crd in k8s_charts/crds/*.yaml; do \
