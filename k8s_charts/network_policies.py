@@ -127,7 +127,7 @@ class NetworkPoliciesChart(cdk8s.Chart):
             self._policy(namespace, "default-deny", {}, [], [], types=("Ingress", "Egress"))
             self._policy(
                 namespace, "allow-dns", {}, [],
-                [{"to": [_pods("kube-system", DNS_PODS)], "ports": _ports(53, protocol="UDP") + _ports(53)}],
+                [{"to": [_pods(ns.KUBE_SYSTEM, DNS_PODS)], "ports": _ports(53, protocol="UDP") + _ports(53)}],
             )  # fmt: skip
             if namespace in self._meshed:
                 self._mesh(namespace)

@@ -39,6 +39,8 @@ AMI_FAMILY_LABEL = f"{LABEL_DOMAIN}/ami-family"
 # GPU nodes carry this taint; only pods that ask for GPUs tolerate it.
 GPU_TAINT_KEY = "nvidia.com/gpu"
 GPU_TAINT_VALUE = "true"
+# What node agents that run on every GPU node tolerate (device plugins, the DCGM exporter).
+GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 
 # --- Extended resources the device plugins advertise ------------------------------------------
 

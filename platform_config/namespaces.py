@@ -140,7 +140,8 @@ NAMESPACES: dict[str, OwnedNamespace] = {
 
 
 # Kept by Kubernetes itself: neither the platform's table nor a team may claim them.
-KUBERNETES_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+KUBE_SYSTEM = "kube-system"  # CoreDNS, the managed add-ons, the EFA device plugin
+KUBERNETES_NAMESPACES = frozenset({"default", KUBE_SYSTEM, "kube-public", "kube-node-lease"})
 
 
 def owned(name: str) -> OwnedNamespace:

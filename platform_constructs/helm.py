@@ -1,9 +1,24 @@
-"""Helm releases from the pins in platform_config/versions.py: one way to turn a pin into an
-``eks.HelmChart`` (release named after the chart). Helm never creates the namespace: the platform's namespaces
-chart does, labelled with its Pod Security level, before the release (a namespace Helm created
-would carry no label, so nothing would be enforced in it)."""
+"""Every Helm-installed operator follows one pattern, node-level ones (Karpenter, the device
+plugins) and the Kubernetes layer's alike:
+
+* ``platform_constructs/operators.py`` describes it: one function per operator returns a
+  :class:`Release`, everything about the install in one value -- the pin (from
+  ``platform_config/versions.py``), the namespace (from the contract, ``platform_config/
+  namespaces.py``), the values (typed settings in, the chart's values out) and whether Helm
+  waits for its workloads to be ready;
+* :func:`install` is the one place an ``eks.HelmChart`` is made from it: the release is
+  named after the chart, and Helm never creates the namespace (the platform's namespaces
+  chart does, labelled with its Pod Security level, before the release: a namespace Helm
+  created would carry no label, so nothing would be enforced in it).
+
+What a release must follow (the nodes it runs on, its namespace and NetworkPolicies, the
+operators whose CRDs or webhooks it needs) is the caller's: the stack that owns the release
+adds those dependencies, since they are other constructs of that stack.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from aws_cdk import Duration
 from aws_cdk import aws_eks_v2 as eks
@@ -12,28 +27,30 @@ from constructs import Construct
 from platform_config.versions import HelmChartPin
 
 
-def pinned_chart(
-    scope: Construct,
-    construct_id: str,
-    *,
-    cluster: eks.ICluster,
-    pin: HelmChartPin,
-    namespace: str,
-    values: dict,
-    wait: bool,
-    timeout: Duration,
-) -> eks.HelmChart:
+@dataclass(frozen=True)
+class Release:
+    pin: HelmChartPin
+    namespace: str
+    values: dict = field(default_factory=dict)
+    # True: the deploy waits until the release's Deployments are ready (what follows may call
+    # its webhooks or use its CRDs). False only for DaemonSets of nodes that may not exist yet
+    # (scale-to-zero GPU pools): Helm would wait for pods that cannot be scheduled.
+    wait: bool = True
+    timeout_minutes: int = 15
+
+
+def install(scope: Construct, construct_id: str, *, cluster: eks.ICluster, release: Release) -> eks.HelmChart:
     return eks.HelmChart(
         scope,
         construct_id,
         cluster=cluster,
-        repository=pin.repository,
-        chart=pin.chart,
-        version=pin.version,
-        release=pin.chart,
-        namespace=namespace,
+        repository=release.pin.repository,
+        chart=release.pin.chart,
+        version=release.pin.version,
+        release=release.pin.chart,
+        namespace=release.namespace,
         create_namespace=False,
-        wait=wait,
-        timeout=timeout,
-        values=values,
+        wait=release.wait,
+        timeout=Duration.minutes(release.timeout_minutes),
+        values=release.values,
     )

@@ -16,16 +16,15 @@ from constructs import Construct
 
 from k8s_charts.karpenter_node_pools import KarpenterNodePoolsChart
 from platform_config import namespaces
-from platform_config.contract import POOL_LABEL
-from platform_config.model import CPU_POOL, KarpenterSettings
-from platform_config.versions import KARPENTER
-from platform_constructs.helm import pinned_chart
+from platform_config.model import KarpenterSettings
+from platform_constructs import operators
+from platform_constructs.helm import install
 from platform_constructs.nag import acknowledge
 from platform_constructs.node_groups import node_role
 from platform_constructs.workload_identity import pod_identity_role
 
 NAMESPACE = namespaces.KARPENTER
-SERVICE_ACCOUNT = "karpenter"
+SERVICE_ACCOUNT = operators.KARPENTER_SERVICE_ACCOUNT
 
 INTERRUPTION_EVENTS: dict[str, events.EventPattern] = {
     "ScheduledChange": events.EventPattern(source=["aws.health"], detail_type=["AWS Health Event"]),
@@ -133,28 +132,8 @@ class Karpenter(Construct):
             "read-only describe/pricing calls are limited to the stage's region.",
             *KARPENTER_WILDCARD_FINDINGS,
         )
-        self.chart = pinned_chart(
-            self,
-            "Chart",
-            cluster=cluster,
-            pin=KARPENTER,
-            namespace=NAMESPACE,
-            wait=True,
-            timeout=Duration.minutes(10),
-            values={
-                "settings": {"clusterName": cluster_name, "interruptionQueue": self.queue.queue_name},
-                "serviceAccount": {"name": SERVICE_ACCOUNT},
-                "replicas": 2,
-                # Karpenter must never run on capacity it manages.
-                "nodeSelector": {POOL_LABEL: CPU_POOL},
-                "controller": {
-                    "resources": {
-                        "requests": {"cpu": "500m", "memory": "1Gi"},
-                        "limits": {"cpu": "1", "memory": "1Gi"},
-                    }
-                },
-            },
-        )
+        release = operators.karpenter(cluster_name=cluster_name, interruption_queue=self.queue.queue_name)
+        self.chart = install(self, "Chart", cluster=cluster, release=release)
         self.chart.node.add_dependency(self.controller_role)
 
         self.node_pools: eks.KubernetesManifest | None = None

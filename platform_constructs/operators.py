@@ -1,26 +1,36 @@
-"""Helm values for the third-party operators of the Kubernetes layer.
+"""Every Helm-installed operator of the platform, one function each: the node-level ones
+(Karpenter, the NVIDIA and EFA device plugins, installed by the Nodes stack) and the Kubernetes
+layer's (installed by the Workloads stack).
 
-Each function maps typed stage settings to the values of one pinned chart
-(``platform_config/versions.py``); the charts themselves install their Deployments, RBAC and
-CRDs, which we do not hand-write. Nothing here holds a credential: Grafana reads its admin
-user from the ``grafana-admin`` Secret that the secret sync writes.
+Each function maps typed stage settings to a :class:`~platform_constructs.helm.Release`: the
+pinned chart (``platform_config/versions.py``), its namespace (the contract's), the chart's
+values and whether Helm waits (the pattern: ``platform_constructs/helm.py``). The charts
+install their Deployments, RBAC and CRDs, which we do not hand-write. Nothing here holds a
+credential: Grafana reads its admin user from the ``grafana-admin`` Secret that the secret
+sync writes.
 """
 
 from __future__ import annotations
 
 import json
 
+from platform_config import namespaces as ns
+from platform_config import versions
 from platform_config.contract import (
+    AMI_FAMILY_LABEL,
+    EFA_LABEL,
     GPU_MODEL_LABEL,
-    GPU_TAINT_KEY,
+    GPU_TOLERATION,
     GRAFANA_ADMIN_SECRET,
+    LOKI_PORT,
     MESH_INJECT,
     POOL_LABEL,
     TEAM_LABEL,
+    service_url,
 )
 from platform_config.model import CPU_POOL
-from platform_config.versions import KUEUE_CONTROLLER
 from platform_config.workloads import LinkerdSettings, ObservabilitySettings
+from platform_constructs.helm import Release
 
 LOKI_PUSH_PATH = "/loki/api/v1/push"
 CPU_PLACEMENT = {"nodeSelector": {POOL_LABEL: CPU_POOL}}
@@ -41,15 +51,15 @@ def _claim(storage_class: str, gib: int) -> dict:
     }
 
 
-def kube_prometheus_stack_values(
+def kube_prometheus_stack(
     settings: ObservabilitySettings, *, storage_class: str, meshed: bool = False
-) -> dict:
+) -> Release:
     """Prometheus selects every ServiceMonitor, PodMonitor and PrometheusRule in the cluster
     (ours carry no Helm release label); kube-state-metrics exports the GPU pool labels the
     alerts join on. ``meshed`` gives Prometheus a Linkerd proxy, so that its mesh identity
     may scrape ports that Linkerd policy protects."""
     mesh = {"podMetadata": {"annotations": MESH_INJECT}} if meshed else {}
-    return {
+    values = {
         "grafana": {
             "admin": {
                 "existingSecret": GRAFANA_ADMIN_SECRET,
@@ -83,14 +93,15 @@ def kube_prometheus_stack_values(
         },
         "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{GPU_MODEL_LABEL},{POOL_LABEL}]"]},
     }
+    return Release(versions.KUBE_PROMETHEUS_STACK, ns.MONITORING, values)
 
 
-def dcgm_exporter_values() -> dict:
+def dcgm_exporter() -> Release:
     """On every GPU node (they carry the GPU taint and the gpu-model label), scraped through
     the chart's ServiceMonitor."""
-    return {
+    values = {
         "serviceMonitor": {"enabled": True, "interval": "30s"},
-        "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
+        "tolerations": [GPU_TOLERATION],
         "affinity": {
             "nodeAffinity": {
                 "requiredDuringSchedulingIgnoredDuringExecution": {
@@ -101,12 +112,13 @@ def dcgm_exporter_values() -> dict:
             }
         },
     }
+    return Release(versions.DCGM_EXPORTER, ns.MONITORING, values)
 
 
-def loki_values(settings: ObservabilitySettings, *, storage_class: str) -> dict:
+def loki(settings: ObservabilitySettings, *, storage_class: str) -> Release:
     """Single-binary Loki on a gp3 volume with retention; enough for a platform's own logs.
     Teams with heavy log volume switch to the chart's scalable mode on S3."""
-    return {
+    values = {
         "deploymentMode": "SingleBinary",
         "loki": {
             "auth_enabled": False,
@@ -137,11 +149,13 @@ def loki_values(settings: ObservabilitySettings, *, storage_class: str) -> dict:
         "chunksCache": {"enabled": False},
         "resultsCache": {"enabled": False},
     }
+    return Release(versions.LOKI, ns.MONITORING, values)
 
 
-def alloy_values(*, loki_url: str) -> dict:
+def alloy() -> Release:
     """One Alloy instance that tails every pod's log through the Kubernetes API and pushes
-    to Loki, labelled by namespace, pod and container."""
+    to Loki (its Service is named after its release), labelled by namespace, pod and container."""
+    loki_url = service_url(versions.LOKI.chart, ns.MONITORING, LOKI_PORT)
     config = f"""
 discovery.kubernetes "pods" {{
   role = "pod"
@@ -171,17 +185,18 @@ loki.write "default" {{
   }}
 }}
 """.lstrip()
-    return {
+    values = {
         "controller": {"type": "deployment", "replicas": 1, **CPU_PLACEMENT},
         "alloy": {"configMap": {"content": config}, "mounts": {"varlog": False}},
     }
+    return Release(versions.ALLOY, ns.MONITORING, values)
 
 
-def dynamo_platform_values(*, nats_url: str) -> dict:
+def dynamo_platform(*, nats_url: str) -> Release:
     """The operator with Kubernetes-native discovery and our NATS JetStream; the chart's
     bundled NATS and etcd stay off (``global.*.install``, chart 1.4 and later). The chart has
     no ``nodeSelector``: its controller is held to the CPU pool by ``controllerManager.affinity``."""
-    return {
+    values = {
         "global": {"nats": {"install": False}, "etcd": {"install": False}},
         "dynamo-operator": {
             "natsAddr": nats_url,
@@ -189,14 +204,15 @@ def dynamo_platform_values(*, nats_url: str) -> dict:
             "controllerManager": {"affinity": CPU_AFFINITY},
         },
     }
+    return Release(versions.DYNAMO_PLATFORM, ns.DYNAMO, values)
 
 
 # --- Linkerd and its PKI ----------------------------------------------------------------------
 
 
-def cert_manager_values() -> dict:
+def cert_manager() -> Release:
     """cert-manager with its CRDs (kept on uninstall, so certificates survive a rollback)."""
-    return {
+    values = {
         "crds": {"enabled": True, "keep": True},
         "replicaCount": 2,
         "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
@@ -204,15 +220,22 @@ def cert_manager_values() -> dict:
         "webhook": {"replicaCount": 2, "podDisruptionBudget": {"enabled": True}, **CPU_PLACEMENT},
         "cainjector": CPU_PLACEMENT,
     }
+    return Release(versions.CERT_MANAGER, ns.CERT_MANAGER, values)
 
 
-def trust_manager_values(*, trust_namespace: str) -> dict:
-    """trust-manager reads Bundle sources from cert-manager's namespace, where the trust
-    anchor's Secret lives."""
-    return {"app": {"trust": {"namespace": trust_namespace}}, **CPU_PLACEMENT}
+def trust_manager() -> Release:
+    """trust-manager, next to cert-manager, reads Bundle sources from cert-manager's namespace,
+    where the trust anchor's Secret lives."""
+    values = {"app": {"trust": {"namespace": ns.CERT_MANAGER}}, **CPU_PLACEMENT}
+    return Release(versions.TRUST_MANAGER, ns.CERT_MANAGER, values)
 
 
-def linkerd_control_plane_values(settings: LinkerdSettings) -> dict:
+def linkerd_crds() -> Release:
+    """Linkerd's CRDs, a chart of their own (the control plane's needs them installed first)."""
+    return Release(versions.LINKERD_CRDS, ns.LINKERD)
+
+
+def linkerd_control_plane(settings: LinkerdSettings) -> Release:
     """Identity from cert-manager (``externalCA``: the chart generates no key and reads the
     issuer Secret and the trust-roots ConfigMap); the values-ha.yaml settings when
     ``high_availability`` is on."""
@@ -228,7 +251,7 @@ def linkerd_control_plane_values(settings: LinkerdSettings) -> dict:
             "webhookFailurePolicy": "Fail",
             "deploymentStrategy": {"rollingUpdate": {"maxUnavailable": 1, "maxSurge": "25%"}},
         }
-    return values
+    return Release(versions.LINKERD_CONTROL_PLANE, ns.LINKERD, values)
 
 
 # --- Kueue ----------------------------------------------------------------------------------
@@ -283,15 +306,76 @@ def kueue_configuration() -> dict:
     }
 
 
-def kueue_values() -> dict:
+def kueue() -> Release:
     """The released controller image (the chart's values name a staging build), on the CPU
     pool, with the configuration above (JSON is YAML, which the chart passes through)."""
     image = {
-        "repository": KUEUE_CONTROLLER.repository,
-        "tag": KUEUE_CONTROLLER.tag,
+        "repository": versions.KUEUE_CONTROLLER.repository,
+        "tag": versions.KUEUE_CONTROLLER.tag,
         "pullPolicy": "IfNotPresent",
     }
-    return {
+    values = {
         "controllerManager": {"manager": {"image": image}, **CPU_PLACEMENT},
         "managerConfig": {"controllerManagerConfigYaml": json.dumps(kueue_configuration(), indent=2)},
     }
+    return Release(versions.KUEUE, ns.KUEUE, values)
+
+
+# --- Node level (the Nodes stack) -------------------------------------------------------------
+
+KARPENTER_SERVICE_ACCOUNT = "karpenter"
+
+
+def karpenter(*, cluster_name: str, interruption_queue: str) -> Release:
+    """The controller, two replicas on the CPU pool (Karpenter must never run on capacity it
+    manages), with the service account its Pod Identity role is bound to."""
+    values = {
+        "settings": {"clusterName": cluster_name, "interruptionQueue": interruption_queue},
+        "serviceAccount": {"name": KARPENTER_SERVICE_ACCOUNT},
+        "replicas": 2,
+        "nodeSelector": {POOL_LABEL: CPU_POOL},
+        "controller": {
+            "resources": {
+                "requests": {"cpu": "500m", "memory": "1Gi"},
+                "limits": {"cpu": "1", "memory": "1Gi"},
+            }
+        },
+    }
+    return Release(versions.KARPENTER, ns.KARPENTER, values, timeout_minutes=10)
+
+
+# The device plugins run only on the nodes that have the hardware and tolerate the GPU taint.
+# They do not wait: their DaemonSets run on GPU nodes, and scale-to-zero pools may have none.
+_AL2023 = {"key": AMI_FAMILY_LABEL, "operator": "In", "values": ["al2023"]}
+GPU_NODE_AFFINITY = {
+    "nodeAffinity": {
+        "requiredDuringSchedulingIgnoredDuringExecution": {
+            "nodeSelectorTerms": [
+                {"matchExpressions": [{"key": GPU_MODEL_LABEL, "operator": "Exists"}, _AL2023]},
+                {
+                    "matchExpressions": [
+                        {"key": "karpenter.k8s.aws/instance-gpu-count", "operator": "Exists"},
+                        _AL2023,
+                    ]
+                },
+            ]
+        }
+    }
+}
+
+
+def nvidia_device_plugin() -> Release:
+    """On AL2023 GPU nodes (managed groups carry the gpu-model label, Karpenter's nodes
+    ``karpenter.k8s.aws/instance-gpu-count``); Bottlerocket runs NVIDIA's plugin as a host
+    service, so its nodes are left out."""
+    values = {"affinity": GPU_NODE_AFFINITY, "tolerations": [GPU_TOLERATION]}
+    return Release(
+        versions.NVIDIA_DEVICE_PLUGIN, ns.NVIDIA_DEVICE_PLUGIN, values, wait=False, timeout_minutes=5
+    )
+
+
+def efa_device_plugin() -> Release:
+    """On EFA nodes, in ``kube-system`` as the chart's own default (AWS's node-level add-on
+    convention; it is no namespace the platform owns)."""
+    values = {"nodeSelector": {EFA_LABEL: "true"}, "tolerations": [GPU_TOLERATION]}
+    return Release(versions.EFA_DEVICE_PLUGIN, ns.KUBE_SYSTEM, values, wait=False, timeout_minutes=5)

@@ -12,7 +12,7 @@ the operators (and the nodes they run on) still exist.
 from __future__ import annotations
 
 import cdk8s
-from aws_cdk import Duration, Fn, Stack
+from aws_cdk import Fn, Stack
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -40,17 +40,14 @@ from k8s_charts.triton import NAME as TRITON
 from k8s_charts.triton import SERVICE_ACCOUNT as TRITON_SERVICE_ACCOUNT
 from k8s_charts.triton import pod_labels as triton_pod_labels
 from platform_config import namespaces as ns
-from platform_config import versions
 from platform_config.contract import (
     GRAFANA_ADMIN_SECRET,
-    LOKI_PORT,
     MESH_INJECT,
     PROMETHEUS_SERVICE_ACCOUNT,
-    service_url,
 )
 from platform_config.model import StageConfig
 from platform_constructs import operators
-from platform_constructs.helm import pinned_chart
+from platform_constructs.helm import Release, install
 from platform_constructs.nag import acknowledge
 from platform_constructs.platform_jobs import attach
 from platform_constructs.secret_sync import SecretSync
@@ -61,8 +58,6 @@ from platform_constructs.training_values import (
 )
 from platform_constructs.workload_identity import irsa_role
 from stacks.storage_stack import model_bucket_arn_export
-
-HELM_TIMEOUT = Duration.minutes(15)
 
 
 def workload_namespaces(config: StageConfig) -> list[str]:
@@ -293,16 +288,13 @@ class WorkloadsStack(Stack):
 
     # -- building blocks ---------------------------------------------------------------------
 
-    def _release(
-        self, name: str, pin: versions.HelmChartPin, namespace: str, values: dict, *after: Construct
-    ) -> eks.HelmChart:
-        release = pinned_chart(
-            self, f"{name}Release", cluster=self.cluster, pin=pin, namespace=namespace, values=values,
-            wait=True, timeout=HELM_TIMEOUT,
-        )  # fmt: skip
-        release.node.add_dependency(self.nodes_ready, self.namespaces, self.network_policies, *after)
-        self.releases[name] = release
-        return release
+    def _release(self, name: str, release: Release, *after: Construct) -> eks.HelmChart:
+        """An operator (``platform_constructs/operators.py``), after the CPU nodes, the
+        namespaces, their NetworkPolicies and whatever else it needs."""
+        chart = install(self, f"{name}Release", cluster=self.cluster, release=release)
+        chart.node.add_dependency(self.nodes_ready, self.namespaces, self.network_policies, *after)
+        self.releases[name] = chart
+        return chart
 
     def _manifest(self, name: str, chart: cdk8s.Chart, *after: Construct) -> eks.KubernetesManifest:
         """Our chart, after the namespaces, the secrets it reads, the operators whose CRDs
@@ -330,7 +322,7 @@ class WorkloadsStack(Stack):
         # Kueue's Job webhook sees every Job in the cluster (failurePolicy Fail): the secret
         # sync's install Job goes first, so it never meets a webhook whose server is not up yet.
         after = [self.secret_sync.manifest] if self.secret_sync else []
-        kueue = self._release("Kueue", versions.KUEUE, ns.KUEUE, operators.kueue_values(), *after)
+        kueue = self._release("Kueue", operators.kueue(), *after)
         self._manifest(
             "KueueQueues",
             KueueQueuesChart(
@@ -345,13 +337,8 @@ class WorkloadsStack(Stack):
     def _linkerd(self) -> None:
         """cert-manager and trust-manager, the identity PKI they issue, then Linkerd's CRDs and
         control plane (which reads that PKI at start)."""
-        cert_manager = self._release(
-            "CertManager", versions.CERT_MANAGER, ns.CERT_MANAGER, operators.cert_manager_values()
-        )
-        trust_manager = self._release(
-            "TrustManager", versions.TRUST_MANAGER, ns.CERT_MANAGER,
-            operators.trust_manager_values(trust_namespace=ns.CERT_MANAGER), cert_manager,
-        )  # fmt: skip
+        cert_manager = self._release("CertManager", operators.cert_manager())
+        trust_manager = self._release("TrustManager", operators.trust_manager(), cert_manager)
         identity = self._manifest(
             "LinkerdIdentity",
             LinkerdIdentityChart(
@@ -360,40 +347,20 @@ class WorkloadsStack(Stack):
             ),
             cert_manager, trust_manager,
         )  # fmt: skip
-        crds = self._release("LinkerdCrds", versions.LINKERD_CRDS, ns.LINKERD, {})
-        self._release(
-            "LinkerdControlPlane", versions.LINKERD_CONTROL_PLANE, ns.LINKERD,
-            operators.linkerd_control_plane_values(self.config.workloads.linkerd), crds, identity,
-        )  # fmt: skip
+        crds = self._release("LinkerdCrds", operators.linkerd_crds())
+        control_plane = operators.linkerd_control_plane(self.config.workloads.linkerd)
+        self._release("LinkerdControlPlane", control_plane, crds, identity)
 
     def _observability(self) -> None:
         settings = self.config.workloads.observability
         meshed = "LinkerdControlPlane" in self.releases
         after: list[Construct] = [self.secret_sync.manifest] if self.secret_sync else []
         after += [self.releases["LinkerdControlPlane"]] if meshed else []
-        stack = self._release(
-            "KubePrometheusStack",
-            versions.KUBE_PROMETHEUS_STACK,
-            ns.MONITORING,
-            operators.kube_prometheus_stack_values(settings, storage_class=GP3_CLASS, meshed=meshed),
-            *after,
-        )
-        self._release(
-            "DcgmExporter",
-            versions.DCGM_EXPORTER,
-            ns.MONITORING,
-            operators.dcgm_exporter_values(),
-            stack,
-        )
-        loki = self._release(
-            "Loki",
-            versions.LOKI,
-            ns.MONITORING,
-            operators.loki_values(settings, storage_class=GP3_CLASS),
-            stack,
-        )
-        loki_url = service_url(versions.LOKI.chart, ns.MONITORING, LOKI_PORT)
-        self._release("Alloy", versions.ALLOY, ns.MONITORING, operators.alloy_values(loki_url=loki_url), loki)
+        prometheus = operators.kube_prometheus_stack(settings, storage_class=GP3_CLASS, meshed=meshed)
+        stack = self._release("KubePrometheusStack", prometheus, *after)
+        self._release("DcgmExporter", operators.dcgm_exporter(), stack)
+        loki = self._release("Loki", operators.loki(settings, storage_class=GP3_CLASS), stack)
+        self._release("Alloy", operators.alloy(), loki)
         self._manifest(
             "Observability",
             ObservabilityChart(
@@ -429,11 +396,7 @@ class WorkloadsStack(Stack):
         settings = self.config.workloads.dynamo
         after_nats = [self.manifests["Nats"]] if "Nats" in self.manifests else []
         operator = self._release(
-            "DynamoPlatform",
-            versions.DYNAMO_PLATFORM,
-            ns.DYNAMO,
-            operators.dynamo_platform_values(nats_url=client_url(ns.NATS)),
-            *after_nats,
+            "DynamoPlatform", operators.dynamo_platform(nats_url=client_url(ns.NATS)), *after_nats
         )
         chart = DynamoGraphsChart(
             cdk8s.App(), "dynamo-graphs", settings=settings, namespace=ns.DYNAMO,

@@ -38,7 +38,7 @@ NOT_A_NAMESPACE: dict[tuple[str, str], tuple[int, str]] = {
     ("platform_config/versions.py", "cert-manager"): (1, "the Helm chart's name"),
     ("platform_config/versions.py", "karpenter"): (1, "the Helm chart's name"),
     ("platform_config/versions.py", "nvidia-device-plugin"): (1, "the Helm chart's name"),
-    ("platform_constructs/karpenter.py", "karpenter"): (1, "the chart's service account name"),
+    ("platform_constructs/operators.py", "karpenter"): (1, "the Karpenter chart's service account name"),
     ("platform_constructs/operators.py", "nats"): (1, "a key of the Dynamo chart's values"),
     ("tools/stage_mutants.py", "karpenter"): (1, "the stage file's setting key"),
 }
@@ -127,3 +127,21 @@ def test_the_lambda_packages_spell_the_contract_s_names(module):
     """The reservations Lambdas ship without platform_config: their copies must agree."""
     assert module.POOL_LABEL == contract.POOL_LABEL
     assert module.GPU_RESOURCE == contract.GPU_RESOURCE
+
+
+def helm_release_calls(paths: list[Path]) -> list[str]:
+    """Where an ``eks.HelmChart`` (or ``cluster.add_helm_chart``) is made."""
+    found = []
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute | ast.Name):
+                name = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+                if name in ("HelmChart", "add_helm_chart"):
+                    found.append(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_every_helm_release_is_made_in_one_place():
+    """Every operator is a Release of platform_constructs/operators.py installed by
+    platform_constructs/helm.py's install (pin, namespace, values and wait in one value)."""
+    assert helm_release_calls(sources()) == ["platform_constructs/helm.py"]
