@@ -16,7 +16,9 @@ exactly the allows its pods need, selected by the labels the workloads' own char
   8090) and each other's proxies (inbound 4143); Prometheus scrapes the proxies (4191).
 * The API server and the VPC endpoints are addresses in the VPC (``ipBlock`` of the VPC
   CIDR, 443); so are the kubelets and host-network node exporters Prometheus scrapes. Admission
-  webhooks are called by the control plane from the VPC.
+  webhooks and aggregated APIs are called by the control plane from the VPC: each operator's
+  namespace admits the VPC on exactly its webhook ports (cert-manager, trust-manager, Linkerd,
+  the Prometheus operator, Kueue, the Dynamo operator; Karpenter 1.x serves none).
 * The internet (``0.0.0.0/0`` except the VPC): dev pods on any port (a workstation); the
   secret sync (Secrets Manager), Karpenter (EC2, SSM, pricing, SQS), Triton (S3 through the
   gateway endpoint, whose addresses are S3's public ones) and Dynamo (model downloads from
@@ -57,11 +59,23 @@ PROMETHEUS_PODS = {NAME_LABEL: "prometheus"}  # set by prometheus-operator on th
 ANYWHERE = "0.0.0.0/0"
 HTTPS = 443
 KUBELET, NODE_EXPORTER = 10250, 9100
-LINKERD_CONTROL_PORTS = (8086, 8080, 8090)  # destination, identity, policy
-LINKERD_WEBHOOK_PORTS = (8443, 9443)  # proxy injector and sp-validator, policy validator
+# Ports the API server calls (admission webhooks, aggregated APIs) and control-plane ports,
+# each checked against its pinned chart's templates (README "Tenancy and security" cites them).
+# linkerd-control-plane templates/destination.yaml and identity.yaml: destination, identity, policy
+LINKERD_CONTROL_PORTS = (8086, 8080, 8090)
+# proxy-injector.yaml (proxy-injector 8443), destination.yaml (sp-validator 8443, policy-https 9443)
+LINKERD_WEBHOOK_PORTS = (8443, 9443)
 PROXY_INBOUND, PROXY_ADMIN = 4143, 4191
-PROMETHEUS_OPERATOR_WEBHOOK = 10250  # kube-prometheus-stack's admission webhook
-CERT_MANAGER_WEBHOOKS = (10250, 6443)  # cert-manager's webhook, trust-manager's
+# kube-prometheus-stack values prometheusOperator.tls.internalPort: the operator's webhook
+PROMETHEUS_OPERATOR_WEBHOOK = 10250
+# cert-manager values webhook.securePort; trust-manager values app.webhook.port
+CERT_MANAGER_WEBHOOKS = (10250, 6443)
+# kueue templates/manager/manager.yaml: webhook-server 9443 (values webhook.port), and the
+# visibility API server 8082 behind the APIService v1beta2.visibility.kueue.x-k8s.io (an
+# aggregated API the API server must reach, or discovery and namespace deletion stall)
+KUEUE_API_SERVER_PORTS = (9443, 8082)
+# dynamo-operator templates/webhook-service.yaml: targetPort 9443 (failurePolicy Fail)
+DYNAMO_OPERATOR_WEBHOOK = 9443
 NIXL_PORT = 19090  # the Dynamo operator's worker port for KV transfer
 TRAINER_WEBHOOK = 9443  # Trainer's and JobSet's admission webhooks (their charts' webhook.port)
 JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"  # on every pod of a TrainJob's JobSet
@@ -122,6 +136,7 @@ class NetworkPoliciesChart(cdk8s.Chart):
             ns.KUBERAY: lambda: self._controller(ns.KUBERAY), ns.EFA_TEST: lambda: self._within(ns.EFA_TEST),
             ns.RDMA_JOBS: lambda: self._within(ns.RDMA_JOBS),
             ns.NETWORK_OPERATOR: lambda: self._api_server(ns.NETWORK_OPERATOR),
+            ns.KUEUE: self._kueue,
         }  # fmt: skip
         for namespace in sorted(set(namespaces)):
             self._policy(namespace, "default-deny", {}, [], [], types=("Ingress", "Egress"))
@@ -277,6 +292,7 @@ class NetworkPoliciesChart(cdk8s.Chart):
         self._within(ns.DYNAMO)
         self._api_server(ns.DYNAMO)  # the operator, and Kubernetes-native discovery
         self._internet_https(ns.DYNAMO)  # model downloads from Hugging Face
+        self._webhooks(ns.DYNAMO, DYNAMO_OPERATOR_WEBHOOK)
         self._policy(
             ns.DYNAMO, "allow-to-nats", {}, [],
             [{"to": [_pods(ns.NATS, {NAME_LABEL: nats.NAME})], "ports": _ports(nats.CLIENT_PORT)}],
@@ -321,6 +337,12 @@ class NetworkPoliciesChart(cdk8s.Chart):
     def _karpenter(self) -> None:
         self._api_server(ns.KARPENTER)
         self._internet_https(ns.KARPENTER)  # EC2, SSM, pricing and SQS APIs
+
+    def _kueue(self) -> None:
+        """The controller talks to the API server; the API server calls its webhooks (every
+        pod and job of a team namespace, fail-closed) and its visibility API."""
+        self._api_server(ns.KUEUE)
+        self._webhooks(ns.KUEUE, *KUEUE_API_SERVER_PORTS)
 
     def _gpu_dev(self) -> None:
         self._policy(

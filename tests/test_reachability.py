@@ -635,3 +635,45 @@ def test_a_trainjobs_nodes_and_a_ray_clusters_pods_reach_each_other_and_nothing_
     cut = Cluster(c.namespaces, c.workloads, kept)
     node0, node1 = c.workload("team-agentic/trainjob-node-0"), c.workload("team-agentic/trainjob-node-1")
     assert c.allowed(node0, node1, 29500) and not cut.allowed(node0, node1, 29500)
+
+
+# Every port the API server calls in the dev stage (admission webhooks and Kueue's aggregated
+# visibility API), as the pinned charts' templates declare them (README "Tenancy and security").
+WEBHOOKS = {
+    ("cert-manager/cert-manager-webhook", 10250),
+    ("cert-manager/trust-manager", 6443),
+    ("linkerd/linkerd-destination", 8443),
+    ("linkerd/linkerd-destination", 9443),
+    ("linkerd/linkerd-proxy-injector", 8443),
+    ("monitoring/prometheus-operator", 10250),
+    ("kueue-system/kueue-controller-manager", 9443),
+    ("kueue-system/kueue-controller-manager", 8082),
+    ("dynamo-system/dynamo-operator", 9443),
+}
+
+
+def test_the_api_server_reaches_every_webhook_and_every_operator_the_api_server(dev_flows):
+    calls = [f for f in dev_flows.required if f.why.startswith("API server calls")]
+    assert {(f.dst.id, f.port.number) for f in calls} == WEBHOOKS
+    assert all(f.src.id == "vpc" for f in calls)
+    watchers = {f.src.id for f in dev_flows.required if f.why == "an operator watches the API server"}
+    assert {
+        "kueue-system/kueue-controller-manager",
+        "dynamo-system/dynamo-operator",
+        "karpenter/karpenter",
+    } <= watchers
+    c = dev_flows.cluster
+    denied = [str(v) for f in calls if not (v := c.check(f.src, f.dst, f.port.number))]
+    assert denied == []
+
+
+def test_without_its_webhook_allow_the_api_server_cannot_call_kueue(dev_flows):
+    """Kueue's webhook is fail-closed for every pod of a team namespace: the allow is what keeps
+    team pods creatable under the default deny."""
+    c = dev_flows.cluster
+    kept = tuple(p for p in c.policies if (p.namespace, p.name) != ("kueue-system", "allow-webhook-calls"))
+    assert len(kept) == len(c.policies) - 1
+    cut = Cluster(c.namespaces, c.workloads, kept)
+    kueue = c.workload("kueue-system/kueue-controller-manager")
+    verdict = cut.check(dev_flows.endpoint("vpc"), kueue, "webhook-server")
+    assert not verdict.allowed and "kueue-system/default-deny" in verdict.ingress

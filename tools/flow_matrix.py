@@ -71,16 +71,20 @@ SAMPLE_RESERVATION = Reservation(
 
 @dataclass(frozen=True)
 class ChartPod:
-    """A pod that a Helm chart creates: its name, selector labels (``{release}`` stands for the
-    release name) and container ports, per the chart's templates."""
+    """A pod that a Helm chart creates: its name, selector labels (``{release}`` and
+    ``{namespace}`` stand for the release's) and container ports, per the chart's templates;
+    ``webhooks`` names the ports the API server calls (admission webhooks, aggregated APIs),
+    ``api_client`` whether the pod itself calls the API server."""
 
     chart: str
     name: str
     labels: Mapping[str, str]
     ports: tuple[ContainerPort, ...]
+    webhooks: tuple[str, ...] = ()
+    api_client: bool = False
 
     def workload(self, release: str, namespace: str) -> Workload:
-        labels = {key: value.format(release=release) for key, value in self.labels.items()}
+        labels = {k: v.format(release=release, namespace=namespace) for k, v in self.labels.items()}
         return Workload(namespace, self.name, labels, self.ports, kind=f"Helm {self.chart}")
 
 
@@ -126,6 +130,110 @@ CHART_PODS: tuple[ChartPod, ...] = (
         "alloy",
         {"app.kubernetes.io/name": "alloy", "app.kubernetes.io/instance": "{release}"},
         (ContainerPort(12345, "http-metrics"),),
+    ),
+    # --- operators: the API server calls their webhooks, they call the API server -----------
+    # kube-prometheus-stack templates/prometheus-operator/deployment.yaml; port "https" is
+    # prometheusOperator.tls.internalPort (10250), the admission webhook's
+    ChartPod(
+        "kube-prometheus-stack",
+        "prometheus-operator",
+        {"app": "kube-prometheus-stack-operator", "release": "{release}"},
+        (ContainerPort(10250, "https"),),
+        webhooks=("https",),
+        api_client=True,
+    ),
+    # cert-manager templates/webhook-deployment.yaml: "https" is webhook.securePort (10250)
+    ChartPod(
+        "cert-manager",
+        "cert-manager-webhook",
+        {
+            "app.kubernetes.io/name": "webhook",
+            "app.kubernetes.io/instance": "{release}",
+            "app.kubernetes.io/component": "webhook",
+        },
+        (ContainerPort(10250, "https"), ContainerPort(6080, "healthcheck")),
+        webhooks=("https",),
+        api_client=True,
+    ),
+    # trust-manager templates/deployment.yaml: "webhook" is app.webhook.port (6443)
+    ChartPod(
+        "trust-manager",
+        "trust-manager",
+        {"app": "trust-manager"},
+        (ContainerPort(6443, "webhook"), ContainerPort(9402, "metrics")),
+        webhooks=("webhook",),
+        api_client=True,
+    ),
+    # linkerd-control-plane templates/destination.yaml (destination, sp-validator and policy
+    # containers; the policy container's gRPC port is also named "grpc" upstream)
+    ChartPod(
+        "linkerd-control-plane",
+        "linkerd-destination",
+        {"linkerd.io/control-plane-component": "destination", "linkerd.io/control-plane-ns": "{namespace}"},
+        (
+            ContainerPort(8086, "grpc"),
+            ContainerPort(8090, "policy-grpc"),
+            ContainerPort(8443, "sp-validator"),
+            ContainerPort(9443, "policy-https"),
+        ),
+        webhooks=("sp-validator", "policy-https"),
+        api_client=True,
+    ),
+    # linkerd-control-plane templates/proxy-injector.yaml
+    ChartPod(
+        "linkerd-control-plane",
+        "linkerd-proxy-injector",
+        {
+            "linkerd.io/control-plane-component": "proxy-injector",
+            "linkerd.io/control-plane-ns": "{namespace}",
+        },
+        (ContainerPort(8443, "proxy-injector"),),
+        webhooks=("proxy-injector",),
+        api_client=True,
+    ),
+    # linkerd-control-plane templates/identity.yaml
+    ChartPod(
+        "linkerd-control-plane",
+        "linkerd-identity",
+        {"linkerd.io/control-plane-component": "identity", "linkerd.io/control-plane-ns": "{namespace}"},
+        (ContainerPort(8080, "grpc"),),
+        api_client=True,
+    ),
+    # kueue templates/manager/manager.yaml and _helpers.tpl (kueue.selectorLabels)
+    ChartPod(
+        "kueue",
+        "kueue-controller-manager",
+        {
+            "app.kubernetes.io/name": "kueue",
+            "app.kubernetes.io/instance": "{release}",
+            "control-plane": "controller-manager",
+        },
+        (
+            ContainerPort(9443, "webhook-server"),
+            ContainerPort(8082, "visibility"),
+            ContainerPort(8443, "metrics"),
+        ),
+        webhooks=("webhook-server", "visibility"),
+        api_client=True,
+    ),
+    # dynamo-platform's dynamo-operator subchart, templates/webhook-service.yaml (targetPort 9443,
+    # selector control-plane: controller-manager)
+    ChartPod(
+        "dynamo-platform",
+        "dynamo-operator",
+        {"control-plane": "controller-manager"},
+        (ContainerPort(9443, "webhook-server"), ContainerPort(8080, "metrics")),
+        webhooks=("webhook-server",),
+        api_client=True,
+    ),
+    # karpenter templates/deployment.yaml: no webhook in 1.x (values.yaml has none); it calls
+    # the API server and the EC2/SSM/pricing/SQS APIs
+    ChartPod(
+        "karpenter",
+        "karpenter",
+        {"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": "{release}"},
+        (ContainerPort(8080, "http-metrics"),),
+        api_client=True,
     ),
 )
 # The training controllers: the platform's policies in their namespaces select every pod, so
@@ -337,6 +445,12 @@ def stage_flows(templates: Mapping[str, dict]) -> StageFlows:
     for chart, release, namespace in _helm_releases(templates):
         extra += [pod.workload(release, namespace) for pod in CHART_PODS if pod.chart == chart]
     extra += _training_workloads(objects, {chart for chart, _, _ in _helm_releases(templates)})
+    chart_pods = {
+        f"{namespace}/{pod.name}": pod
+        for chart, _, namespace in _helm_releases(templates)
+        for pod in CHART_PODS
+        if pod.chart == chart
+    }
     base = Cluster.from_manifests(objects, extra)
     vpc = _vpc_cidr(templates)
     # representative pod addresses from the top of the VPC range (the VPC CNI's pod IPs)
@@ -345,7 +459,9 @@ def stage_flows(templates: Mapping[str, dict]) -> StageFlows:
     externals = (External("internet", INTERNET), External("vpc", str(vpc[10])))
     flows = StageFlows(cluster, externals, (), ())
     return dataclasses.replace(
-        flows, required=tuple(_required(flows, objects)), forbidden=tuple(_forbidden(flows))
+        flows,
+        required=tuple(_required(flows, objects) + _operator_flows(flows, chart_pods)),
+        forbidden=tuple(_forbidden(flows)),
     )
 
 
@@ -411,6 +527,24 @@ def _training_flows(flows: StageFlows) -> list[Flow]:
             Flow(worker, head, head.port("gcs"), "Ray worker to its head's GCS"),
             Flow(head, vpc, HTTPS, "Ray autoscaler: API server"),
         ]
+    return required
+
+
+def _operator_flows(flows: StageFlows, chart_pods: Mapping[str, ChartPod]) -> list[Flow]:
+    """The API server (an address in the VPC: its endpoint network interfaces) to every
+    webhook port of every operator, and each operator to the API server."""
+    vpc = flows.endpoint("vpc")
+    required = []
+    for workload in flows.cluster.workloads:
+        pod = chart_pods.get(workload.id)
+        if pod is None:
+            continue
+        required += [
+            Flow(vpc, workload, workload.port(name), f"API server calls {pod.chart}'s webhook")
+            for name in pod.webhooks
+        ]
+        if pod.api_client:
+            required.append(Flow(workload, vpc, HTTPS, "an operator watches the API server"))
     return required
 
 
