@@ -460,6 +460,7 @@ class StageConfig(_Settings):
         self._triton_has_its_bucket()
         self._reservation_pools_exist()
         self._team_quotas_fit()
+        self._minio_client_teams_exist()
         self._types_offered_in_region()
         self._training_fits()
         return self
@@ -512,6 +513,22 @@ class StageConfig(_Settings):
                 refresh.namespaces if refresh.enabled else [], "registry.token_refresh.namespaces"
             ),
         )
+
+    def _minio_client_teams_exist(self) -> None:
+        teams = [team.name for team in self.tenancy.teams]
+        for team in self.workloads.minio.client_teams:
+            if team not in teams:
+                raise ValueError(
+                    f"workloads.minio.client_teams: {team!r} is not a team of this stage; allowed: "
+                    f"{', '.join(teams) or '(none: add tenancy.teams first)'}"
+                )
+
+    def minio_client_namespaces(self) -> list[str]:
+        """Every namespace whose pods may reach MinIO's S3 API: the listed ones and those of
+        the listed teams."""
+        minio = self.workloads.minio
+        teams = [ns for ns, team in self.tenancy.namespaces.items() if team.name in minio.client_teams]
+        return sorted({*minio.client_namespaces, *teams})
 
     def _reservation_pools_exist(self) -> None:
         """Reservations pin a dev pod to a node the planner chose, so they use managed pools

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from platform_config.checks import Unique, UniqueList, value_of
 from platform_config.rdma import RdmaSettings
+from platform_config.tenancy import DNS_LABEL, TEAM_NAME
 from platform_config.training import RaySettings, TrainingSettings
 
 NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
@@ -63,13 +64,24 @@ class NatsSettings(_Settings):
 class MinioSettings(_Settings):
     """Distributed MinIO (erasure-coded over ``replicas`` volumes) for S3-compatible storage
     inside the cluster. On AWS the S3 model bucket covers the platform's own needs; MinIO is
-    for teams whose tools need an in-cluster S3 endpoint (README, "MinIO")."""
+    for teams whose tools need an in-cluster S3 endpoint (README, "MinIO").
+
+    Its S3 port admits only the listed clients (NetworkPolicy, both ends): the namespaces in
+    ``client_namespaces`` and every namespace of the teams in ``client_teams`` (checked against
+    ``tenancy.teams`` by the stage). Nothing else reaches it, developers' pods included, unless
+    ``gpu-dev`` is listed."""
 
     enabled: bool = False
     replicas: Literal[4, 8, 16] = 4
     storage_gib: Annotated[int, Field(ge=10, le=16000)] = 100
     root_secret_arn: Annotated[str, Field(pattern=SECRET_ARN_PATTERN)] | None = Field(
         None, description="Secrets Manager secret with JSON keys MINIO_ROOT_USER and MINIO_ROOT_PASSWORD"
+    )
+    client_namespaces: UniqueList[Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]] = Field(
+        default_factory=list, description="namespaces whose pods may reach the S3 API"
+    )
+    client_teams: UniqueList[Annotated[str, Field(pattern=TEAM_NAME)]] = Field(
+        default_factory=list, description="tenancy.teams whose namespaces may reach the S3 API"
     )
 
     @model_validator(mode="after")

@@ -379,3 +379,32 @@ def efa_device_plugin() -> Release:
     convention; it is no namespace the platform owns)."""
     values = {"nodeSelector": {EFA_LABEL: "true"}, "tolerations": [GPU_TOLERATION]}
     return Release(versions.EFA_DEVICE_PLUGIN, ns.KUBE_SYSTEM, values, wait=False, timeout_minutes=5)
+
+
+# --- Training and RDMA (checked against each pinned chart's values by tests/test_helm_values.py):
+# controllers on the CPU pool, nothing optional turned on --------------------------------------
+
+
+def kubeflow_trainer() -> Release:
+    """The controller on the CPU pool; the chart's JobSet subchart installs JobSet (Trainer
+    runs every TrainJob as a JobSet). No built-in runtimes: the platform deploys its own
+    (k8s_charts/training.py)."""
+    values = {"manager": CPU_PLACEMENT, "runtimes": {"defaultEnabled": False}}
+    return Release(versions.KUBEFLOW_TRAINER, ns.TRAINER, values)
+
+
+def kuberay_operator() -> Release:
+    return Release(versions.KUBERAY_OPERATOR, ns.KUBERAY, dict(CPU_PLACEMENT))
+
+
+def network_operator() -> Release:
+    """The operator on the CPU pool. Node Feature Discovery stays off: the NicClusterPolicy
+    selects RDMA nodes by the label they join with, not by a discovered PCI vendor; the SR-IOV
+    Network Operator stays off: no VFs are configured through it (the SR-IOV device plugin
+    hands out the devices the host already has)."""
+    values = {
+        "operator": CPU_PLACEMENT,
+        "nfd": {"enabled": False},
+        "sriovNetworkOperator": {"enabled": False},
+    }
+    return Release(versions.NETWORK_OPERATOR, ns.NETWORK_OPERATOR, values)

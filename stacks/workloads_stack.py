@@ -23,6 +23,7 @@ from k8s_charts.dynamo_graphs import FRONTEND_LABEL, FRONTEND_PORT, DynamoGraphs
 from k8s_charts.kueue_queues import KueueQueuesChart
 from k8s_charts.linkerd_identity import CONTROL_PLANE_LABEL, LinkerdIdentityChart
 from k8s_charts.mesh_policy import MeshPolicyChart, ProtectedPort, ProtectedService
+from k8s_charts.minio import API_PORT as MINIO_API_PORT
 from k8s_charts.minio import NAME as MINIO
 from k8s_charts.minio import ROOT_SECRET as MINIO_ROOT_SECRET
 from k8s_charts.minio import MinioChart
@@ -41,6 +42,7 @@ from k8s_charts.triton import SERVICE_ACCOUNT as TRITON_SERVICE_ACCOUNT
 from k8s_charts.triton import pod_labels as triton_pod_labels
 from platform_config import namespaces as ns
 from platform_config.contract import (
+    APP_NAME_LABEL,
     GRAFANA_ADMIN_SECRET,
     MESH_INJECT,
     PROMETHEUS_SERVICE_ACCOUNT,
@@ -51,11 +53,6 @@ from platform_constructs.helm import Release, install
 from platform_constructs.nag import acknowledge
 from platform_constructs.platform_jobs import attach
 from platform_constructs.secret_sync import SecretSync
-from platform_constructs.training_values import (
-    kubeflow_trainer_values,
-    kuberay_operator_values,
-    network_operator_values,
-)
 from platform_constructs.workload_identity import irsa_role
 from stacks.storage_stack import model_bucket_arn_export
 
@@ -110,7 +107,7 @@ def network_policies(config: StageConfig, namespaces: list[str]) -> NetworkPolic
     """The default deny and the needed flows of ``namespaces`` (those one stack creates)."""
     return NetworkPoliciesChart(
         cdk8s.App(), "network-policies", namespaces=namespaces, vpc_cidr=config.network.vpc_cidr,
-        meshed=meshed_namespaces(config), services=protected_services(config),
+        meshed=meshed_namespaces(config), services=protected_services(config) + minio_clients(config),
         training_namespaces=list(config.tenancy.namespaces) if config.workloads.training.enabled else [],
         ray_namespaces=list(config.tenancy.namespaces) if config.workloads.ray.enabled else [],
     )  # fmt: skip
@@ -141,6 +138,21 @@ def protected_services(config: StageConfig) -> list[ProtectedService]:
             )
         )  # fmt: skip
     return services
+
+
+def minio_clients(config: StageConfig) -> list[ProtectedService]:
+    """MinIO's S3 port with the client namespaces its settings name (NetworkPolicy only: MinIO
+    is not meshed)."""
+    clients = config.minio_client_namespaces()
+    if not (config.workloads.minio.enabled and clients):
+        return []
+    return [
+        ProtectedService(
+            name=MINIO, namespace=ns.MINIO, pod_labels={APP_NAME_LABEL: MINIO},
+            ports=(ProtectedPort(f"{MINIO}-s3", MINIO_API_PORT, "HTTP/1"),),
+            clients=tuple(f"{namespace}/*" for namespace in clients),
+        )
+    ]  # fmt: skip
 
 
 def secret_targets(config: StageConfig) -> list[dict[str, str]]:
@@ -412,25 +424,14 @@ class WorkloadsStack(Stack):
         workloads = self.config.workloads
         after_kueue = [self.releases["Kueue"]] if "Kueue" in self.releases else []
         if workloads.training.enabled:
-            trainer = self._release(
-                "KubeflowTrainer", versions.KUBEFLOW_TRAINER, ns.TRAINER, kubeflow_trainer_values(),
-                *after_kueue,
-            )  # fmt: skip
+            trainer = self._release("KubeflowTrainer", operators.kubeflow_trainer(), *after_kueue)
             chart = TrainingChart(
                 cdk8s.App(), "training", settings=workloads.training, tenancy=self.config.tenancy,
                 efs_storage_class=EFS_CLASS,
             )  # fmt: skip
             self._manifest("Training", chart, trainer, *after_kueue)
         if workloads.ray.enabled:
-            self._release(
-                "KubeRayOperator", versions.KUBERAY_OPERATOR, ns.KUBERAY, kuberay_operator_values(),
-                *after_kueue,
-            )  # fmt: skip
+            self._release("KubeRayOperator", operators.kuberay_operator(), *after_kueue)
         if workloads.rdma.enabled:
-            operator = self._release(
-                "NetworkOperator",
-                versions.NETWORK_OPERATOR,
-                ns.NETWORK_OPERATOR,
-                network_operator_values(),
-            )
+            operator = self._release("NetworkOperator", operators.network_operator())
             self._manifest("Rdma", RdmaChart(cdk8s.App(), "rdma", settings=workloads.rdma), operator)

@@ -5,6 +5,7 @@ synthesized today (tools/flow_matrix.py)."""
 
 from __future__ import annotations
 
+import cdk8s
 import pytest
 import yaml
 
@@ -677,3 +678,67 @@ def test_without_its_webhook_allow_the_api_server_cannot_call_kueue(dev_flows):
     kueue = c.workload("kueue-system/kueue-controller-manager")
     verdict = cut.check(dev_flows.endpoint("vpc"), kueue, "webhook-server")
     assert not verdict.allowed and "kueue-system/default-deny" in verdict.ingress
+
+
+# --- MinIO's clients (workloads.minio.client_namespaces / client_teams) -------------------------
+
+
+def test_minio_admits_exactly_the_teams_its_settings_name(dev_flows):
+    """The oracle is the stage file (training and mlops), the verdict the synthesized policies:
+    their team pods reach the S3 port, the other teams' and a developer's pod do not, and
+    nothing reaches the console."""
+    from platform_config.loader import load_stages
+
+    dev = next(stage for stage in load_stages() if stage.name == README_STAGE)
+    assert dev.workloads.minio.client_teams == ["training", "mlops"]
+    c = dev_flows.cluster
+    minio = c.workload("minio/minio")
+    teams = {w.namespace: w for w in c.workloads if w.kind == "team workload"}
+    assert set(teams) == set(dev.tenancy.namespaces)
+    reaches = {ns for ns, w in teams.items() if c.allowed(w, minio, "api")}
+    assert reaches == set(dev.minio_client_namespaces()) == {"team-training", "team-mlops"}
+    assert not any(c.allowed(w, minio, "console") for w in teams.values())
+    assert not c.allowed(c.workload("gpu-dev/dev-pod"), minio, "api")
+
+
+def minio_cluster(clients: tuple[str, ...]) -> Cluster:
+    from k8s_charts import minio
+    from k8s_charts.mesh_policy import ProtectedPort, ProtectedService
+    from k8s_charts.network_policies import NetworkPoliciesChart
+
+    service = ProtectedService(
+        "minio", "minio", {"app.kubernetes.io/name": minio.NAME},
+        (ProtectedPort("minio-s3", minio.API_PORT, "HTTP/1"),), clients,
+    )  # fmt: skip
+    chart = NetworkPoliciesChart(
+        cdk8s.App(),
+        "np",
+        namespaces=["minio", "gpu-dev", "team-a"],
+        vpc_cidr="10.0.0.0/16",
+        services=[service],
+    )
+    objects = [namespace(n) for n in ("minio", "gpu-dev", "team-a")] + list(chart.to_json())
+    objects += [
+        pod(
+            "minio",
+            "minio",
+            {"app.kubernetes.io/name": minio.NAME},
+            ({"containerPort": 9000, "name": "api"},),
+        ),
+        pod("gpu-dev", "dev", {}),
+        pod("team-a", "job", {}),
+    ]
+    return cluster(*objects)
+
+
+@pytest.mark.parametrize(
+    ("clients", "dev_reaches", "team_reaches"),
+    [((), False, False), (("team-a/*",), False, True), (("gpu-dev/*", "team-a/*"), True, True)],
+)
+def test_minio_clients_open_both_ends_and_nothing_else(clients, dev_reaches, team_reaches):
+    """A client namespace the chart guards gets the egress, MinIO the ingress; by default
+    nothing reaches the S3 port (a developer's pod only when a setting lists gpu-dev)."""
+    c = minio_cluster(clients)
+    minio = c.workload("minio/minio")
+    assert c.allowed(c.workload("gpu-dev/dev"), minio, 9000) is dev_reaches
+    assert c.allowed(c.workload("team-a/job"), minio, 9000) is team_reaches

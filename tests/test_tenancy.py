@@ -317,3 +317,11 @@ def test_platform_namespaces_cover_every_namespace_the_stages_create(synth):
         }
     refresh = {ns for stage in load_stages() for ns in stage.registry.token_refresh.namespaces}
     assert created - set(DEV.tenancy.namespaces) - refresh <= PLATFORM_NAMESPACES
+
+
+def test_minio_client_teams_must_be_teams_of_the_stage():
+    message = error_of(stage_with(**{"workloads.minio.client_teams": ["training", "data"]}))
+    assert (
+        "workloads.minio.client_teams: 'data' is not a team of this stage; allowed: training, inference"
+        in message
+    )

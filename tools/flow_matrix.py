@@ -43,6 +43,7 @@ from pathlib import Path
 from k8s_charts.network_policies import JOBSET_NAME_LABEL, RAY_CLUSTER_LABEL, RAY_HEAD
 from k8s_charts.ray_clusters import CLIENT_PORT, DASHBOARD_PORT, GCS_PORT
 from k8s_charts.training import RDZV_PORT
+from platform_config import versions
 from platform_config.contract import TEAM_LABEL
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
@@ -93,7 +94,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     # it <release>-prometheus); the container port is named by prometheusSpec.portName, which
     # the chart sets to "http-web" (values.yaml of the stored chart, ../shared/helm)
     ChartPod(
-        "kube-prometheus-stack",
+        versions.KUBE_PROMETHEUS_STACK.chart,
         "prometheus",
         {
             "app.kubernetes.io/name": "prometheus",
@@ -104,14 +105,14 @@ CHART_PODS: tuple[ChartPod, ...] = (
     ),
     # grafana chart, grafana.selectorLabels; container port "grafana" (service.targetPort 3000)
     ChartPod(
-        "kube-prometheus-stack",
+        versions.KUBE_PROMETHEUS_STACK.chart,
         "grafana",
         {"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": "{release}"},
         (ContainerPort(3000, "grafana"),),
     ),
     # loki chart, loki.singleBinarySelectorLabels; ports http-metrics, grpc, http-memberlist
     ChartPod(
-        "loki",
+        versions.LOKI.chart,
         "loki",
         {
             "app.kubernetes.io/name": "loki",
@@ -126,7 +127,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     ),
     # alloy chart, alloy.selectorLabels; container port http-metrics (alloy.listenPort)
     ChartPod(
-        "alloy",
+        versions.ALLOY.chart,
         "alloy",
         {"app.kubernetes.io/name": "alloy", "app.kubernetes.io/instance": "{release}"},
         (ContainerPort(12345, "http-metrics"),),
@@ -135,7 +136,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     # kube-prometheus-stack templates/prometheus-operator/deployment.yaml; port "https" is
     # prometheusOperator.tls.internalPort (10250), the admission webhook's
     ChartPod(
-        "kube-prometheus-stack",
+        versions.KUBE_PROMETHEUS_STACK.chart,
         "prometheus-operator",
         {"app": "kube-prometheus-stack-operator", "release": "{release}"},
         (ContainerPort(10250, "https"),),
@@ -144,7 +145,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     ),
     # cert-manager templates/webhook-deployment.yaml: "https" is webhook.securePort (10250)
     ChartPod(
-        "cert-manager",
+        versions.CERT_MANAGER.chart,
         "cert-manager-webhook",
         {
             "app.kubernetes.io/name": "webhook",
@@ -157,7 +158,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     ),
     # trust-manager templates/deployment.yaml: "webhook" is app.webhook.port (6443)
     ChartPod(
-        "trust-manager",
+        versions.TRUST_MANAGER.chart,
         "trust-manager",
         {"app": "trust-manager"},
         (ContainerPort(6443, "webhook"), ContainerPort(9402, "metrics")),
@@ -167,7 +168,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     # linkerd-control-plane templates/destination.yaml (destination, sp-validator and policy
     # containers; the policy container's gRPC port is also named "grpc" upstream)
     ChartPod(
-        "linkerd-control-plane",
+        versions.LINKERD_CONTROL_PLANE.chart,
         "linkerd-destination",
         {"linkerd.io/control-plane-component": "destination", "linkerd.io/control-plane-ns": "{namespace}"},
         (
@@ -181,7 +182,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     ),
     # linkerd-control-plane templates/proxy-injector.yaml
     ChartPod(
-        "linkerd-control-plane",
+        versions.LINKERD_CONTROL_PLANE.chart,
         "linkerd-proxy-injector",
         {
             "linkerd.io/control-plane-component": "proxy-injector",
@@ -193,7 +194,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     ),
     # linkerd-control-plane templates/identity.yaml
     ChartPod(
-        "linkerd-control-plane",
+        versions.LINKERD_CONTROL_PLANE.chart,
         "linkerd-identity",
         {"linkerd.io/control-plane-component": "identity", "linkerd.io/control-plane-ns": "{namespace}"},
         (ContainerPort(8080, "grpc"),),
@@ -201,7 +202,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     ),
     # kueue templates/manager/manager.yaml and _helpers.tpl (kueue.selectorLabels)
     ChartPod(
-        "kueue",
+        versions.KUEUE.chart,
         "kueue-controller-manager",
         {
             "app.kubernetes.io/name": "kueue",
@@ -219,7 +220,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
     # dynamo-platform's dynamo-operator subchart, templates/webhook-service.yaml (targetPort 9443,
     # selector control-plane: controller-manager)
     ChartPod(
-        "dynamo-platform",
+        versions.DYNAMO_PLATFORM.chart,
         "dynamo-operator",
         {"control-plane": "controller-manager"},
         (ContainerPort(9443, "webhook-server"), ContainerPort(8080, "metrics")),
@@ -229,9 +230,9 @@ CHART_PODS: tuple[ChartPod, ...] = (
     # karpenter templates/deployment.yaml: no webhook in 1.x (values.yaml has none); it calls
     # the API server and the EC2/SSM/pricing/SQS APIs
     ChartPod(
-        "karpenter",
-        "karpenter",
-        {"app.kubernetes.io/name": "karpenter", "app.kubernetes.io/instance": "{release}"},
+        versions.KARPENTER.chart,
+        versions.KARPENTER.chart,
+        {"app.kubernetes.io/name": versions.KARPENTER.chart, "app.kubernetes.io/instance": "{release}"},
         (ContainerPort(8080, "http-metrics"),),
         api_client=True,
     ),
