@@ -8,6 +8,18 @@ the cohort's total (every team's GPU quota together), the most Kueue could ever 
 team by borrowing: Kueue does not read ResourceQuotas (kubernetes-sigs/kueue#696), so a
 lower figure would refuse the pods of a job Kueue had already admitted. Kueue decides how many
 GPUs a team gets and when (``k8s_charts/kueue_queues.py``, README "Tenancy").
+
+A ValidatingAdmissionPolicy per team holds its pods to its priority classes
+(:meth:`TenancySettings.team_priority_classes`): its default or a lower one. A pod without
+``priorityClassName`` is refused, naming the class to set, unless the team's default is the
+cluster default. Refused rather than defaulted: defaulting needs a mutating step, and on EKS
+1.35 the only built-in one, MutatingAdmissionPolicy (KEP-3962: alpha 1.32, beta 1.34, GA 1.36),
+is a beta API served only with API-server flags EKS does not expose; a mutating webhook would
+be one more fail-closed server in every team pod's path. ValidatingAdmissionPolicy is GA since
+1.30 and runs inside the API server. The API server's Priority admission plugin has already
+set the cluster default on a pod that named no class when the policy sees it
+(kubernetes/kubernetes plugin/pkg/admission/priority/admission.go), so the policy refuses that
+class in the teams it is not the default of.
 """
 
 from __future__ import annotations
@@ -24,6 +36,13 @@ from platform_config.tenancy import TenancySettings
 # admits them and every container has a memory limit; they state their own to get more.
 DEFAULT_REQUEST = {"cpu": "250m", "memory": "512Mi"}
 DEFAULT_LIMIT = {"memory": "1Gi"}
+# CEL of the priority policy (standard CEL only: has, in, string concatenation).
+PRIORITY_EXPRESSION = "has(object.spec.priorityClassName) && object.spec.priorityClassName in [{allowed}]"
+PRIORITY_MESSAGE = (
+    "'team {team} runs pods at priority class {default} or a lower one ({allowed}); this pod has ' + "
+    "(has(object.spec.priorityClassName) ? object.spec.priorityClassName : 'none') + "
+    "'. Set spec.priorityClassName: {default} (a pod that names no class gets the cluster default, {lowest})'"
+)
 
 
 # Team namespaces run the teams' own images and code: Pod Security's restricted profile,
@@ -58,6 +77,8 @@ class TenancyChart(cdk8s.Chart):
                 global_default=priority is lowest,
                 description=priority.description or None,
             )
+        for team in settings.teams:
+            self._priority_policy(team.name, settings.team_priority_classes(team), settings)
         cohort_gpus = str(settings.gpus)
         for namespace, team in settings.namespaces.items():
             k8s.KubeResourceQuota(
@@ -88,3 +109,44 @@ class TenancyChart(cdk8s.Chart):
                     ]
                 ),
             )
+
+    def _priority_policy(self, team: str, allowed: list[str], settings: TenancySettings) -> None:
+        name = f"team-priority-{team}"
+        default, lowest = allowed[0], settings.default_priority_class.name
+        listed = ", ".join(f"'{c}'" for c in allowed)
+        k8s.KubeValidatingAdmissionPolicy(
+            self,
+            name,
+            metadata=k8s.ObjectMeta(name=name),
+            spec=k8s.ValidatingAdmissionPolicySpec(
+                failure_policy="Fail",
+                match_constraints=k8s.MatchResources(
+                    resource_rules=[
+                        k8s.NamedRuleWithOperations(
+                            api_groups=[""], api_versions=["v1"], operations=["CREATE"], resources=["pods"]
+                        )
+                    ]
+                ),
+                validations=[
+                    k8s.Validation(
+                        expression=PRIORITY_EXPRESSION.format(allowed=listed),
+                        message_expression=PRIORITY_MESSAGE.format(
+                            team=team, default=default, allowed=", ".join(allowed), lowest=lowest
+                        ),
+                        reason="Forbidden",
+                    )
+                ],
+            ),
+        )
+        k8s.KubeValidatingAdmissionPolicyBinding(
+            self,
+            f"{name}-binding",
+            metadata=k8s.ObjectMeta(name=name),
+            spec=k8s.ValidatingAdmissionPolicyBindingSpec(
+                policy_name=name,
+                validation_actions=["Deny"],
+                match_resources=k8s.MatchResources(
+                    namespace_selector=k8s.LabelSelector(match_labels={TEAM_LABEL: team})
+                ),
+            ),
+        )

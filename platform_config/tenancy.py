@@ -123,6 +123,20 @@ class TenancySettings(_Settings):
     def team_priority_class(self, team: TeamSettings) -> str:
         return team.default_priority_class or self.default_priority_class.name
 
+    def team_priority_classes(self, team: TeamSettings) -> list[str]:
+        """The classes a team's pods may run at, highest first: its default and every lower
+        class, so a team cannot preempt others with a class above its own. The cluster default
+        (the lowest) only when it is the team's: the API server gives a pod without
+        ``priorityClassName`` the cluster default before any policy sees it, so refusing that
+        class is how a pod that names none is refused (``k8s_charts/tenancy.py``)."""
+        default = next(c for c in self.priority_classes if c.name == self.team_priority_class(team))
+        lowest = self.default_priority_class
+        return [
+            c.name
+            for c in sorted(self.priority_classes, key=lambda c: -c.value)
+            if c.value <= default.value and (c is not lowest or c is default)
+        ]
+
     @property
     def namespaces(self) -> dict[str, TeamSettings]:
         """Every team namespace with its team."""

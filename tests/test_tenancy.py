@@ -325,3 +325,71 @@ def test_minio_client_teams_must_be_teams_of_the_stage():
         "workloads.minio.client_teams: 'data' is not a team of this stage; allowed: training, inference"
         in message
     )
+
+
+# --- default priority class enforcement (ValidatingAdmissionPolicy per team) -----------------
+
+
+def test_each_team_may_use_its_default_and_lower_classes_but_the_cluster_default_only_its_own():
+    allowed = {team.name: DEV.tenancy.team_priority_classes(team) for team in DEV.tenancy.teams}
+    assert allowed == {
+        "training": ["training", "research"],
+        "inference": ["production-inference", "critical-agents", "training", "research"],
+        "agentic": ["critical-agents", "training", "research"],
+        "mlops": ["development"],
+    }
+
+
+def admitted(policy: dict, pod_spec: dict) -> tuple[bool, str]:
+    """The policy's CEL, evaluated as the API server would on a pod (cel-python: the
+    expressions use standard CEL only)."""
+    import celpy
+
+    env = celpy.Environment()
+    (validation,) = policy["spec"]["validations"]
+    activation = {"object": celpy.json_to_cel({"spec": pod_spec})}
+    allowed = env.program(env.compile(validation["expression"])).evaluate(activation)
+    message = env.program(env.compile(validation["messageExpression"])).evaluate(activation)
+    return bool(allowed), str(message)
+
+
+def test_a_team_pod_without_a_priority_class_is_refused_naming_the_class_to_set(synth):
+    policies = {o["metadata"]["name"]: o for o in objects(synth, "dev", "ValidatingAdmissionPolicy")}
+    bindings = {o["metadata"]["name"]: o for o in objects(synth, "dev", "ValidatingAdmissionPolicyBinding")}
+    assert set(policies) == set(bindings) == {f"team-priority-{t}" for t in TEAMS}
+    for name, binding in bindings.items():
+        team = name.removeprefix("team-priority-")
+        assert binding["spec"] == {
+            "policyName": name,
+            "validationActions": ["Deny"],
+            "matchResources": {"namespaceSelector": {"matchLabels": {TEAM_LABEL: team}}},
+        }
+        assert policies[name]["spec"]["failurePolicy"] == "Fail"
+        assert policies[name]["spec"]["matchConstraints"]["resourceRules"] == [
+            {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["pods"]}
+        ]
+    training = policies["team-priority-training"]
+    # what the Priority admission plugin leaves on a pod that named no class: the cluster default
+    ok, message = admitted(training, {"priorityClassName": "development", "priority": 50})
+    assert not ok
+    assert message == (
+        "team training runs pods at priority class training or a lower one (training, research); this pod "
+        "has development. Set spec.priorityClassName: training (a pod that names no class gets the "
+        "cluster default, development)"
+    )
+    assert admitted(training, {"priorityClassName": "training"})[0]
+    assert admitted(training, {"priorityClassName": "research"})[0]
+    assert not admitted(training, {"priorityClassName": "production-inference"})[0]  # above its own
+    assert not admitted(training, {})[0]
+    assert admitted(policies["team-priority-mlops"], {"priorityClassName": "development"})[0]
+
+
+def test_the_policies_bind_exactly_the_team_namespaces(synth):
+    """A binding's selector is the team label, which only the team's namespaces carry."""
+    labelled = {
+        o["metadata"]["name"]: o["metadata"].get("labels", {}).get(TEAM_LABEL)
+        for o in objects(synth, "dev", "Namespace")
+    }
+    selected = {ns_name for ns_name, team in labelled.items() if team}
+    assert selected == set(DEV.tenancy.namespaces)
+    assert all(labelled[n] == team.name for n, team in DEV.tenancy.namespaces.items())

@@ -286,10 +286,13 @@ class StageFlows:
 
     def matrix(self) -> str:
         """Rows: every destination port (pods', then the internet's and the VPC's 443);
-        columns: the platform's clients, a developer's pod first."""
+        columns: the platform's clients, a developer's pod first, then each team's pod."""
         named = [DEV_POD_ID, "monitoring/prometheus", "monitoring/grafana", "monitoring/alloy"]
         dynamo = [w.id for w in self.cluster.workloads if w.kind == "DynamoGraphDeployment"]
-        sources = [self.endpoint(i) for i in named if self.has(i)] + [self.endpoint(i) for i in dynamo]
+        teams = [w.id for w in self.cluster.workloads if w.kind == "team workload"]
+        sources = [self.endpoint(i) for i in named if self.has(i)] + [
+            self.endpoint(i) for i in dynamo + teams
+        ]
         sources.append(self.endpoint("internet"))
         targets: list[tuple[Endpoint, ContainerPort]] = [
             (w, p) for w in self.cluster.workloads for p in w.ports
