@@ -461,6 +461,7 @@ class StageConfig(_Settings):
         self._reservation_pools_exist()
         self._team_quotas_fit()
         self._minio_client_teams_exist()
+        self._kueue_has_two_cpu_nodes()
         self._types_offered_in_region()
         self._training_fits()
         return self
@@ -513,6 +514,16 @@ class StageConfig(_Settings):
                 refresh.namespaces if refresh.enabled else [], "registry.token_refresh.namespaces"
             ),
         )
+
+    def _kueue_has_two_cpu_nodes(self) -> None:
+        """With teams, Kueue's fail-closed webhook runs two replicas on different CPU nodes
+        (platform_constructs/operators.py): one CPU node would leave the second Pending and the
+        install waiting for it."""
+        if self.tenancy.teams and self.cpu_nodes.min_size < 2:
+            raise ValueError(
+                f"cpu_nodes.min_size is {self.cpu_nodes.min_size}, but tenancy.teams needs two CPU nodes "
+                "(Kueue's admission webhook runs two replicas on different nodes); allowed: 2 or more"
+            )
 
     def _minio_client_teams_exist(self) -> None:
         teams = [team.name for team in self.tenancy.teams]

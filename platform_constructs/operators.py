@@ -306,16 +306,50 @@ def kueue_configuration() -> dict:
     }
 
 
+# The chart's kueue.selectorLabels (templates/_helpers.tpl; the release is named after the chart).
+KUEUE_POD_LABELS = {
+    "app.kubernetes.io/name": "kueue",
+    "app.kubernetes.io/instance": versions.KUEUE.chart,
+    "control-plane": "controller-manager",
+}
+KUEUE_REPLICAS = 2
+
+
 def kueue() -> Release:
     """The released controller image (the chart's values name a staging build), on the CPU
-    pool, with the configuration above (JSON is YAML, which the chart passes through)."""
+    pool, with the configuration above (JSON is YAML, which the chart passes through).
+
+    Highly available: Kueue's pod and job webhooks are fail-closed for every pod and Job of a
+    team namespace (and every Job of the cluster), so one controller down would stop pod
+    creation there. Two replicas on different CPU nodes (a hard spread over hostnames: the
+    0.19.2 chart takes no affinity, only ``topologySpreadConstraints``; the stage model requires
+    two CPU nodes with teams), spread over zones where it can, and a PodDisruptionBudget of one.
+    Every replica serves the webhooks and the visibility API; only the leader reconciles
+    (kubernetes-sigs/kueue#1445, #1554)."""
     image = {
         "repository": versions.KUEUE_CONTROLLER.repository,
         "tag": versions.KUEUE_CONTROLLER.tag,
         "pullPolicy": "IfNotPresent",
     }
     values = {
-        "controllerManager": {"manager": {"image": image}, **CPU_PLACEMENT},
+        "controllerManager": {
+            "manager": {"image": image},
+            "replicas": KUEUE_REPLICAS,
+            "podDisruptionBudget": {"enabled": True, "minAvailable": 1},
+            "topologySpreadConstraints": [
+                {
+                    "maxSkew": 1,
+                    "topologyKey": key,
+                    "whenUnsatisfiable": when,
+                    "labelSelector": {"matchLabels": KUEUE_POD_LABELS},
+                }
+                for key, when in (
+                    ("kubernetes.io/hostname", "DoNotSchedule"),
+                    ("topology.kubernetes.io/zone", "ScheduleAnyway"),
+                )
+            ],
+            **CPU_PLACEMENT,
+        },
         "managerConfig": {"controllerManagerConfigYaml": json.dumps(kueue_configuration(), indent=2)},
     }
     return Release(versions.KUEUE, ns.KUEUE, values)

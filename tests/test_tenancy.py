@@ -393,3 +393,26 @@ def test_the_policies_bind_exactly_the_team_namespaces(synth):
     selected = {ns_name for ns_name, team in labelled.items() if team}
     assert selected == set(DEV.tenancy.namespaces)
     assert all(labelled[n] == team.name for n, team in DEV.tenancy.namespaces.items())
+
+
+def test_kueue_runs_two_replicas_on_different_cpu_nodes_with_a_disruption_budget(synth):
+    """Its webhooks are fail-closed for team pods: one replica down must not stop them."""
+    from tools.flow_matrix import CHART_PODS
+
+    manager = helm_values(synth, "dev", "KueueRelease")["controllerManager"]
+    assert manager["replicas"] == 2
+    assert manager["podDisruptionBudget"] == {"enabled": True, "minAvailable": 1}
+    spread = {c["topologyKey"]: c for c in manager["topologySpreadConstraints"]}
+    assert spread["kubernetes.io/hostname"]["whenUnsatisfiable"] == "DoNotSchedule"
+    assert spread["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "ScheduleAnyway"
+    # the selector must be the labels the chart gives the pods, or the spread selects nothing
+    (kueue_pod,) = [p for p in CHART_PODS if p.chart == versions.KUEUE.chart]
+    pod_labels = kueue_pod.workload(versions.KUEUE.chart, ns.KUEUE).labels
+    for constraint in spread.values():
+        assert constraint["labelSelector"] == {"matchLabels": pod_labels}
+    assert all(c.min_size >= 2 for c in (s.cpu_nodes for s in load_stages() if s.tenancy.teams))
+
+
+def test_teams_need_two_cpu_nodes_for_kueue():
+    message = error_of(stage_with(**{"cpu_nodes.min_size": 1, "cpu_nodes.desired_size": 1}))
+    assert "cpu_nodes.min_size is 1, but tenancy.teams needs two CPU nodes" in message
