@@ -7,7 +7,7 @@ would exceed it is refused, not queued. CPU and memory are the team's quota. The
 the cohort's total (every team's GPU quota together), the most Kueue could ever admit to one
 team by borrowing: Kueue does not read ResourceQuotas (kubernetes-sigs/kueue#696), so a
 lower figure would refuse the pods of a job Kueue had already admitted. Kueue decides how many
-GPUs a team gets and when (``k8s_charts/kueue_queues.py``, README "Tenancy").
+GPUs a team gets and when (``k8s_charts/kueue_queues.py``, README "Tenancy and security").
 
 A ValidatingAdmissionPolicy per team holds its pods to its priority classes
 (:meth:`TenancySettings.team_priority_classes`): its default or a lower one. A pod without
