@@ -460,10 +460,10 @@ class StageConfig(_Settings):
         self._triton_has_its_bucket()
         self._reservation_pools_exist()
         self._team_quotas_fit()
-        self._minio_client_teams_exist()
-        self._kueue_has_two_cpu_nodes()
         self._types_offered_in_region()
         self._training_fits()
+        self._minio_client_teams_exist()
+        self._kueue_has_two_cpu_nodes()
         return self
 
     def _training_fits(self) -> None:
