@@ -2,8 +2,9 @@
 
 Everything a platform engineer tunes -- weight, GPU or vCPU limit, capacity types, OS, expiry,
 consolidation, disruption budget -- is one line of stage config (seed 000's
-``karpenter_g6_weight = 40`` is ``weight: 40``). Pools only launch catalogued sizes, so the
-GPU count behind every node the scheduler sees is known. GPU pools are tainted so only GPU
+``karpenter_g6_weight = 40`` is ``weight: 40``). Pools only launch catalogued sizes that AWS
+sells in the stage's region, so the GPU count behind every node the scheduler sees is known
+and no requirement names a size Karpenter could never get. GPU pools are tainted so only GPU
 workloads land there; CPU pools (``kind: cpu``) are not, and are limited in vCPUs.
 """
 
@@ -42,6 +43,7 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
         chart_id: str,
         *,
         pools: list[KarpenterNodePoolSettings],
+        region: str,
         node_role_name: str,
         discovery_value: str,
         cluster_security_group_id: str,
@@ -108,11 +110,13 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                             expire_after=pool.expire_after,
                             taints=taints,
                             requirements=[
-                                _requirement("node.kubernetes.io/instance-type", pool.instance_types),
+                                _requirement(
+                                    "node.kubernetes.io/instance-type", pool.instance_types_in(region)
+                                ),
                                 _requirement(
                                     "karpenter.sh/capacity-type", [c.value for c in pool.capacity_types]
                                 ),
-                                _requirement("kubernetes.io/arch", pool.architectures),
+                                _requirement("kubernetes.io/arch", pool.architectures_in(region)),
                                 _requirement("kubernetes.io/os", ["linux"]),
                             ],
                         ),

@@ -301,8 +301,9 @@ class KarpenterNodePoolSettings(_Settings):
         return self.data_volume_gib or (300 if self.is_gpu else 100)
 
     @property
-    def instance_types(self) -> list[str]:
-        """The catalogued sizes this pool may launch (only EFA-capable ones when efa is on)."""
+    def catalogued_types(self) -> list[str]:
+        """The catalogued sizes of the pool's families (only EFA-capable ones when efa is on),
+        wherever AWS sells them; what the pool launches is ``instance_types_in(region)``."""
         if not self.is_gpu:
             return sorted(
                 t.instance_type
@@ -315,11 +316,16 @@ class KarpenterNodePoolSettings(_Settings):
             if t.family in self.instance_families and (t.supports_efa or not self.efa)
         )
 
-    @property
-    def architectures(self) -> list[str]:
-        """Kubernetes ``kubernetes.io/arch`` values of the sizes this pool may launch."""
+    def instance_types_in(self, region: str) -> list[str]:
+        """The sizes this pool may launch in ``region``: its catalogued sizes less those AWS does
+        not sell there (a p5 pool in eu-north-1 has no p5.4xlarge). A size the offerings table
+        does not know for the region (``offered`` None) is kept: the table never guesses."""
+        return [t for t in self.catalogued_types if offerings.offered(t, region) is not False]
+
+    def architectures_in(self, region: str) -> list[str]:
+        """Kubernetes ``kubernetes.io/arch`` values of the sizes this pool may launch in ``region``."""
         catalog = gpu_catalog.GPU_INSTANCES if self.is_gpu else cpu_catalog.CPU_INSTANCES
-        return sorted({KUBE_ARCH[catalog[t].architecture] for t in self.instance_types})
+        return sorted({KUBE_ARCH[catalog[t].architecture] for t in self.instance_types_in(region)})
 
 
 KUBE_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
@@ -482,7 +488,7 @@ class StageConfig(_Settings):
         wanted = [(f"gpu_pools[{i}].instance_type", [p.instance_type]) for i, p in enumerate(self.gpu_pools)]
         wanted += [("cpu_nodes.instance_types", [t]) for t in self.cpu_nodes.instance_types]
         wanted += [
-            (f"karpenter.node_pools[{i}].instance_families", p.instance_types)
+            (f"karpenter.node_pools[{i}].instance_families", p.catalogued_types)
             for i, p in enumerate(self.karpenter.node_pools)
         ]
         for setting, types in wanted:
@@ -638,10 +644,12 @@ class StageConfig(_Settings):
         return any(p.efa for p in self.gpu_pools) or any(p.efa for p in self.karpenter.node_pools)
 
     def gpu_pool_instances(self) -> dict[str, list[gpu_catalog.GpuInstance]]:
-        """Every GPU pool (managed or Karpenter) by name, with the catalogued types it may launch."""
+        """Every GPU pool (managed or Karpenter) by name, with the catalogued types it may launch
+        in the stage's region."""
         pools = {p.name: [p.gpu] for p in self.gpu_pools}
         return pools | {
-            p.name: [gpu_catalog.lookup(t) for t in p.instance_types] for p in self.karpenter.gpu_node_pools
+            p.name: [gpu_catalog.lookup(t) for t in p.instance_types_in(self.region)]
+            for p in self.karpenter.gpu_node_pools
         }
 
     @property

@@ -78,6 +78,7 @@ class Karpenter(Construct):
         cluster: eks.ICluster,
         cluster_name: str,
         settings: KarpenterSettings,
+        region: str,
         efa_security_group: ec2.ISecurityGroup,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -163,6 +164,7 @@ class Karpenter(Construct):
                 cdk8s.App(),
                 "karpenter-node-pools",
                 pools=list(settings.node_pools),
+                region=region,
                 node_role_name=self.node_role.role_name,
                 discovery_value=cluster_name,
                 cluster_security_group_id=cluster.cluster_security_group_id,

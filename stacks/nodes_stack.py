@@ -39,8 +39,10 @@ def gpu_capacity(config: StageConfig) -> list[dict]:
         {
             "pool": pool.name,
             "kind": "karpenter-node-pool",
-            "instance_types": pool.instance_types,
-            "gpu_models": sorted({gpu_catalog.lookup(t).gpu_model for t in pool.instance_types}),
+            "instance_types": pool.instance_types_in(config.region),
+            "gpu_models": sorted(
+                {gpu_catalog.lookup(t).gpu_model for t in pool.instance_types_in(config.region)}
+            ),
             "min_nodes": 0,
             "max_gpus": pool.gpus_limit,
             "weight": pool.weight,
@@ -52,7 +54,7 @@ def gpu_capacity(config: StageConfig) -> list[dict]:
         {
             "pool": pool.name,
             "kind": "karpenter-cpu-node-pool",
-            "instance_types": pool.instance_types,
+            "instance_types": pool.instance_types_in(config.region),
             "min_nodes": 0,
             "vcpu_limit": pool.vcpus_limit,
             "weight": pool.weight,
@@ -117,6 +119,7 @@ class NodesStack(Stack):
                 cluster=cluster,
                 cluster_name=cluster_name(config.name),
                 settings=config.karpenter,
+                region=config.region,
                 efa_security_group=efa_security_group,
             )
             # The controller runs on the CPU group; install it once that group exists.

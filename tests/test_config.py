@@ -83,7 +83,7 @@ def test_hyphenated_family_is_a_family_and_a_valid_pool():
         tenancy={},
         **{"karpenter.node_pools": [{"name": "b200", "instance_families": ["p6-b200"]}]},
     )
-    assert parse_stage(karpenter, "t").karpenter.node_pools[0].instance_types == ["p6-b200.48xlarge"]
+    assert parse_stage(karpenter, "t").karpenter.node_pools[0].catalogued_types == ["p6-b200.48xlarge"]
 
 
 def test_unknown_instance_type_names_setting_value_and_allowed():

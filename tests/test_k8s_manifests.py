@@ -53,6 +53,7 @@ def charts() -> dict[str, cdk8s.Chart]:
             app,
             "karpenter-node-pools",
             pools=list(DEV.karpenter.node_pools),
+            region=DEV.region,
             node_role_name="gpu-platform-dev-karpenter-node",
             discovery_value="gpu-platform-dev",
             cluster_security_group_id="sg-0123456789abcdef0",
