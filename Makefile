@@ -22,7 +22,7 @@ NODE_STAMP := node_modules/.installed
 LAYER_DIR := build/layers/kubernetes
 LAYER_ZIP := build/layers/kubernetes.zip
 
-.PHONY: templates efa-test install synth test lint typecheck unit cli-synth hooks snapshots mutants diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
+.PHONY: templates efa-test install synth test test-full lint typecheck unit cli-synth hooks snapshots mutants diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_ZIP)
 
@@ -79,7 +79,13 @@ typecheck:
 # pytest alone synthesizes the app in process; under `make test` it reads cli-synth's assembly
 # (GPU_PLATFORM_ASSEMBLY), so the app is synthesized once per run, not once per worker.
 unit:
-	CDK_VALIDATION=false $(PY) -m pytest -n auto --dist loadfile
+	CDK_VALIDATION=false $(PY) -m pytest -n auto --dist loadfile -m "not full"
+
+## test-full: what `make test` leaves to CI for its time: the tests marked `full` (the real
+##            `make diff` path on a temporary repository) and every stage-file mutant
+test-full: install
+	CDK_VALIDATION=false $(PY) -m pytest -m full
+	$(MAKE) --no-print-directory mutants
 
 # The one place CDK's built-in CloudFormation validation runs (it costs seconds a synth). No
 # path or asset metadata, so the templates are exactly what the snapshots hold.

@@ -42,6 +42,7 @@ NAMESPACED_PATH = re.compile(
 )
 NODE_PATH = re.compile(r"^/api/v1/nodes(?:/(?P<name>[a-z0-9.-]+))?$")
 KINDS = {"pods": "Pod", "services": "Service", "persistentvolumeclaims": "PersistentVolumeClaim"}
+SHUTDOWN_POLL = 0.02  # seconds between the server loop's checks for shutdown()
 
 
 @dataclass
@@ -134,7 +135,11 @@ class FakeKube:
                 return
 
         self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for the loop's next poll: the default half second was most of a
+        # reservation test's teardown.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL}, daemon=True
+        )
         self.thread.start()
         return self
 
