@@ -9,18 +9,20 @@ exactly the allows its pods need, selected by the labels the workloads' own char
   Loki, Prometheus to Alertmanager.
 * Dynamo to NATS (client port), Dynamo frontend and workers among themselves, NATS routes
   among its servers, MinIO's servers among themselves.
-* Triton and the Dynamo frontends admit the client namespaces the settings name
-  (``workloads.linkerd.triton_clients``/``dynamo_clients``; NetworkPolicy selects namespaces,
-  Linkerd's policy then narrows to service accounts).
+* Triton, the Dynamo frontends and each LLM server admit the client namespaces the settings
+  name (``workloads.linkerd.triton_clients``/``dynamo_clients``, ``llm_servers[].clients``;
+  NetworkPolicy selects namespaces, Linkerd's policy then narrows to service accounts), and
+  each client namespace this chart guards gets the matching egress.
 * Meshed namespaces reach Linkerd's control plane (destination 8086, identity 8080, policy
   8090) and each other's proxies (inbound 4143); Prometheus scrapes the proxies (4191).
 * The API server and the VPC endpoints are addresses in the VPC (``ipBlock`` of the VPC
   CIDR, 443); so are the kubelets and host-network node exporters Prometheus scrapes. Admission
   webhooks are called by the control plane from the VPC.
 * The internet (``0.0.0.0/0`` except the VPC): dev pods on any port (a workstation); the
-  secret sync (Secrets Manager), Karpenter (EC2, SSM, pricing, SQS), Triton (S3 through the
-  gateway endpoint, whose addresses are S3's public ones) and Dynamo (model downloads from
-  Hugging Face) on 443 only. No other platform service reaches the internet.
+  secret sync (Secrets Manager), Velero (S3 and the EC2 snapshot API), Karpenter (EC2, SSM,
+  pricing, SQS), Triton (S3 through the gateway endpoint, whose addresses are S3's public
+  ones), Dynamo and the LLM servers (model downloads from Hugging Face) on 443 only. No other
+  platform service reaches the internet.
 * ``gpu-dev``: sshd (2222) from anywhere (the NodePort Service); egress to the internet but
   not into the VPC, so a dev pod reaches no platform service but DNS and what a client setting
   names.
@@ -44,11 +46,12 @@ from collections.abc import Collection, Sequence
 import cdk8s
 from constructs import Construct
 
-from k8s_charts import minio, nats, triton
+from k8s_charts import llm_servers, minio, nats, triton
 from k8s_charts.dynamo_graphs import FRONTEND_PORT, SYSTEM_PORT
 from k8s_charts.mesh_policy import ProtectedService
 from platform_config import namespaces as ns
 from platform_config.contract import APP_NAME_LABEL, NAMESPACE_NAME_LABEL
+from platform_config.versions import MLFLOW
 from reservations.dev_pod import SSH_PORT
 
 NAME_LABEL, NAMESPACE_LABEL = APP_NAME_LABEL, NAMESPACE_NAME_LABEL
@@ -67,6 +70,9 @@ TRAINER_WEBHOOK = 9443  # Trainer's and JobSet's admission webhooks (their chart
 JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"  # on every pod of a TrainJob's JobSet
 RAY_CLUSTER_LABEL = "ray.io/cluster"  # on every pod of a RayCluster
 RAY_HEAD = {"ray.io/node-type": "head"}
+# The mlflow chart's pods (mlflow.selectorLabels: the chart's name) and container port.
+MLFLOW_PODS = {NAME_LABEL: MLFLOW.chart}
+MLFLOW_PORT = 5000
 
 Rule = dict
 Peer = dict
@@ -107,12 +113,15 @@ class NetworkPoliciesChart(cdk8s.Chart):
         services: Sequence[ProtectedService] = (),
         training_namespaces: Collection[str] = (),
         ray_namespaces: Collection[str] = (),
+        database_ports: Collection[int] = (),
     ) -> None:
         """``namespaces``: those this chart guards (the ones its stack creates); ``meshed``:
         every namespace whose pods carry Linkerd's proxy; ``services``: the client-guarded
-        endpoints (Triton, the Dynamo frontends) with their client namespaces."""
+        endpoints (Triton, the Dynamo frontends, the LLM servers, MLflow) with their client
+        namespaces; ``database_ports``: the PostgreSQL ports MLflow dials in the VPC."""
         super().__init__(scope, chart_id)
         self._vpc, self._meshed, self._services = vpc_cidr, set(meshed), list(services)
+        self._database_ports = sorted(set(database_ports))
         own_rules = {
             ns.MONITORING: self._monitoring, ns.NATS: self._nats, ns.DYNAMO: self._dynamo_system,
             ns.INFERENCE: self._inference, ns.MINIO: self._minio, ns.PLATFORM_SECRETS: self._platform_secrets,
@@ -122,6 +131,7 @@ class NetworkPoliciesChart(cdk8s.Chart):
             ns.KUBERAY: lambda: self._controller(ns.KUBERAY), ns.EFA_TEST: lambda: self._within(ns.EFA_TEST),
             ns.RDMA_JOBS: lambda: self._within(ns.RDMA_JOBS),
             ns.NETWORK_OPERATOR: lambda: self._api_server(ns.NETWORK_OPERATOR),
+            ns.LLM_SERVING: self._llm_serving, ns.VELERO: self._velero, ns.MLFLOW: self._mlflow,
         }  # fmt: skip
         for namespace in sorted(set(namespaces)):
             self._policy(namespace, "default-deny", {}, [], [], types=("Ingress", "Egress"))
@@ -287,6 +297,19 @@ class NetworkPoliciesChart(cdk8s.Chart):
         self._api_server(ns.INFERENCE)  # STS for the model bucket's role
         self._internet_https(ns.INFERENCE)  # S3 through the gateway endpoint
         self._scraped(ns.INFERENCE, triton.pod_labels(), triton.METRICS_PORT)
+
+    def _llm_serving(self) -> None:
+        self._internet_https(ns.LLM_SERVING)  # model downloads from Hugging Face
+        self._scraped(ns.LLM_SERVING, {NAME_LABEL: llm_servers.NAME}, llm_servers.PORT)
+
+    def _mlflow(self) -> None:
+        self._api_server(ns.MLFLOW, *self._database_ports)  # STS, and PostgreSQL in the VPC
+        self._internet_https(ns.MLFLOW)  # its artifact bucket through the S3 gateway endpoint
+        self._scraped(ns.MLFLOW, MLFLOW_PODS, MLFLOW_PORT)
+
+    def _velero(self) -> None:
+        self._api_server(ns.VELERO)  # the API server and STS
+        self._internet_https(ns.VELERO)  # S3 (gateway endpoint) and the EC2 API for EBS snapshots
 
     def _minio(self) -> None:
         pods = {NAME_LABEL: minio.NAME}

@@ -16,7 +16,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from platform_config import cpu_catalog, cron, gpu_catalog, offerings
+from platform_config import cpu_catalog, cron, gpu_catalog, llm_servers, offerings
 from platform_config.checks import Unique, UniqueList, pascal, value_of
 from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
@@ -464,10 +464,12 @@ class StageConfig(_Settings):
         self._unique_pool_names()
         self._workload_pools_exist()
         self._triton_has_its_bucket()
+        llm_servers.check_against_stage(self.workloads.llm_servers, self.gpu_pool_instances())
         self._reservation_pools_exist()
         self._team_quotas_fit()
         self._types_offered_in_region()
         self._training_fits()
+        self.workloads.example_agent.check_against_stage(self.workloads.llm_servers, self.tenancy)
         return self
 
     def _training_fits(self) -> None:
@@ -599,7 +601,7 @@ class StageConfig(_Settings):
                 )
 
     def _workload_pools_exist(self) -> None:
-        """Triton and Dynamo models name the GPU pool they run on; disaggregated serving moves
+        """Triton, Dynamo models and LLM servers name the GPU pool they run on; disaggregated serving moves
         KV caches over EFA, so its pool must have EFA."""
         pools = {p.name: p.efa for p in self.gpu_pools} | {
             p.name: p.efa for p in self.karpenter.gpu_node_pools
@@ -611,6 +613,10 @@ class StageConfig(_Settings):
                 (f"workloads.dynamo.models[{m.name}].gpu_pool", m.gpu_pool, m.mode == "disaggregated")
                 for m in self.workloads.dynamo.models
             ]
+        wanted += [
+            (f"workloads.llm_servers[{s.name}].gpu_pool", s.gpu_pool, False)
+            for s in self.workloads.llm_servers
+        ]
         for setting, pool, needs_efa in wanted:
             if pool not in pools:
                 raise ValueError(f"{setting} is {pool!r}; allowed: the stage's GPU pools {sorted(pools)}")

@@ -62,6 +62,9 @@ KUBERAY = "kuberay-system"
 EFA_TEST = "efa-test"
 NETWORK_OPERATOR = "nvidia-network-operator"
 RDMA_JOBS = "rdma-jobs"
+LLM_SERVING = "llm-serving"
+VELERO = "velero"
+MLFLOW = "mlflow"
 
 MESH_REASON = "meshed: linkerd-init adds NET_ADMIN and NET_RAW (no Linkerd CNI plugin)"
 
@@ -104,6 +107,17 @@ NAMESPACES: dict[str, OwnedNamespace] = {
             ECR_TOKEN_REFRESH, "ECR token refresh (k8s_charts/ecr_token_refresh.py)", PodSecurity.RESTRICTED
         ),
         OwnedNamespace(KUEUE, "Kueue controller (GPU admission of the teams' work)", PodSecurity.RESTRICTED),
+        OwnedNamespace(
+            LLM_SERVING, "vLLM and TGI servers (k8s_charts/llm_servers.py)", PodSecurity.RESTRICTED
+        ),
+        OwnedNamespace(
+            MLFLOW, "MLflow tracking server and registry (Helm chart mlflow)", PodSecurity.RESTRICTED
+        ),
+        OwnedNamespace(
+            VELERO,
+            "Velero server, backup locations and schedules (k8s_charts/velero.py)",
+            PodSecurity.RESTRICTED,
+        ),
         OwnedNamespace(
             GPU_DEV,
             "developers' pods (reservations/dev_pod.py)",

@@ -108,6 +108,29 @@ MINIO = ImagePin(repository="quay.io/minio/minio", tag="RELEASE.2025-09-07T16-13
 # Base of the GPU developer pods (images/dev_pod adds sshd and sudo): seed 002's image.
 DEV_POD_BASE = ImagePin(repository="docker.io/pytorch/pytorch", tag="2.8.0-cuda12.9-cudnn9-devel")
 
+# OpenAI-compatible model servers (k8s_charts/llm_servers.py). vLLM v0.29.0, released
+# 2026-09 (coreweave/ml-containers pull 225 "feat(vllm): v0.29.0", 2026-09-09); its image is
+# published as vllm/vllm-openai:v<version>. TGI 3.3.6 is the last 3.3 release seen published
+# (a 3.3.6-trtllm variant is in use); upstream has been in maintenance mode since late 2025, so
+# prefer vLLM for new models.
+VLLM_OPENAI = ImagePin(repository="docker.io/vllm/vllm-openai", tag="v0.29.0")
+TGI = ImagePin(repository="ghcr.io/huggingface/text-generation-inference", tag="3.3.6")
+
+# Backups (k8s_charts/velero.py): chart 12.1.0 runs Velero v1.18.1 (its appVersion, whose CRDs
+# are in k8s_charts/crds). Plugin v1.14.x is the documented pair of Velero 1.18.x; v1.14.4
+# (2026-09-28) carries CVE fixes (velero-io/velero discussion 10563).
+VELERO = HelmChartPin(
+    repository="https://vmware-tanzu.github.io/helm-charts", chart="velero", version="12.1.0"
+)
+VELERO_PLUGIN_FOR_AWS = ImagePin(repository="docker.io/velero/velero-plugin-for-aws", tag="v1.14.4")
+
+# Experiment tracking and model registry (workloads.mlflow): community-charts' chart 1.11.5,
+# appVersion 3.15.1; its server image is pinned to that version rather than left to the chart.
+MLFLOW = HelmChartPin(
+    repository="https://community-charts.github.io/helm-charts", chart="mlflow", version="1.11.5"
+)
+MLFLOW_SERVER = ImagePin(repository="docker.io/burakince/mlflow", tag="3.15.1")
+
 HELM_CHARTS: tuple[HelmChartPin, ...] = (
     KARPENTER,
     NVIDIA_DEVICE_PLUGIN,
@@ -122,6 +145,8 @@ HELM_CHARTS: tuple[HelmChartPin, ...] = (
     LINKERD_CONTROL_PLANE,
     DYNAMO_PLATFORM,
     KUEUE,
+    VELERO,
+    MLFLOW,
 )
 IMAGES: tuple[ImagePin, ...] = (
     PLATFORM_JOBS_BASE,
@@ -132,6 +157,10 @@ IMAGES: tuple[ImagePin, ...] = (
     MINIO,
     DEV_POD_BASE,
     KUEUE_CONTROLLER,
+    VLLM_OPENAI,
+    TGI,
+    VELERO_PLUGIN_FOR_AWS,
+    MLFLOW_SERVER,
 )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from platform_config import namespaces
 from platform_config.contract import (
     GPU_MODEL_LABEL,
     GPU_TAINT_KEY,
@@ -18,8 +19,9 @@ from platform_config.contract import (
     POOL_LABEL,
     TEAM_LABEL,
 )
+from platform_config.mlflow import PostgresDatabase
 from platform_config.model import CPU_POOL
-from platform_config.versions import KUEUE_CONTROLLER
+from platform_config.versions import KUEUE_CONTROLLER, MLFLOW_SERVER, VELERO_PLUGIN_FOR_AWS
 from platform_config.workloads import LinkerdSettings, ObservabilitySettings
 
 LOKI_PUSH_PATH = "/loki/api/v1/push"
@@ -294,4 +296,107 @@ def kueue_values() -> dict:
     return {
         "controllerManager": {"manager": {"image": image}, **CPU_PLACEMENT},
         "managerConfig": {"controllerManagerConfigYaml": json.dumps(kueue_configuration(), indent=2)},
+    }
+
+
+# --- Velero ---------------------------------------------------------------------------------
+
+VELERO_SERVICE_ACCOUNT = "velero"
+# Pod Security "restricted" for the server and its plugin init container (the chart sets none).
+_VELERO_CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def velero_values(*, role_arn: str) -> dict:
+    """The server only, on the CPU pool, as a non-root user, with the AWS plugin (pinned) and
+    the IRSA role on its service account instead of a credentials Secret. No node agent: volume
+    data is backed up as EBS snapshots, not file copies (the node agent needs host paths). The
+    chart's own BackupStorageLocation and VolumeSnapshotLocation lists are emptied: ours are in
+    ``k8s_charts/velero.py``, validated against the CRDs. CRDs come with the chart at install;
+    ``upgradeCRDs`` (a kubectl Job on every upgrade) is off, so a chart bump that changes them
+    applies its ``crds/`` by hand (README "Backups")."""
+    plugin = {
+        "name": "velero-plugin-for-aws",
+        "image": VELERO_PLUGIN_FOR_AWS.uri,
+        "imagePullPolicy": "IfNotPresent",
+        "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
+        "securityContext": _VELERO_CONTAINER_SECURITY,
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+    }
+    return {
+        "initContainers": [plugin],
+        "credentials": {"useSecret": False},
+        "serviceAccount": {
+            "server": {
+                "name": VELERO_SERVICE_ACCOUNT,
+                "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+            }
+        },
+        "configuration": {"backupStorageLocation": [], "volumeSnapshotLocation": []},
+        "upgradeCRDs": False,
+        "podSecurityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "fsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containerSecurityContext": _VELERO_CONTAINER_SECURITY,
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        **CPU_PLACEMENT,
+    }
+
+
+# --- MLflow ---------------------------------------------------------------------------------
+
+MLFLOW_SERVICE_ACCOUNT = "mlflow-server"
+MLFLOW_DATABASE_SECRET = "mlflow-database"  # the secret sync's copy of database.secret_arn
+
+
+def mlflow_values(*, replicas: int, database: PostgresDatabase, role_arn: str, bucket: str) -> dict:
+    """The tracking server on the CPU pool: PostgreSQL for runs and the registry (the login
+    from the synced Secret; the chart's migration init container creates and upgrades the
+    schema), artifacts proxied to its S3 bucket under the IRSA role, a ClusterIP Service and
+    no ingress, a ServiceMonitor on its /metrics. The image is the pinned one, not whatever
+    the chart's appVersion names; restricted Pod Security (the chart leaves seccomp unset)."""
+    image = {"repository": MLFLOW_SERVER.repository, "tag": MLFLOW_SERVER.tag}
+    return {
+        "replicaCount": replicas,
+        "image": image,
+        "initImages": {"mlflowDbMigration": image},
+        "serviceAccount": {
+            "create": True,
+            "name": MLFLOW_SERVICE_ACCOUNT,
+            "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+        },
+        "backendStore": {
+            "databaseMigration": True,
+            "postgres": {
+                "enabled": True,
+                "host": database.host,
+                "port": database.port,
+                "database": database.name,
+            },
+            "existingDatabaseSecret": {
+                "name": MLFLOW_DATABASE_SECRET,
+                "usernameKey": "username",
+                "passwordKey": "password",
+            },
+        },
+        "artifactRoot": {
+            "proxiedArtifactStorage": True,
+            "s3": {"enabled": True, "bucket": bucket},
+        },
+        "service": {"type": "ClusterIP"},
+        "serviceMonitor": {"enabled": True, "namespace": namespaces.MLFLOW, "labels": {}},
+        "podSecurityContext": {
+            "fsGroup": 1001,
+            "fsGroupChangePolicy": "OnRootMismatch",
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+        **CPU_PLACEMENT,
     }

@@ -54,6 +54,8 @@ class PlatformStage(Stage):
                 config=config,
                 cluster=self.cluster.interface,
                 model_bucket=self.storage.model_bucket,
+                backup_bucket=self.storage.backup_bucket,
+                mlflow_bucket=self.storage.mlflow_bucket,
                 owned_namespaces=self.cluster.namespace_names,
                 nodes_ready=self.nodes.cpu,
                 **common,

@@ -49,6 +49,8 @@ DEFAULTS: dict[tuple[str, str], str] = {
     ("kubeflow-trainer", "2.3.0"): "kubeflow-trainer/2.3.0",
     ("kuberay-operator", "1.7.0"): "kuberay-operator/1.7.0",
     ("network-operator", "26.4.1"): "network-operator/26.4.1",
+    ("velero", "12.1.0"): "velero/12.1.0",
+    ("mlflow", "1.11.5"): "mlflow/1.11.5",
 }
 # Charts no shipped stage installs, with the test that synthesizes a stage that does and checks
 # its release's values there.
@@ -81,6 +83,11 @@ ALLOWED: dict[str, dict[str, str]] = {
     "kube-prometheus-stack": {
         "grafana.persistence.storageClassName": "a commented example in the grafana subchart's values.yaml "
         "(`# storageClassName: default`); its templates/pvc.yaml reads .Values.persistence.storageClassName",
+    },
+    "mlflow": {
+        "podSecurityContext.seccompProfile": "restricted Pod Security needs it and the chart's default sets "
+        "none; templates/deployment.yaml renders podSecurityContext whole (`toYaml`) and its "
+        "values.schema.json allows additional properties there",
     },
     "loki": {
         "loki.limits_config.retention_period": "loki.limits_config is copied into Loki's own limits_config "

@@ -11,9 +11,11 @@ import yaml
 
 from k8s_charts.dynamo_graphs import DynamoGraphsChart
 from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
+from k8s_charts.example_agent import ExampleAgentChart
 from k8s_charts.karpenter_node_pools import KarpenterNodePoolsChart
 from k8s_charts.kueue_queues import KueueQueuesChart
 from k8s_charts.linkerd_identity import LinkerdIdentityChart
+from k8s_charts.llm_servers import LlmServersChart
 from k8s_charts.mesh_policy import MeshPolicyChart
 from k8s_charts.minio import MinioChart
 from k8s_charts.namespaces import NamespacesChart
@@ -23,8 +25,9 @@ from k8s_charts.secret_sync import SecretSyncChart
 from k8s_charts.storage_classes import StorageClassesChart
 from k8s_charts.tenancy import TenancyChart
 from k8s_charts.triton import TritonChart
+from k8s_charts.velero import VeleroChart
 from platform_config.loader import load_stages
-from stacks.workloads_stack import protected_services, secret_targets, watched_jobs
+from stacks.workloads_stack import backed_up_namespaces, protected_services, secret_targets, watched_jobs
 from tests.manifests import manifests_in_template, validate
 
 DEV = load_stages()[0]
@@ -116,7 +119,19 @@ def charts() -> dict[str, cdk8s.Chart]:
         "kueue-queues": KueueQueuesChart(
             app, "kueue-queues", settings=DEV.tenancy, gpu_pools=list(DEV_POOLS)
         ),
-    }
+        "llm-servers": LlmServersChart(
+            app, "llm-servers", servers=list(DEV.workloads.llm_servers), namespace="llm-serving",
+            efs_storage_class="efs",
+        ),
+        "example-agent": ExampleAgentChart(
+            app, "example-agent", namespace="team-agentic", server=DEV.workloads.llm_servers[0],
+            server_namespace="llm-serving", priority_class="critical-agents", interval_seconds=300,
+        ),
+        "velero": VeleroChart(
+            app, "velero", settings=DEV.workloads.velero, namespace="velero", bucket="dev-backup-bucket",
+            region="us-west-2", backed_up=backed_up_namespaces(DEV),
+        ),
+    }  # fmt: skip
 
 
 CHART_NAMES = [
@@ -135,6 +150,9 @@ CHART_NAMES = [
     "minio",
     "tenancy",
     "kueue-queues",
+    "llm-servers",
+    "example-agent",
+    "velero",
 ]
 
 
@@ -191,6 +209,9 @@ def test_manifests_embedded_in_templates_are_valid(synth):
         "ClusterQueue",
         "LocalQueue",
         "WorkloadPriorityClass",
+        "BackupStorageLocation",
+        "VolumeSnapshotLocation",
+        "Schedule",
     } <= set(counts)
     print("validated manifests per kind:", dict(sorted(counts.items())))
 

@@ -167,7 +167,9 @@ def test_stateful_resources_retained_where_data_is_kept(synth, stage):
 def test_dev_cleans_up_its_data(synth):
     for logical_id, resource in synth.resources("dev", "Storage", "AWS::EFS::FileSystem").items():
         assert resource["DeletionPolicy"] == "Delete", logical_id
-    assert len(synth.resources("dev", "Storage", "Custom::S3AutoDeleteObjects")) == 2
+    assert (
+        len(synth.resources("dev", "Storage", "Custom::S3AutoDeleteObjects")) == 4
+    )  # logs, models, backups, MLflow
 
 
 def test_prod_stacks_are_termination_protected(synth):

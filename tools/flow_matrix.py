@@ -44,6 +44,7 @@ from k8s_charts.network_policies import JOBSET_NAME_LABEL, RAY_CLUSTER_LABEL, RA
 from k8s_charts.ray_clusters import CLIENT_PORT, DASHBOARD_PORT, GCS_PORT
 from k8s_charts.training import RDZV_PORT
 from platform_config.contract import TEAM_LABEL
+from platform_config.versions import MLFLOW
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
 from reservations.policy import Policy
@@ -119,6 +120,14 @@ CHART_PODS: tuple[ChartPod, ...] = (
             ContainerPort(9095, "grpc"),
             ContainerPort(7946, "http-memberlist"),
         ),
+    ),
+    # mlflow chart (community-charts), mlflow.selectorLabels; container port "mlflow"
+    # (service.containerPortName, service.containerPort 5000)
+    ChartPod(
+        MLFLOW.chart,
+        MLFLOW.chart,
+        {"app.kubernetes.io/name": MLFLOW.chart, "app.kubernetes.io/instance": "{release}"},
+        (ContainerPort(5000, "mlflow"),),
     ),
     # alloy chart, alloy.selectorLabels; container port http-metrics (alloy.listenPort)
     ChartPod(
