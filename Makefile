@@ -168,14 +168,15 @@ soak-reservations: install
 # synth's imports, so its resources are written as schema-checked dicts instead (README). The
 # four cert-manager/trust-manager objects (k8s_charts/linkerd_identity.py) are dicts too, and
 # so are the Kueue objects (k8s_charts/kueue_queues.py) and the training, Ray and RDMA objects
-# (k8s_charts/training.py, efa_test.py, ray_clusters.py, rdma.py).
+# (k8s_charts/training.py, efa_test.py, ray_clusters.py, rdma.py) and Velero's (k8s_charts/velero.py).
 NO_BINDINGS := nvidia.com_dynamographdeployments cert-manager.io_certificates \
   cert-manager.io_clusterissuers trust.cert-manager.io_bundles \
   kueue.x-k8s.io_clusterqueues kueue.x-k8s.io_localqueues kueue.x-k8s.io_resourceflavors \
   kueue.x-k8s.io_workloadpriorityclasses trainer.kubeflow.org_clustertrainingruntimes \
   trainer.kubeflow.org_trainingruntimes trainer.kubeflow.org_trainjobs ray.io_rayclusters \
   mellanox.com_nicclusterpolicies mellanox.com_hostdevicenetworks mellanox.com_macvlannetworks \
-  nv-ipam.nvidia.com_ippools
+  nv-ipam.nvidia.com_ippools velero.io_backupstoragelocations velero.io_volumesnapshotlocations \
+  velero.io_schedules
 imports: install
 	rm -rf k8s_charts/imports
 	for crd in k8s_charts/crds/*.yaml; do \
