@@ -23,6 +23,7 @@ KEYS: dict[str, tuple[str | None, str]] = {
         f"AWS region, used when neither --region nor AWS_REGION/AWS_DEFAULT_REGION is set "
         f"(default {DEFAULT_REGION})",
     ),
+    "job_api_url": (None, "the job API's address (https://...), for `gpu-dev job`"),
 }
 
 _GITHUB_USER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
@@ -49,6 +50,8 @@ def check_value(key: str, value: str) -> str:
         raise UsageError(f"{value!r} is not a GitHub user name (letters, digits and single hyphens)")
     if key == "stage" and not _STAGE.match(value):
         raise UsageError(f"{value!r} is not a stage name (lower-case letters, digits, hyphens)")
+    if key == "job_api_url" and not value.startswith(("https://", "http://")):
+        raise UsageError(f"{value!r} is not an address: it must start with https://")
     if key == "region" and not _REGION.match(value):
         raise UsageError(f"{value!r} is not an AWS region name (e.g. us-east-2)")
     return value
