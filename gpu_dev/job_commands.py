@@ -63,7 +63,7 @@ def cmd_submit(ctx: _Context, args: argparse.Namespace) -> int:
         raise UsageError("give exactly one of --gpu-type and --pool")
     body: dict[str, Any] = {
         "image": args.image,
-        "command": args.command,
+        "command": args.command[1:] if args.command[:1] == ["--"] else args.command,
         "args": [],
         "env": _env(args.env),
         "gpus": args.gpus,
@@ -165,9 +165,13 @@ def add_commands(job: argparse.ArgumentParser, common: argparse.ArgumentParser) 
             sub.add_argument("--json", action="store_true", help="print machine-readable JSON only")
         return sub
 
-    submit = action("submit", "submit a GPU job", cmd_submit)
+    submit = action(
+        "submit", "submit a GPU job: gpu-dev job submit [OPTIONS] IMAGE [COMMAND ...]", cmd_submit
+    )
     submit.add_argument("image", help="container image, from a registry the stage allows")
-    submit.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments (after --)")
+    submit.add_argument(
+        "command", nargs=argparse.REMAINDER, help="the command and its arguments (options go before IMAGE)"
+    )
     submit.add_argument("--team", required=True, help="the team whose queue and quota the job uses")
     submit.add_argument("--gpus", type=_positive, default=1, help="GPUs on one node (default 1)")
     submit.add_argument("--gpu-type", help="GPU type, e.g. H100 (or --pool)")

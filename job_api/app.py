@@ -127,7 +127,10 @@ def create_app(
         "/v1/jobs",
         status_code=201,
         response_model=Job,
-        responses={200: {"model": Job, "description": "An idempotent repeat"}, **_errors(401, 403, 409, 429)},
+        responses={
+            200: {"model": Job, "description": "An idempotent repeat"},
+            **_errors(400, 401, 403, 409, 429),
+        },
         tags=["jobs"],
     )
     def submit(request: JobRequest, owner: Caller, idempotency_key: IdempotencyKey = None) -> Any:

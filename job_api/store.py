@@ -108,35 +108,35 @@ def place(request: JobRequest, owner: str, settings: ServiceSettings) -> Placeme
     registry = registry_of(request.image)
     if registry not in settings.allowed_registries:
         raise Refused(
-            422,
+            400,
             f"image {request.image!r} is from registry {registry}; stage {settings.stage} allows only "
             f"{', '.join(settings.allowed_registries)}",
         )
     team = settings.teams.get(request.team)
     if team is None:
         raise Refused(
-            422, f"team {request.team!r} does not exist; teams: {', '.join(sorted(settings.teams))}"
+            400, f"team {request.team!r} does not exist; teams: {', '.join(sorted(settings.teams))}"
         )
     if not allowed(owner, team.members):
         raise Refused(403, f"{owner} is not a member of team {request.team!r}")
     if (request.pool is None) == (request.gpu_type is None):
-        raise Refused(422, "give exactly one of pool and gpu_type")
+        raise Refused(400, "give exactly one of pool and gpu_type")
     found = settings.pool_for(pool=request.pool, gpu_type=request.gpu_type)
     if found is None:
         offered = ", ".join(f"{name} ({p.gpu_type})" for name, p in sorted(settings.pools.items()))
         what = f"pool {request.pool!r}" if request.pool else f"GPU type {request.gpu_type!r}"
-        raise Refused(422, f"{what} is not offered; pools: {offered}")
+        raise Refused(400, f"{what} is not offered; pools: {offered}")
     pool_name, pool = found
     if request.gpus > pool.gpus_per_node:
         raise Refused(
-            422,
+            400,
             f"gpus {request.gpus} is more than one {pool_name} node has ({pool.gpus_per_node}); "
             "a job runs on one node",
         )
     runtime = request.max_runtime_minutes or settings.max_runtime_minutes
     if runtime > settings.max_runtime_minutes:
         raise Refused(
-            422,
+            400,
             f"max_runtime_minutes {runtime} is more than stage {settings.stage}'s maximum of "
             f"{settings.max_runtime_minutes}",
         )

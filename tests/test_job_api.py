@@ -385,15 +385,15 @@ def test_idempotent_submission(stack):
 
 def test_precise_refusals(stack):
     key = stack.sign_in()
-    docker = stack.submit(key, status=422, image="docker.io/library/python:3")
+    docker = stack.submit(key, status=400, image="docker.io/library/python:3")
     assert "registry docker.io; stage dev allows only" in docker["detail"]
     assert "not a member of team 'research'" in stack.submit(key, status=403, team="research")["detail"]
-    assert "is more than one t4 node has (4)" in stack.submit(key, status=422, gpus=5)["detail"]
+    assert "is more than one t4 node has (4)" in stack.submit(key, status=400, gpus=5)["detail"]
     assert (
         "GPU type 'A100' is not offered"
-        in stack.submit(key, status=422, pool=None, gpu_type="A100")["detail"]
+        in stack.submit(key, status=400, pool=None, gpu_type="A100")["detail"]
     )
-    too_long = stack.submit(key, status=422, max_runtime_minutes=2000)
+    too_long = stack.submit(key, status=400, max_runtime_minutes=2000)
     assert "maximum of 1440" in too_long["detail"]
     invalid = stack.submit(key, status=422, gpus=0)
     assert invalid["detail"][0]["loc"] == ["body", "gpus"]
@@ -485,7 +485,10 @@ def test_migrations_are_idempotent_when_runners_race(pg_server):
 
 def test_settings_errors_name_the_field(tmp_path):
     bad = settings_dict(allowed_principal_arns=["arn:aws:iam::1:role/x"])
-    with pytest.raises(SettingsError, match=r"allowed_principal_arns .*is not an IAM role or user ARN"):
+    with pytest.raises(
+        SettingsError,
+        match=r"settings.json: allowed_principal_arns: .arn:aws:iam::1:role/x. is not an IAM role or user ARN",
+    ):
         parse_settings(json.dumps(bad), "settings.json")
     extra = settings_dict(surprise=1)
     with pytest.raises(SettingsError, match=r"settings.json: surprise .*Extra inputs are not permitted"):
@@ -504,3 +507,56 @@ def test_settings_errors_name_the_field(tmp_path):
         )
     env = Environment.from_env({"JOB_API_SETTINGS_FILE": str(path), "JOB_API_DATABASE_URL": "postgresql://x"})
     assert env.sts_endpoint == "https://sts.us-west-2.amazonaws.com/"
+
+
+# --- the CLI --------------------------------------------------------------------------------------
+
+
+def test_gpu_dev_job_commands_sign_in_once_and_reuse_the_key(stack, tmp_path, monkeypatch, capsys):
+    from gpu_dev.cli import main
+
+    creds = assumed_role_credentials(stack.sts, ROLE, "alice")
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": creds.access_key,
+        "AWS_SECRET_ACCESS_KEY": creds.secret_key,
+        "AWS_SESSION_TOKEN": creds.token,
+        "AWS_REGION": "us-west-2",
+        "GPU_DEV_JOB_API_URL": stack.server.url,
+        "GPU_DEV_STS_ENDPOINT": stack.sts,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = main(["--stage", "dev", "job", *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = run(
+        "submit", "--team", "training", "--pool", "t4", "--json", IMAGE, "--", "python", "t.py"
+    )
+    assert code == 0
+    job = json.loads(out)
+    assert job["request"]["command"] == ["python", "t.py"] and job["status"] == "queued"
+    cache = tmp_path / "cache" / "gpu-dev" / "job-api-dev.json"
+    assert oct(cache.stat().st_mode & 0o777) == "0o600"
+    assert json.loads(cache.read_text())["principal"].endswith("assumed-role/GpuDevelopers/alice")
+
+    stack.dispatcher().run_once()
+    stack.fake.start_job("team-training", job_name(job["id"]), log="step 1\nstep 2\n")
+    code, out, _ = run("list")
+    assert code == 0 and job["id"] in out and "dispatched" in out
+    code, out, _ = run("show", job["id"], "--json")
+    assert json.loads(out)["kubernetes_job"] == job_name(job["id"])
+    code, out, _ = run("logs", job["id"], "--tail", "1")
+    assert (code, out) == (0, "step 2\n")
+    code, out, _ = run("cancel", job["id"])
+    assert code == 0 and "cancelling" in out
+    with psycopg.connect(stack.db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM job_api_keys").fetchone()[0] == 1  # signed in once
+
+    code, _, err = run("submit", "--team", "training", "--gpu-type", "T4", "docker.io/library/python:3")
+    assert code == 2 and "registry docker.io; stage dev allows only" in err
+    code, _, err = run("show", "not-a-job")
+    assert code == 2 and "is not a job id" in err
