@@ -632,7 +632,7 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--extend", type=_number, required=True, metavar="HOURS", help="add this many hours")
 
     job = command("job", "submit and follow GPU jobs (the job API)", None, parents=())
-    job_commands.add_commands(job, common)
+    job_commands.add_commands(job, common, _positive_int)
     job.set_defaults(handler=None, config_parser=job)
 
     config = command("config", "read or change your settings", None, parents=())

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from gpu_dev.errors import UsageError
@@ -140,18 +141,11 @@ def cmd_logs(ctx: _Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
-
-
-def add_commands(job: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
-    """The ``job`` command's actions, under ``job`` (a sub-parser of ``gpu-dev``)."""
+def add_commands(
+    job: argparse.ArgumentParser, common: argparse.ArgumentParser, positive: Callable[[str], int]
+) -> None:
+    """The ``job`` command's actions, under ``job`` (a sub-parser of ``gpu-dev``); ``positive``
+    is the CLI's parser of a whole number >= 1."""
     api = argparse.ArgumentParser(add_help=False)
     api.add_argument("--api-url", help="the job API (default: GPU_DEV_JOB_API_URL, config job_api_url)")
     actions = job.add_subparsers(dest="job_command", metavar="ACTION", title="actions")
@@ -173,23 +167,23 @@ def add_commands(job: argparse.ArgumentParser, common: argparse.ArgumentParser) 
         "command", nargs=argparse.REMAINDER, help="the command and its arguments (options go before IMAGE)"
     )
     submit.add_argument("--team", required=True, help="the team whose queue and quota the job uses")
-    submit.add_argument("--gpus", type=_positive, default=1, help="GPUs on one node (default 1)")
+    submit.add_argument("--gpus", type=positive, default=1, help="GPUs on one node (default 1)")
     submit.add_argument("--gpu-type", help="GPU type, e.g. H100 (or --pool)")
     submit.add_argument("--pool", help="GPU pool (or --gpu-type)")
     submit.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="repeatable")
     submit.add_argument(
-        "--max-runtime", type=_positive, metavar="MINUTES", help="default: the stage's maximum"
+        "--max-runtime", type=positive, metavar="MINUTES", help="default: the stage's maximum"
     )
     submit.add_argument("--idempotency-key", help="repeat a submission safely (default: a new key)")
 
     listing = action("list", "list your jobs, newest first", cmd_list)
     listing.add_argument("--status", action="append", help="only this status (repeatable)")
     listing.add_argument("--team")
-    listing.add_argument("--limit", type=_positive, default=20)
+    listing.add_argument("--limit", type=positive, default=20)
 
     action("show", "show one job", cmd_show).add_argument("id")
     action("cancel", "cancel one of your jobs", cmd_cancel, json_output=False).add_argument("id")
     logs = action("logs", "print a job's log", cmd_logs, json_output=False)
     logs.add_argument("id")
     logs.add_argument("--follow", "-f", action="store_true", help="keep streaming while the job runs")
-    logs.add_argument("--tail", type=_positive, metavar="LINES", help="only the last LINES lines")
+    logs.add_argument("--tail", type=positive, metavar="LINES", help="only the last LINES lines")

@@ -18,10 +18,10 @@ from pydantic import BaseModel
 
 from job_api import auth, queue, store
 from job_api.db import Database
+from job_api.errors import Refused
 from job_api.kube import Kube, KubeError
 from job_api.models import Health, Job, JobPage, JobRequest, Name, SignedRequest, Status, Token
 from job_api.settings import Environment
-from job_api.store import Refused
 
 IdempotencyKey = Annotated[
     str | None,
@@ -60,9 +60,8 @@ def create_app(
     bearer = HTTPBearer(auto_error=False)
 
     @app.exception_handler(Refused)
-    @app.exception_handler(auth.AuthError)
     def _refused(_: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Refused | auth.AuthError)
+        assert isinstance(exc, Refused)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
 
@@ -111,10 +110,10 @@ def create_app(
         )
         with db.connection() as conn:
             if not store.claim_signature(conn, call.signature, call.signed_at + auth.MAX_AGE):
-                raise auth.AuthError(401, "this signed request was already used: sign a new one")
+                raise Refused(401, "this signed request was already used: sign a new one")
         principal = auth.forward(call)
         if not auth.allowed(principal, settings.allowed_principal_arns):
-            raise auth.AuthError(
+            raise Refused(
                 403,
                 f"{principal} may not use the job API of stage {settings.stage}; allowed: "
                 f"{', '.join(settings.allowed_principal_arns)} (and their assumed-role sessions)",

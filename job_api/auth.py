@@ -5,7 +5,7 @@ and not seen before, forwards it to that region's STS endpoint only, and reads t
 from the answer. The ARN must be an allowed principal (an IAM role, whose assumed-role sessions
 all count, or an IAM user).
 
-Every refusal is a :class:`AuthError` with an HTTP status and a message saying what to do.
+Every refusal is a :class:`~job_api.errors.Refused` with an HTTP status and a message saying what to do.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 from xml.etree import ElementTree
+
+from job_api.errors import Refused
 
 MAX_AGE = timedelta(minutes=15)  # STS's own window for a SigV4 request
 MAX_SKEW = timedelta(minutes=5)  # a clock this far ahead is refused too
@@ -44,13 +46,6 @@ _IAM = re.compile(
 _NS = "{https://sts.amazonaws.com/doc/2011-06-15/}"
 
 
-class AuthError(Exception):
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 @dataclass(frozen=True)
 class SignedCall:
     """What the client sent, checked: ready to forward."""
@@ -74,10 +69,10 @@ def check_request(
 ) -> SignedCall:
     """Refuse anything but a fresh, SigV4-signed GetCallerIdentity for ``endpoint``/``region``."""
     if method.upper() != "POST":
-        raise AuthError(400, f"the signed request must be a POST to STS, not {method!r}")
+        raise Refused(400, f"the signed request must be a POST to STS, not {method!r}")
     if _normal(url) != _normal(endpoint):
         host = urlsplit(url).hostname or url
-        raise AuthError(
+        raise Refused(
             400,
             f"the request is signed for {host}; this service accepts only {urlsplit(endpoint).hostname} "
             f"(STS of region {region}): sign it for that region",
@@ -85,31 +80,31 @@ def check_request(
     lowered = {name.lower(): value for name, value in headers.items()}
     unknown = sorted(set(lowered) - ALLOWED_HEADERS)
     if unknown:
-        raise AuthError(400, f"header(s) {', '.join(unknown)} are not accepted in the signed request")
+        raise Refused(400, f"header(s) {', '.join(unknown)} are not accepted in the signed request")
     form = parse_qsl(body, keep_blank_values=True)
     if sorted(form) != [("Action", "GetCallerIdentity"), ("Version", "2011-06-15")]:
-        raise AuthError(400, "the signed body must be exactly Action=GetCallerIdentity&Version=2011-06-15")
+        raise Refused(400, "the signed body must be exactly Action=GetCallerIdentity&Version=2011-06-15")
     match = _CREDENTIAL.match(lowered.get("authorization", ""))
     if not match:
-        raise AuthError(400, "the Authorization header is not an AWS4-HMAC-SHA256 signature")
+        raise Refused(400, "the Authorization header is not an AWS4-HMAC-SHA256 signature")
     if match["service"] != "sts":
-        raise AuthError(400, f"the request is signed for service {match['service']!r}, not 'sts'")
+        raise Refused(400, f"the request is signed for service {match['service']!r}, not 'sts'")
     if match["region"] != region:
-        raise AuthError(
+        raise Refused(
             400, f"the request is signed for region {match['region']}; this stage's STS region is {region}"
         )
     signed = set(match["signed"].split(";"))
     if not {"host", "x-amz-date"} <= signed:
-        raise AuthError(400, "the signature must cover the host and x-amz-date headers")
+        raise Refused(400, "the signature must cover the host and x-amz-date headers")
     try:
         signed_at = datetime.strptime(lowered.get("x-amz-date", ""), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     except ValueError:
-        raise AuthError(400, "X-Amz-Date is missing or not of the form YYYYMMDDTHHMMSSZ") from None
+        raise Refused(400, "X-Amz-Date is missing or not of the form YYYYMMDDTHHMMSSZ") from None
     if now - signed_at > MAX_AGE:
         age = int((now - signed_at).total_seconds() // 60)
-        raise AuthError(401, f"the signature expired: signed {age} minutes ago, the limit is 15; sign again")
+        raise Refused(401, f"the signature expired: signed {age} minutes ago, the limit is 15; sign again")
     if signed_at - now > MAX_SKEW:
-        raise AuthError(401, "X-Amz-Date is more than 5 minutes in the future: check your clock")
+        raise Refused(401, "X-Amz-Date is more than 5 minutes in the future: check your clock")
     return SignedCall(endpoint, {k: v for k, v in headers.items()}, body, match["signature"], signed_at)
 
 
@@ -130,16 +125,16 @@ def forward(call: SignedCall, timeout: float = 10.0) -> str:
     except urllib.error.HTTPError as exc:
         detail = _error(exc.read().decode(errors="replace"))
         if exc.code in (400, 403):
-            raise AuthError(401, f"STS refused the signed request: {detail}") from None
-        raise AuthError(502, f"STS answered {exc.code}: {detail}") from None
+            raise Refused(401, f"STS refused the signed request: {detail}") from None
+        raise Refused(502, f"STS answered {exc.code}: {detail}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise AuthError(502, f"STS could not be reached: {exc}") from None
+        raise Refused(502, f"STS could not be reached: {exc}") from None
     try:
         arn = ElementTree.fromstring(text).findtext(f".//{_NS}Arn")
     except ElementTree.ParseError:
         arn = None
     if not arn:
-        raise AuthError(502, "STS's answer carries no caller ARN")
+        raise Refused(502, "STS's answer carries no caller ARN")
     return arn
 
 

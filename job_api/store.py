@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from job_api import queue
+from job_api.errors import Refused
 from job_api.manifests import job_name
 from job_api.models import ACTIVE, Job, JobRequest, Status
 from job_api.settings import ServiceSettings
@@ -27,15 +28,6 @@ COLUMNS = (
     "created_at, updated_at, dispatched_at, finished_at"
 )
 ACTIVE_SQL = "('queued', 'dispatched', 'running')"
-
-
-class Refused(Exception):
-    """A request the API refuses: an HTTP status and a message naming the limit or the value."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 def to_job(row: tuple[Any, ...]) -> Job:

@@ -487,7 +487,7 @@ def test_settings_errors_name_the_field(tmp_path):
     bad = settings_dict(allowed_principal_arns=["arn:aws:iam::1:role/x"])
     with pytest.raises(
         SettingsError,
-        match=r"settings.json: allowed_principal_arns: .arn:aws:iam::1:role/x. is not an IAM role or user ARN",
+        match=r"settings.json: allowed_principal_arns: .arn:aws:iam::1:role/x. is not an IAM role or user",
     ):
         parse_settings(json.dumps(bad), "settings.json")
     extra = settings_dict(surprise=1)
