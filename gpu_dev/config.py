@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gpu_dev.errors import CliError, UsageError
 
+APP_DIR = "gpu-dev"  # the CLI's directory under ~/.config (settings) and ~/.cache (job API key)
 DEFAULT_STAGE = "prod"
 DEFAULT_REGION = "us-east-2"
 
@@ -36,7 +37,7 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME") or ""
     root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
-    return root / "gpu-dev" / "config.json"
+    return root / APP_DIR / "config.json"
 
 
 def check_key(key: str) -> None:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gpu_dev.config import write_atomically
+from gpu_dev.config import APP_DIR, write_atomically
 from gpu_dev.errors import CliError, UsageError
 
 STS_BODY = "Action=GetCallerIdentity&Version=2011-06-15"
@@ -30,7 +30,7 @@ RETRIES = 3  # connection failures; every call is safe to repeat (submit carries
 def cache_path(stage: str, env: Mapping[str, str]) -> Path:
     base = env.get("XDG_CACHE_HOME") or ""
     root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
-    return root / "gpu-dev" / f"job-api-{stage}.json"
+    return root / APP_DIR / f"job-api-{stage}.json"
 
 
 def sts_endpoint(region: str, env: Mapping[str, str]) -> str:
