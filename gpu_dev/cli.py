@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from gpu_dev import __version__, render
+from gpu_dev import __version__, job_commands, render
 from gpu_dev.client import Platform
 from gpu_dev.config import KEYS, Config, resolve_region, resolve_stage
 from gpu_dev.errors import CliError, UsageError
@@ -644,6 +644,10 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("id", help="reservation id, or a unique prefix of 8+ characters")
     edit.add_argument("--extend", type=_number, required=True, metavar="HOURS", help="add this many hours")
 
+    job = command("job", "submit and follow GPU jobs (the job API)", None, parents=())
+    job_commands.add_commands(job, common, _positive_int)
+    job.set_defaults(handler=None, config_parser=job)
+
     config = command("config", "read or change your settings", None, parents=())
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", title="actions")
     keys = ", ".join(KEYS)
@@ -670,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    if args.handler is None:  # `gpu-dev config` without an action
+    if args.handler is None:  # `gpu-dev config` or `gpu-dev job` without an action
         args.config_parser.print_help(sys.stderr)
         return 2
     try:
