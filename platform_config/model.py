@@ -16,8 +16,9 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from platform_config import cpu_catalog, cron, gpu_catalog, offerings
+from platform_config import cpu_catalog, cron, gpu_catalog, mig_catalog, offerings
 from platform_config.checks import Unique, UniqueList, pascal, value_of
+from platform_config.gpu_sharing import SharingSettings, advertised
 from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
@@ -177,6 +178,9 @@ class GpuPoolSettings(ScalingSettings):
     efa: bool = Field(default=False, description="EFA interfaces and a cluster placement group.")
     data_volume_gib: Annotated[int, Field(ge=300, le=16000)] = 300
     ami_family: AmiFamily = AmiFamily.AL2023
+    sharing: SharingSettings = Field(
+        default_factory=SharingSettings, description="GPU sharing (README 'GPU sharing')."
+    )
 
     @field_validator("instance_type")
     @classmethod
@@ -198,9 +202,19 @@ class GpuPoolSettings(ScalingSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _sharing_fits_the_gpu(self) -> GpuPoolSettings:
+        _check_sharing(self.name, self.sharing, [self.gpu.gpu_model], self.ami_family)
+        return self
+
     @property
     def gpu(self) -> gpu_catalog.GpuInstance:
         return gpu_catalog.lookup(self.instance_type)
+
+    @property
+    def advertised(self) -> dict[str, int]:
+        """What each node advertises (resource -> count), from the one capacity function."""
+        return advertised(self.sharing, self.gpu)
 
     @property
     def max_gpus(self) -> int:
@@ -234,6 +248,9 @@ class KarpenterNodePoolSettings(_Settings):
     consolidate_after: Annotated[str, Field(pattern=DURATION_PATTERN)] = "10m"
     disruption_budget: Annotated[str, Field(pattern=r"^(\d+|\d{1,3}%)$")] = "10%"
     efa: bool = False
+    sharing: SharingSettings = Field(
+        default_factory=SharingSettings, description="GPU pools only (README 'GPU sharing')."
+    )
 
     @field_validator("instance_families")
     @classmethod
@@ -266,6 +283,11 @@ class KarpenterNodePoolSettings(_Settings):
             )
         if self.efa and not gpu:
             raise ValueError("efa is true on a CPU pool (kind: cpu); EFA is for GPU pools")
+        if not gpu and self.sharing.mode != "none":
+            raise ValueError("sharing is set on a CPU pool (kind: cpu); sharing is for GPU pools")
+        if gpu:
+            models = sorted({gpu_catalog.lookup(t).gpu_model for t in self.instance_types})
+            _check_sharing(self.name, self.sharing, models, self.ami_family)
         if self.efa:
             incapable = [f for f in self.instance_families if not self.efa_types(f)]
             if incapable:
@@ -285,6 +307,10 @@ class KarpenterNodePoolSettings(_Settings):
     @property
     def is_gpu(self) -> bool:
         return self.kind is NodePoolKind.GPU
+
+    def advertised(self, instance_type: str) -> dict[str, int]:
+        """What a node of ``instance_type`` advertises (resource -> count): the one capacity function."""
+        return advertised(self.sharing, gpu_catalog.lookup(instance_type))
 
     @property
     def gpus_limit(self) -> int:
@@ -323,6 +349,25 @@ class KarpenterNodePoolSettings(_Settings):
 
 
 KUBE_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+def _check_sharing(pool: str, sharing: SharingSettings, gpu_models: list[str], ami: AmiFamily) -> None:
+    """The pool's sharing runs on every GPU model it may launch, and on its OS (Bottlerocket
+    applies one MIG profile filling each GPU, and no MIG mixed strategy)."""
+    error = sharing.errors(gpu_models)
+    if error:
+        raise ValueError(f"pool {pool}: sharing.{error}")
+    mig = sharing.mig
+    if mig and ami is AmiFamily.BOTTLEROCKET:
+        profile = mig.layout[0]
+        most = min(mig_catalog.MIG_GPUS[m].profiles[profile].max_instances for m in gpu_models)
+        if mig.strategy != "single" or len(mig.layout) != most:
+            raise ValueError(
+                f"pool {pool}: sharing.mig on Bottlerocket applies one profile filling each GPU "
+                f"(settings.kubelet-device-plugins.nvidia.mig.profile), got strategy {mig.strategy} "
+                f"with {mig_catalog.describe(mig.layout)}; allowed: strategy single with "
+                f"{most} x {profile}, or ami_family al2023"
+            )
 
 
 class KarpenterSettings(_Settings):
