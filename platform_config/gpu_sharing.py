@@ -19,6 +19,7 @@ report, the reservations policy, Kueue's quotas and the Triton/Dynamo requests a
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -135,3 +136,29 @@ def advertised(sharing: SharingSettings, instance: GpuInstance) -> dict[str, int
     """THE capacity function: what one node of ``instance`` advertises under ``sharing``
     (resource name -> count). Every consumer of "GPUs per node" reads this."""
     return {resource: count * instance.gpus for resource, count in sharing.per_gpu().items()}
+
+
+@dataclass(frozen=True)
+class PoolCapacity:
+    """What one GPU pool (managed or Karpenter) advertises, as every consumer reads it: the
+    synth summary and cost report (through the Nodes stack's capacity metadata), the
+    reservations policy, Kueue's flavors and quotas, and the Triton and Dynamo requests."""
+
+    pool: str
+    sharing: SharingSettings
+    instances: tuple[GpuInstance, ...]  # the catalogued types the pool may launch
+
+    def per_node(self, instance: GpuInstance) -> dict[str, int]:
+        return advertised(self.sharing, instance)
+
+    @property
+    def per_gpu(self) -> dict[str, int]:
+        return self.sharing.per_gpu()
+
+    @property
+    def unit(self) -> str:
+        """The resource one serving replica requests here (see ``SharingSettings.unit_resource``)."""
+        return self.sharing.unit_resource()
+
+    def units_per_node(self, instance: GpuInstance) -> int:
+        return self.per_node(instance)[self.unit]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from platform_config import cpu_catalog, cron, gpu_catalog, mig_catalog, offerings
 from platform_config.checks import Unique, UniqueList, pascal, value_of
-from platform_config.gpu_sharing import SharingSettings, advertised
+from platform_config.gpu_sharing import GPU_RESOURCE, PoolCapacity, SharingSettings, advertised
 from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
@@ -288,6 +288,13 @@ class KarpenterNodePoolSettings(_Settings):
         if gpu:
             models = sorted({gpu_catalog.lookup(t).gpu_model for t in self.instance_types})
             _check_sharing(self.name, self.sharing, models, self.ami_family)
+        if self.sharing.mode == "mig-mixed":
+            raise ValueError(
+                f"pool {self.name}: sharing.mig.strategy mixed on a Karpenter pool: Karpenter launches "
+                "a node only for resources its instance types list, and nvidia.com/mig-<profile> is not "
+                "one, so pending MIG pods would never get a node; allowed: strategy single (MIG devices "
+                "as nvidia.com/gpu), or mixed on a managed pool (gpu_pools)"
+            )
         if self.efa:
             incapable = [f for f in self.instance_families if not self.efa_types(f)]
             if incapable:
@@ -561,12 +568,18 @@ class StageConfig(_Settings):
     def _reservation_pools_exist(self) -> None:
         """Reservations pin a dev pod to a node the planner chose, so they use managed pools
         (fixed nodes with known capacity), not Karpenter pools that start empty."""
-        managed = [p.name for p in self.gpu_pools]
+        managed = {p.name: p for p in self.gpu_pools}
         for pool in self.reservations.gpu_pools if self.reservations.enabled else []:
             if pool not in managed:
                 raise ValueError(
                     f"reservations.gpu_pools: {pool!r} is not a managed GPU pool; "
                     f"allowed: {', '.join(managed) or '(none: add gpu_pools first)'}"
+                )
+            if GPU_RESOURCE not in managed[pool].advertised:
+                raise ValueError(
+                    f"reservations.gpu_pools: {pool!r} advertises {', '.join(managed[pool].advertised)} "
+                    f"(sharing {managed[pool].sharing.mode}), but a dev server requests {GPU_RESOURCE}; "
+                    "allowed: a pool with sharing none, time_slicing, mps or mig strategy single"
                 )
 
     def _azs_in_region(self) -> None:
@@ -639,25 +652,50 @@ class StageConfig(_Settings):
 
     def _workload_pools_exist(self) -> None:
         """Triton and Dynamo models name the GPU pool they run on; disaggregated serving moves
-        KV caches over EFA, so its pool must have EFA."""
+        KV caches over EFA, so its pool must have EFA. A shared pool's unit (a time-slice, an
+        MPS client, a MIG device) is one device to a process, so serving asks for one there.
+        A reservation pool is the planner's alone: it counts only reservations against a
+        node's GPUs, so a serving pod there would hold GPUs it has already promised."""
         pools = {p.name: p.efa for p in self.gpu_pools} | {
             p.name: p.efa for p in self.karpenter.gpu_node_pools
         }
+        capacity = self.gpu_pool_capacity()
+        reserved = self.reservations.gpu_pools if self.reservations.enabled else []
         triton = self.workloads.triton
-        wanted = [("workloads.triton.gpu_pool", triton.gpu_pool, False)] if triton.enabled else []
+        wanted = (
+            [("workloads.triton", triton.gpu_pool, False, "gpus_per_replica", triton.gpus_per_replica)]
+            if triton.enabled
+            else []
+        )
         if self.workloads.dynamo.enabled:
             wanted += [
-                (f"workloads.dynamo.models[{m.name}].gpu_pool", m.gpu_pool, m.mode == "disaggregated")
+                (f"workloads.dynamo.models[{m.name}]", m.gpu_pool, m.mode == "disaggregated",
+                 "gpus_per_worker", m.gpus_per_worker)
                 for m in self.workloads.dynamo.models
-            ]
-        for setting, pool, needs_efa in wanted:
+            ]  # fmt: skip
+        for setting, pool, needs_efa, count_setting, count in wanted:
             if pool not in pools:
-                raise ValueError(f"{setting} is {pool!r}; allowed: the stage's GPU pools {sorted(pools)}")
+                raise ValueError(
+                    f"{setting}.gpu_pool is {pool!r}; allowed: the stage's GPU pools {sorted(pools)}"
+                )
             if needs_efa and not pools[pool]:
                 efa_pools = sorted(name for name, efa in pools.items() if efa)
                 raise ValueError(
-                    f"{setting} is {pool!r}, which has no EFA; disaggregated serving needs an EFA pool: "
-                    f"{efa_pools or 'none in this stage'}"
+                    f"{setting}.gpu_pool is {pool!r}, which has no EFA; disaggregated serving needs an "
+                    f"EFA pool: {efa_pools or 'none in this stage'}"
+                )
+            if pool in reserved:
+                free = sorted(set(pools) - set(reserved))
+                raise ValueError(
+                    f"{setting}.gpu_pool is {pool!r}, which reservations.gpu_pools {reserved} reserves for "
+                    "GPU developer servers (the planner promises a node's GPUs to reservations only); "
+                    f"allowed: a pool not in reservations.gpu_pools: {free or 'none in this stage'}"
+                )
+            sharing = capacity[pool].sharing.mode
+            if sharing != "none" and count > 1:
+                raise ValueError(
+                    f"{setting}.{count_setting} is {count} but pool {pool} shares its GPUs ({sharing}): a "
+                    f"process sees one {capacity[pool].unit} there; allowed: 1, or a pool with sharing none"
                 )
 
     def _triton_has_its_bucket(self) -> None:
@@ -687,6 +725,14 @@ class StageConfig(_Settings):
         pools = {p.name: [p.gpu] for p in self.gpu_pools}
         return pools | {
             p.name: [gpu_catalog.lookup(t) for t in p.instance_types] for p in self.karpenter.gpu_node_pools
+        }
+
+    def gpu_pool_capacity(self) -> dict[str, PoolCapacity]:
+        """Every GPU pool by name with what it advertises: the one source of "GPUs per node"."""
+        managed = {p.name: PoolCapacity(p.name, p.sharing, (p.gpu,)) for p in self.gpu_pools}
+        return managed | {
+            p.name: PoolCapacity(p.name, p.sharing, tuple(gpu_catalog.lookup(t) for t in p.instance_types))
+            for p in self.karpenter.gpu_node_pools
         }
 
     @property

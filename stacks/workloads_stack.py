@@ -11,6 +11,8 @@ the operators (and the nodes they run on) still exist.
 
 from __future__ import annotations
 
+from typing import cast
+
 import cdk8s
 from aws_cdk import Duration, Fn, Stack
 from aws_cdk import aws_eks_v2 as eks
@@ -337,7 +339,7 @@ class WorkloadsStack(Stack):
                 cdk8s.App(),
                 "kueue-queues",
                 settings=tenancy,
-                gpu_pools=list(self.config.gpu_pool_instances()),
+                capacity=self.config.gpu_pool_capacity(),
             ),
             kueue,
         )
@@ -422,6 +424,7 @@ class WorkloadsStack(Stack):
             model_bucket=model_bucket.bucket_name if model_bucket else "",
             region=self.region,
             efs_storage_class=EFS_CLASS,
+            capacity=self.config.gpu_pool_capacity()[cast(str, settings.gpu_pool)],
         )
         self._manifest("Triton", chart, role)
 
@@ -437,7 +440,7 @@ class WorkloadsStack(Stack):
         )
         chart = DynamoGraphsChart(
             cdk8s.App(), "dynamo-graphs", settings=settings, namespace=ns.DYNAMO,
-            pool_instances=self.config.gpu_pool_instances(),
+            capacity=self.config.gpu_pool_capacity(),
             efs_storage_class=EFS_CLASS, meshed=self.config.workloads.linkerd.enabled,
         )  # fmt: skip
         self._manifest("DynamoGraphs", chart, operator)

@@ -12,15 +12,9 @@ import yaml
 from platform_config import gpu_catalog, mig_catalog
 from platform_config.gpu_sharing import MAX_MPS_CLIENTS, MAX_TIME_SLICES
 from platform_config.loader import StageConfigError, parse_stage
+from tests.test_pool_settings import BASE
 
 NVIDIA = Path(__file__).resolve().parent.parent / "platform_config" / "nvidia"
-BASE = {
-    "name": "tt",
-    "tier": "dev",
-    "account": "111111111111",
-    "region": "us-west-2",
-    "availability_zones": ["us-west-2a", "us-west-2b"],
-}
 # One catalogued type per GPU model (its largest size), so every model is tried.
 BY_MODEL = {
     entry.gpu_model: entry for entry in sorted(gpu_catalog.GPU_INSTANCES.values(), key=lambda e: e.gpus)

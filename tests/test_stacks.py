@@ -390,7 +390,7 @@ def test_node_pools_manifest_carries_stage_settings(synth):
 
     objects = manifests_in_template(synth.template("dev", "Nodes"))
     pools = {o["metadata"]["name"]: o for o in objects if o["kind"] == "NodePool"}
-    assert sorted(pools) == ["g5", "g6", "h100-efa"]
+    assert sorted(pools) == ["g5", "g6", "h100-efa", "l4-shared"]
     assert pools["g6"]["spec"]["weight"] == 40  # seed 000's karpenter_g6_weight = 40
     assert pools["g6"]["spec"]["limits"] == {"nvidia.com/gpu": 16}
     assert pools["g6"]["spec"]["disruption"]["consolidationPolicy"] == "WhenEmptyOrUnderutilized"

@@ -61,7 +61,7 @@ def test_triton_service_account_carries_the_irsa_role_that_may_only_read_its_pre
 def test_triton_runs_on_its_gpu_pool_with_health_probes_and_ports(synth):
     (deployment,) = [o for o in objects(synth, "dev", "Deployment") if o["metadata"]["name"] == "triton"]
     pod = deployment["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == {POOL_LABEL: "t4"}
+    assert pod["nodeSelector"] == {POOL_LABEL: "l4-shared"}  # a time-slice: one nvidia.com/gpu
     assert pod["tolerations"][0]["key"] == GPU_TAINT_KEY
     (container,) = pod["containers"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
