@@ -6,8 +6,10 @@ The platform jobs' alerts live here rather than with each job: a PrometheusRule 
 applied once kube-prometheus-stack has installed its CRD, which happens in the Workloads stack,
 after the Cluster stack that runs the ECR token refresh.
 
-The operators themselves (Prometheus, Alertmanager, Grafana, DCGM exporter, Loki, Alloy) come
-from their pinned Helm charts (``platform_constructs/operators.py``).
+The operators themselves (Prometheus, Alertmanager, Grafana, Loki, Alloy) come from their
+pinned Helm charts (``platform_constructs/operators.py``); the DCGM exporter is the GPU
+Operator's (``platform_constructs/gpu_operator.py``), scraped through a ServiceMonitor here,
+since Prometheus's CRDs arrive with the Workloads stack, after the operator's Nodes stack.
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
 
-from k8s_charts.baseline import app_labels
+from k8s_charts.baseline import app_labels, service_monitor
 from k8s_charts.imports.monitoring_coreos_com_prometheusrules.com.coreos import monitoring
 from platform_config import cron
 from platform_config import namespaces as ns
 
 DASHBOARD_LABEL = "grafana_dashboard"  # kube-prometheus-stack's Grafana sidecar default
+# The GPU Operator's DCGM exporter Service: its name, label and port name
+# (NVIDIA/gpu-operator assets/state-dcgm-exporter/0700_service.yaml).
+DCGM_EXPORTER_SERVICE = "nvidia-dcgm-exporter"
+DCGM_EXPORTER_LABELS = {"app": "nvidia-dcgm-exporter"}
+DCGM_EXPORTER_PORT_NAME, DCGM_EXPORTER_PORT = "gpu-metrics", 9400
 
 
 @dataclass(frozen=True)
@@ -176,10 +183,22 @@ def _rules(alerts: tuple[Alert, ...]) -> list[monitoring.PrometheusRuleSpecGroup
 
 class ObservabilityChart(cdk8s.Chart):
     def __init__(
-        self, scope: Construct, chart_id: str, *, namespace: str, jobs: Sequence[ScheduledJob] = ()
+        self,
+        scope: Construct,
+        chart_id: str,
+        *,
+        namespace: str,
+        jobs: Sequence[ScheduledJob] = (),
+        gpu_operator_namespace: str | None = None,
     ) -> None:
-        """``jobs``: the platform CronJobs the stage runs, each watched by ``job_alerts``."""
+        """``jobs``: the platform CronJobs the stage runs, each watched by ``job_alerts``;
+        ``gpu_operator_namespace``: where the GPU Operator's DCGM exporter runs (None: no GPUs)."""
         super().__init__(scope, chart_id)
+        if gpu_operator_namespace:
+            service_monitor(
+                self, name=DCGM_EXPORTER_SERVICE, namespace=gpu_operator_namespace,
+                labels=DCGM_EXPORTER_LABELS, port=DCGM_EXPORTER_PORT_NAME,
+            )  # fmt: skip
         labels = app_labels("gpu-platform-observability")
         groups = [
             monitoring.PrometheusRuleSpecGroups(name="gpu", rules=_rules(GPU_ALERTS)),

@@ -25,16 +25,24 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from platform_config import mig_catalog
+from platform_config.contract import GPU_RESOURCE, MIG_RESOURCE_PREFIX
 from platform_config.gpu_catalog import GpuInstance
 
-GPU_RESOURCE = "nvidia.com/gpu"
-MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
 # Beyond 16 time-slices a pod gets under 1/16 of the GPU's time and its memory is shared
 # 16 ways with no isolation: past the point of "development and batch" sharing.
 MAX_TIME_SLICES = 16
 # CUDA MPS serves at most 48 client CUDA contexts per GPU on Volta and later
 # (https://docs.nvidia.com/deploy/mps/index.html, "Limitations").
 MAX_MPS_CLIENTS = 48
+# Bottlerocket's own MIG manager names GPUs by model and memory and supports A30, A100, H100
+# and H200 (bottlerocket-os/bottlerocket-core-kit sources/nvidia-migmanager, README and
+# main.rs: `"a100.40gb"="2"`, `"h100.80gb"="4"`, `"h200.141gb"="3"`).
+BOTTLEROCKET_MIG_GPUS = {
+    "A100-40GB": "a100.40gb",
+    "A100-80GB": "a100.80gb",
+    "H100": "h100.80gb",
+    "H200": "h200.141gb",
+}
 
 
 class _Settings(BaseModel):
@@ -94,6 +102,22 @@ class SharingSettings(_Settings):
         if self.mig:
             return f"mig-{self.mig.strategy}"
         return "none"
+
+    @property
+    def device_plugin_config(self) -> str:
+        """The name of this setting's device plugin config (a key of the GPU Operator's config
+        map), which nodes select with the ``nvidia.com/device-plugin.config`` label."""
+        settings = self.time_slicing or self.mps
+        return f"{self.mode}-{settings.replicas}" if settings else self.mode
+
+    @property
+    def mig_config(self) -> str:
+        """The mig-parted config name the MIG manager applies (``nvidia.com/mig.config``):
+        ``all-disabled``, or the layout spelled out, e.g. ``mig-2x3g.40gb``."""
+        if self.mig is None:
+            return "all-disabled"
+        counts = Counter(self.mig.layout)
+        return "mig-" + "-".join(f"{n}x{p.replace('+', '.')}" for p, n in counts.items())
 
     def errors(self, gpu_models: list[str]) -> str | None:
         """Why this sharing cannot run on GPUs of ``gpu_models``; None if it can on all of them."""

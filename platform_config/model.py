@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from platform_config import cpu_catalog, cron, gpu_catalog, mig_catalog, offerings
 from platform_config.checks import Unique, UniqueList, pascal, value_of
-from platform_config.gpu_sharing import GPU_RESOURCE, PoolCapacity, SharingSettings, advertised
+from platform_config.gpu_sharing import (
+    BOTTLEROCKET_MIG_GPUS,
+    GPU_RESOURCE,
+    PoolCapacity,
+    SharingSettings,
+    advertised,
+)
 from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
@@ -57,9 +63,9 @@ class CapacityType(StrEnum):
 class AmiFamily(StrEnum):
     """The EKS-optimized OS a pool's nodes boot (its NVIDIA variant on GPU pools).
 
-    AL2023 gets the NVIDIA device plugin from the platform's chart; Bottlerocket's NVIDIA
-    variants run their own device plugin as a host service, and keep container data on a
-    second volume (/dev/xvdb) apart from the small read-only OS volume.
+    AL2023 gets the NVIDIA device plugin and MIG manager from the GPU Operator; Bottlerocket's
+    NVIDIA variants run their own as host services (configured by Bottlerocket settings), and
+    keep container data on a second volume (/dev/xvdb) apart from the small read-only OS volume.
     """
 
     AL2023 = "al2023"
@@ -366,6 +372,12 @@ def _check_sharing(pool: str, sharing: SharingSettings, gpu_models: list[str], a
         raise ValueError(f"pool {pool}: sharing.{error}")
     mig = sharing.mig
     if mig and ami is AmiFamily.BOTTLEROCKET:
+        unsupported = [m for m in gpu_models if m not in BOTTLEROCKET_MIG_GPUS]
+        if unsupported:
+            raise ValueError(
+                f"pool {pool}: sharing.mig on Bottlerocket: its MIG manager does not support "
+                f"{', '.join(unsupported)}; allowed: {', '.join(BOTTLEROCKET_MIG_GPUS)}, or ami_family al2023"
+            )
         profile = mig.layout[0]
         most = min(mig_catalog.MIG_GPUS[m].profiles[profile].max_instances for m in gpu_models)
         if mig.strategy != "single" or len(mig.layout) != most:
@@ -739,12 +751,3 @@ class StageConfig(_Settings):
     def has_gpus(self) -> bool:
         """Whether any node of the stage can have a GPU (managed pools or Karpenter GPU pools)."""
         return bool(self.gpu_pools or self.karpenter.gpu_node_pools)
-
-    @property
-    def needs_nvidia_device_plugin(self) -> bool:
-        """AL2023 GPU nodes need the platform's device plugin; Bottlerocket's brings its own."""
-        pools: list[GpuPoolSettings | KarpenterNodePoolSettings] = [
-            *self.gpu_pools,
-            *self.karpenter.gpu_node_pools,
-        ]
-        return any(pool.ami_family is AmiFamily.AL2023 for pool in pools)

@@ -12,7 +12,7 @@ from constructs import Construct
 from platform_config.checks import pascal
 from platform_config.contract import CAPACITY_METADATA_KEY, cluster_name
 from platform_config.model import StageConfig
-from platform_constructs.device_plugins import DevicePlugins
+from platform_constructs.gpu_operator import GpuNodeSoftware
 from platform_constructs.karpenter import Karpenter
 from platform_constructs.node_groups import CpuNodeGroup, GpuNodeGroup, node_role
 
@@ -108,14 +108,8 @@ class NodesStack(Stack):
 
         # Installed after the CPU group and removed before it, so `cdk destroy` uninstalls the
         # releases while the cluster still has nodes to run the uninstall on.
-        self.device_plugins = DevicePlugins(
-            self,
-            "DevicePlugins",
-            cluster=cluster,
-            nvidia=config.needs_nvidia_device_plugin,
-            efa=config.needs_efa,
-        )
-        self.device_plugins.node.add_dependency(self.cpu)
+        self.gpu_software = GpuNodeSoftware(self, "GpuNodeSoftware", cluster=cluster, config=config)
+        self.gpu_software.node.add_dependency(self.cpu)
 
         self.karpenter: Karpenter | None = None
         if config.karpenter.enabled:

@@ -380,13 +380,6 @@ class WorkloadsStack(Stack):
             operators.kube_prometheus_stack_values(settings, storage_class=GP3_CLASS, meshed=meshed),
             *after,
         )
-        self._release(
-            "DcgmExporter",
-            versions.DCGM_EXPORTER,
-            ns.MONITORING,
-            operators.dcgm_exporter_values(),
-            stack,
-        )
         loki = self._release(
             "Loki",
             versions.LOKI,
@@ -399,7 +392,11 @@ class WorkloadsStack(Stack):
         self._manifest(
             "Observability",
             ObservabilityChart(
-                cdk8s.App(), "observability", namespace=ns.MONITORING, jobs=watched_jobs(self.config)
+                cdk8s.App(),
+                "observability",
+                namespace=ns.MONITORING,
+                jobs=watched_jobs(self.config),
+                gpu_operator_namespace=ns.GPU_OPERATOR if self.config.has_gpus else None,
             ),
         )
 

@@ -37,7 +37,7 @@ NOT_A_NAMESPACE: dict[tuple[str, str], tuple[int, str]] = {
     ("reservations/dev_pod.py", "gpu-dev"): (1, "app name label of a dev pod (own package)"),
     ("platform_config/versions.py", "cert-manager"): (1, "the Helm chart's name"),
     ("platform_config/versions.py", "karpenter"): (1, "the Helm chart's name"),
-    ("platform_config/versions.py", "nvidia-device-plugin"): (1, "the Helm chart's name"),
+    ("platform_config/versions.py", "gpu-operator"): (1, "the Helm chart's name"),
     ("platform_constructs/karpenter.py", "karpenter"): (1, "the chart's service account name"),
     ("platform_constructs/operators.py", "nats"): (1, "a key of the Dynamo chart's values"),
     ("tools/stage_mutants.py", "karpenter"): (1, "the stage file's setting key"),

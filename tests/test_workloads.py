@@ -160,7 +160,7 @@ def test_custom_resources_follow_their_operators_and_helm_follows_the_namespaces
     assert "Nats" in depends("DynamoPlatformRelease")
     for name in ("Observability", "Nats", "Triton"):
         assert "KubePrometheusStackRelease" in depends(name)  # ServiceMonitor/PrometheusRule CRDs
-    for release in ("KubePrometheusStackRelease", "DcgmExporterRelease", "LokiRelease", "AlloyRelease"):
+    for release in ("KubePrometheusStackRelease", "LokiRelease", "AlloyRelease"):
         assert "Namespaces" in depends(release)
     assert "SecretSyncManifest" in depends("KubePrometheusStackRelease")  # grafana-admin exists first
 
@@ -213,8 +213,7 @@ def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
     titles = {json.loads(next(iter(d["data"].values())))["title"] for d in dashboards}
     assert titles == {"GPU fleet", "Triton Inference Server", "Dynamo"}
     monitors = {o["metadata"]["name"] for o in objects(synth, "dev", "ServiceMonitor")}
-    assert monitors == {"nats", "triton", "minio"}
-    assert helm_values(synth, "dev", "DcgmExporterRelease")["serviceMonitor"]["enabled"] is True
+    assert monitors == {"nats", "triton", "minio", "nvidia-dcgm-exporter"}  # the GPU Operator's exporter
 
 
 # The kube-state-metrics series the platform-job alerts may use, with their labels
