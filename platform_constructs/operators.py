@@ -80,7 +80,13 @@ def kube_prometheus_stack_values(
                 **CPU_PLACEMENT,
             }
         },
-        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{GPU_MODEL_LABEL},{POOL_LABEL}]"]},
+        # Node labels the GPU alerts join on: pool and type (expected advertised counts) and the
+        # MIG manager's state (k8s_charts/observability.py sharing_alerts).
+        "kube-state-metrics": {
+            "metricLabelsAllowlist": [
+                f"nodes=[{GPU_MODEL_LABEL},{POOL_LABEL},node.kubernetes.io/instance-type,nvidia.com/mig.config.state]"
+            ]
+        },
     }
 
 

@@ -397,6 +397,10 @@ class WorkloadsStack(Stack):
                 namespace=ns.MONITORING,
                 jobs=watched_jobs(self.config),
                 gpu_operator_namespace=ns.GPU_OPERATOR if self.config.has_gpus else None,
+                expected_capacity={
+                    pool: {i.instance_type: capacity.per_node(i) for i in capacity.instances}
+                    for pool, capacity in self.config.gpu_pool_capacity().items()
+                },
             ),
         )
 

@@ -111,3 +111,24 @@ def test_one_setting_on_both_ami_families():
     ]
     assert nvidia == {"device-partitioning-strategy": "mig", "mig": {"profile": {"a100.40gb": "3g.20gb"}}}
     assert bottlerocket_settings(_pool("none", "bottlerocket")) == ""
+
+
+def test_alerts_watch_the_mig_state_and_each_pools_advertised_count(synth):
+    from tests.test_workloads import objects
+
+    (rules,) = [
+        o for o in objects(synth, "prod", "PrometheusRule") if o["metadata"]["name"] == "gpu-platform"
+    ]
+    (group,) = [g for g in rules["spec"]["groups"] if g["name"] == "gpu-sharing"]
+    alerts = {rule["alert"]: rule for rule in group["rules"]}
+    assert alerts["MigConfigFailed"]["expr"] == 'kube_node_labels{label_nvidia_com_mig_config_state="failed"}'
+    assert alerts["MigConfigPending"]["for"] == "30m"
+    capacity = STAGES["prod"].gpu_pool_capacity()
+    assert {a for a in alerts if a.startswith("GpuPool")} == {
+        f"GpuPool{''.join(p.capitalize() for p in pool.split('-'))}AdvertisesUnexpectedCount"
+        for pool in capacity
+    }
+    expr = alerts["GpuPoolH100MigAdvertisesUnexpectedCount"]["expr"]
+    for instance in capacity["h100-mig"].instances:  # the capacity function's figure per type
+        count = capacity["h100-mig"].per_node(instance)["nvidia.com/gpu"]
+        assert f'label_node_kubernetes_io_instance_type="{instance.instance_type}"}} != {count}' in expr

@@ -211,7 +211,7 @@ def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
         o for o in objects(synth, "dev", "ConfigMap") if o["metadata"]["labels"].get("grafana_dashboard")
     ]
     titles = {json.loads(next(iter(d["data"].values())))["title"] for d in dashboards}
-    assert titles == {"GPU fleet", "Triton Inference Server", "Dynamo"}
+    assert titles == {"GPU fleet", "GPU sharing", "Triton Inference Server", "Dynamo"}
     monitors = {o["metadata"]["name"] for o in objects(synth, "dev", "ServiceMonitor")}
     assert monitors == {"nats", "triton", "minio", "nvidia-dcgm-exporter"}  # the GPU Operator's exporter
 
