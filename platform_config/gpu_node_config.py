@@ -15,6 +15,8 @@ The node groups (``platform_constructs/node_groups.py``), the Karpenter NodePool
 
 from __future__ import annotations
 
+from typing import Any
+
 from platform_config import gpu_catalog, mig_catalog
 from platform_config.contract import (
     DEVICE_PLUGIN_CONFIG_LABEL,
@@ -46,9 +48,9 @@ def node_labels(pool: GpuPool) -> dict[str, str]:
     return labels
 
 
-def device_plugin_config(sharing: SharingSettings) -> dict:
+def device_plugin_config(sharing: SharingSettings) -> dict[str, Any]:
     """One k8s-device-plugin config (``version: v1``) for a sharing setting."""
-    config: dict = {
+    config: dict[str, Any] = {
         "version": "v1",
         "flags": {"migStrategy": sharing.mig.strategy if sharing.mig else "none"},
     }
@@ -58,10 +60,10 @@ def device_plugin_config(sharing: SharingSettings) -> dict:
     return config
 
 
-def mig_parted_config(sharings: list[SharingSettings]) -> dict:
+def mig_parted_config(sharings: list[SharingSettings]) -> dict[str, Any]:
     """The MIG manager's config: ``all-disabled`` and one entry per MIG layout of the stage,
     the layout on every GPU of the node."""
-    configs: dict[str, list[dict]] = {"all-disabled": [{"devices": "all", "mig-enabled": False}]}
+    configs: dict[str, list[dict[str, Any]]] = {"all-disabled": [{"devices": "all", "mig-enabled": False}]}
     for sharing in sharings:
         if sharing.mig:
             devices = {p: sharing.mig.layout.count(p) for p in dict.fromkeys(sharing.mig.layout)}

@@ -18,13 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from platform_config import cpu_catalog, cron, gpu_catalog, mig_catalog, offerings
 from platform_config.checks import Unique, UniqueList, pascal, value_of
-from platform_config.gpu_sharing import (
-    BOTTLEROCKET_MIG_GPUS,
-    GPU_RESOURCE,
-    PoolCapacity,
-    SharingSettings,
-    advertised,
-)
+from platform_config.contract import GPU_RESOURCE
+from platform_config.gpu_sharing import BOTTLEROCKET_MIG_GPUS, PoolCapacity, SharingSettings, advertised
 from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings

@@ -40,7 +40,7 @@ from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.reservations_access import GROUP, WORKSPACE_CLAIM, ReservationsAccessChart
 from k8s_charts.storage_classes import EFS_CLASS
 from platform_config import namespaces
-from platform_config.gpu_sharing import GPU_RESOURCE
+from platform_config.contract import GPU_RESOURCE
 from platform_config.model import StageConfig
 from platform_config.versions import DEV_POD_BASE
 from platform_constructs.lambda_bundle import function_code, kubernetes_layer_code
