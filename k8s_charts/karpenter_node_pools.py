@@ -25,6 +25,7 @@ from platform_config.contract import (
     KARPENTER_DISCOVERY_TAG,
     POOL_LABEL,
 )
+from platform_config.gpu_node_config import bottlerocket_settings, node_labels
 from platform_config.model import AmiFamily, KarpenterNodePoolSettings
 from platform_config.versions import KARPENTER_AMI_ALIAS, KARPENTER_BOTTLEROCKET_ALIAS
 
@@ -77,12 +78,19 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                         http_put_response_hop_limit=1,
                     ),
                     block_device_mappings=_block_devices(pool),
+                    # Bottlerocket settings (TOML) Karpenter merges into the node's user data.
+                    user_data=(
+                        bottlerocket_settings(pool) or None
+                        if pool.is_gpu and pool.ami_family is AmiFamily.BOTTLEROCKET
+                        else None
+                    ),
                     tags={KARPENTER_DISCOVERY_TAG: discovery_value, POOL_LABEL: pool.name},
                 ),
             )
             labels = {POOL_LABEL: pool.name, AMI_FAMILY_LABEL: pool.ami_family.value}
             if pool.is_gpu:
                 labels[EFA_LABEL] = str(pool.efa).lower()
+                labels.update(node_labels(pool))
                 limit = {GPU_TAINT_KEY: kpool.NodePoolSpecLimits.from_number(pool.gpus_limit)}
                 taints = [
                     kpool.NodePoolSpecTemplateSpecTaints(

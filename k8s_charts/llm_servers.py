@@ -16,6 +16,8 @@ cluster has no metrics-server either, so not even a CPU HPA would act (README "L
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
@@ -32,7 +34,7 @@ from k8s_charts.baseline import (
     startup_probe,
     zone_spread,
 )
-from platform_config.contract import GPU_RESOURCE
+from platform_config.gpu_sharing import PoolCapacity
 from platform_config.llm_servers import LlmEngine, LlmServerSettings
 from platform_config.versions import TGI, VLLM_OPENAI
 
@@ -43,16 +45,6 @@ MODEL_CACHE_PATH = "/models"
 HF_HOME = f"{MODEL_CACHE_PATH}/hf"
 SERVER_USER = 1000  # the efs StorageClass creates its directories as uid/gid 1000, mode 750
 SHARED_MEMORY = "8Gi"  # /dev/shm: NCCL between tensor-parallel ranks
-
-
-def accelerator_resource(pool: str) -> str:
-    """The extended resource a server on ``pool`` requests, one per tensor-parallel rank.
-
-    The single place that decides it: ``nvidia.com/gpu`` today. A pool that advertises MIG
-    slices or time-sliced replicas under another name answers here (wire the GPU-sharing
-    capacity function in at merge); the Deployment's requests and limits read nothing else."""
-    del pool  # every pool advertises whole GPUs until that function lands
-    return GPU_RESOURCE
 
 
 def pod_labels(server: LlmServerSettings) -> dict[str, str]:
@@ -107,6 +99,7 @@ class LlmServersChart(cdk8s.Chart):
         chart_id: str,
         *,
         servers: list[LlmServerSettings],
+        capacity: Mapping[str, PoolCapacity],
         namespace: str,
         efs_storage_class: str,
         model_cache_gib: int = 500,
@@ -126,12 +119,14 @@ class LlmServersChart(cdk8s.Chart):
                 ),
             ),
         )
+        self._capacity = capacity
         for server in servers:
             self._server(server, namespace)
 
     def _server(self, server: LlmServerSettings, namespace: str) -> None:
         labels, gpus = pod_labels(server), server.gpus
-        accelerator = accelerator_resource(server.gpu_pool)
+        # What the pool advertises (the one capacity function): nvidia.com/gpu, or a MIG device.
+        accelerator = self._capacity[server.gpu_pool].unit
         command, args = engine_command(server)
         container = k8s.Container(
             name="server",

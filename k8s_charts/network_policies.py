@@ -49,6 +49,7 @@ from constructs import Construct
 from k8s_charts import llm_servers, minio, nats, triton
 from k8s_charts.dynamo_graphs import FRONTEND_PORT, SYSTEM_PORT
 from k8s_charts.mesh_policy import ProtectedService
+from k8s_charts.observability import DCGM_EXPORTER_LABELS, DCGM_EXPORTER_PORT
 from platform_config import namespaces as ns
 from platform_config.contract import APP_NAME_LABEL, NAMESPACE_NAME_LABEL
 from platform_config.versions import MLFLOW
@@ -132,6 +133,7 @@ class NetworkPoliciesChart(cdk8s.Chart):
             ns.RDMA_JOBS: lambda: self._within(ns.RDMA_JOBS),
             ns.NETWORK_OPERATOR: lambda: self._api_server(ns.NETWORK_OPERATOR),
             ns.LLM_SERVING: self._llm_serving, ns.VELERO: self._velero, ns.MLFLOW: self._mlflow,
+            ns.GPU_OPERATOR: self._gpu_operator,
         }  # fmt: skip
         for namespace in sorted(set(namespaces)):
             self._policy(namespace, "default-deny", {}, [], [], types=("Ingress", "Egress"))
@@ -340,6 +342,12 @@ class NetworkPoliciesChart(cdk8s.Chart):
         self._within(ns.CERT_MANAGER)
         self._api_server(ns.CERT_MANAGER)
         self._webhooks(ns.CERT_MANAGER, *CERT_MANAGER_WEBHOOKS)
+
+    def _gpu_operator(self) -> None:
+        """The operator and its node agents read and label nodes through the API server (NFD,
+        GFD, the MIG manager, the device plugin's config watcher); Prometheus scrapes DCGM."""
+        self._api_server(ns.GPU_OPERATOR)
+        self._scraped(ns.GPU_OPERATOR, DCGM_EXPORTER_LABELS, DCGM_EXPORTER_PORT)
 
     def _karpenter(self) -> None:
         self._api_server(ns.KARPENTER)

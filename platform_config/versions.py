@@ -41,10 +41,12 @@ PLATFORM_JOBS_BASE = ImagePin(
     tag="3.12.12-slim-bookworm",
 )
 
-NVIDIA_DEVICE_PLUGIN = HelmChartPin(
-    repository="https://nvidia.github.io/k8s-device-plugin",
-    chart="nvidia-device-plugin",
-    version="0.19.0",
+# GPU node software (platform_constructs/gpu_operator.py): device plugin, MIG manager, NFD,
+# GFD and the DCGM exporter. v26.7.0 deploys mig-manager v0.15.0 and device plugin v0.20.0.
+GPU_OPERATOR = HelmChartPin(
+    repository="https://helm.ngc.nvidia.com/nvidia",
+    chart="gpu-operator",
+    version="v26.7.0",
 )
 
 EFA_DEVICE_PLUGIN = HelmChartPin(
@@ -66,11 +68,6 @@ LOKI = HelmChartPin(
 )
 # Promtail reached end of life on 2026-03-02; Grafana Alloy is its successor as log shipper.
 ALLOY = HelmChartPin(repository="https://grafana.github.io/helm-charts", chart="alloy", version="1.13.0")
-DCGM_EXPORTER = HelmChartPin(
-    repository="https://nvidia.github.io/dcgm-exporter/helm-charts",
-    chart="dcgm-exporter",
-    version="4.8.4",  # its image: nvcr.io/nvidia/k8s/dcgm-exporter:4.6.1-4.8.4-distroless
-)
 CERT_MANAGER = HelmChartPin(repository="https://charts.jetstack.io", chart="cert-manager", version="v1.21.2")
 TRUST_MANAGER = HelmChartPin(
     repository="https://charts.jetstack.io", chart="trust-manager", version="v0.26.0"
@@ -133,12 +130,11 @@ MLFLOW_SERVER = ImagePin(repository="docker.io/burakince/mlflow", tag="3.15.1")
 
 HELM_CHARTS: tuple[HelmChartPin, ...] = (
     KARPENTER,
-    NVIDIA_DEVICE_PLUGIN,
+    GPU_OPERATOR,
     EFA_DEVICE_PLUGIN,
     KUBE_PROMETHEUS_STACK,
     LOKI,
     ALLOY,
-    DCGM_EXPORTER,
     CERT_MANAGER,
     TRUST_MANAGER,
     LINKERD_CRDS,

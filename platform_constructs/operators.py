@@ -13,7 +13,6 @@ import json
 from platform_config import namespaces
 from platform_config.contract import (
     GPU_MODEL_LABEL,
-    GPU_TAINT_KEY,
     GRAFANA_ADMIN_SECRET,
     MESH_INJECT,
     POOL_LABEL,
@@ -83,24 +82,12 @@ def kube_prometheus_stack_values(
                 **CPU_PLACEMENT,
             }
         },
-        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{GPU_MODEL_LABEL},{POOL_LABEL}]"]},
-    }
-
-
-def dcgm_exporter_values() -> dict:
-    """On every GPU node (they carry the GPU taint and the gpu-model label), scraped through
-    the chart's ServiceMonitor."""
-    return {
-        "serviceMonitor": {"enabled": True, "interval": "30s"},
-        "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {"matchExpressions": [{"key": GPU_MODEL_LABEL, "operator": "Exists"}]}
-                    ]
-                }
-            }
+        # Node labels the GPU alerts join on: pool and type (expected advertised counts) and the
+        # MIG manager's state (k8s_charts/observability.py sharing_alerts).
+        "kube-state-metrics": {
+            "metricLabelsAllowlist": [
+                f"nodes=[{GPU_MODEL_LABEL},{POOL_LABEL},node.kubernetes.io/instance-type,nvidia.com/mig.config.state]"
+            ]
         },
     }
 

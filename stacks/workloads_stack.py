@@ -372,7 +372,8 @@ class WorkloadsStack(Stack):
             self._manifest(
                 "LlmServers",
                 LlmServersChart(
-                    cdk8s.App(), "llm-servers", servers=list(workloads.llm_servers), namespace=ns.LLM_SERVING,
+                    cdk8s.App(), "llm-servers", servers=list(workloads.llm_servers),
+                    capacity=self.config.gpu_pool_capacity(), namespace=ns.LLM_SERVING,
                     efs_storage_class=EFS_CLASS,
                 ),
             )  # fmt: skip
@@ -435,7 +436,7 @@ class WorkloadsStack(Stack):
                 cdk8s.App(),
                 "kueue-queues",
                 settings=tenancy,
-                gpu_pools=list(self.config.gpu_pool_instances()),
+                capacity=self.config.gpu_pool_capacity(),
             ),
             kueue,
         )
@@ -476,13 +477,6 @@ class WorkloadsStack(Stack):
             operators.kube_prometheus_stack_values(settings, storage_class=GP3_CLASS, meshed=meshed),
             *after,
         )
-        self._release(
-            "DcgmExporter",
-            versions.DCGM_EXPORTER,
-            ns.MONITORING,
-            operators.dcgm_exporter_values(),
-            stack,
-        )
         loki = self._release(
             "Loki",
             versions.LOKI,
@@ -495,7 +489,15 @@ class WorkloadsStack(Stack):
         self._manifest(
             "Observability",
             ObservabilityChart(
-                cdk8s.App(), "observability", namespace=ns.MONITORING, jobs=watched_jobs(self.config)
+                cdk8s.App(),
+                "observability",
+                namespace=ns.MONITORING,
+                jobs=watched_jobs(self.config),
+                gpu_operator_namespace=ns.GPU_OPERATOR if self.config.has_gpus else None,
+                expected_capacity={
+                    pool: {i.instance_type: capacity.per_node(i) for i in capacity.instances}
+                    for pool, capacity in self.config.gpu_pool_capacity().items()
+                },
             ),
         )
 
@@ -520,6 +522,7 @@ class WorkloadsStack(Stack):
             model_bucket=model_bucket.bucket_name if model_bucket else "",
             region=self.region,
             efs_storage_class=EFS_CLASS,
+            capacity=self.config.gpu_pool_capacity()[cast(str, settings.gpu_pool)],
         )
         self._manifest("Triton", chart, role)
 
@@ -535,7 +538,7 @@ class WorkloadsStack(Stack):
         )
         chart = DynamoGraphsChart(
             cdk8s.App(), "dynamo-graphs", settings=settings, namespace=ns.DYNAMO,
-            pool_instances=self.config.gpu_pool_instances(),
+            capacity=self.config.gpu_pool_capacity(),
             efs_storage_class=EFS_CLASS, meshed=self.config.workloads.linkerd.enabled,
         )  # fmt: skip
         self._manifest("DynamoGraphs", chart, operator)

@@ -227,8 +227,8 @@ def test_synth_with_bad_stage_file_prints_one_message_and_no_traceback(tmp_path)
 def test_workloads_name_pools_that_exist_and_disaggregation_needs_efa():
     message = error_of(stage_with(**{"workloads.triton.gpu_pool": "a100"}))
     assert (
-        "workloads.triton.gpu_pool is 'a100'; allowed: the stage's GPU pools ['g5', 'g6', 'h100-efa', 't4']"
-        in message
+        "workloads.triton.gpu_pool is 'a100'; allowed: the stage's GPU pools "
+        "['g5', 'g6', 'h100-efa', 'l4-shared', 't4']" in message
     )
     message = error_of(stage_with(**{"workloads.dynamo.models.1.gpu_pool": "g6"}))
     assert "workloads.dynamo.models[llama-disagg].gpu_pool is 'g6', which has no EFA" in message

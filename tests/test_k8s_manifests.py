@@ -32,7 +32,8 @@ from tests.manifests import manifests_in_template, validate
 
 DEV = load_stages()[0]
 TRITON_ROLE = "arn:aws:iam::111111111111:role/dev-triton"
-DEV_POOLS = DEV.gpu_pool_instances()
+DEV_POOLS = DEV.gpu_pool_capacity()
+TRITON_POOL = DEV_POOLS[str(DEV.workloads.triton.gpu_pool)]
 
 
 def charts() -> dict[str, cdk8s.Chart]:
@@ -72,6 +73,7 @@ def charts() -> dict[str, cdk8s.Chart]:
             model_bucket="dev-model-bucket",
             region="us-west-2",
             efs_storage_class="efs",
+            capacity=TRITON_POOL,
         ),
         "triton-efs": TritonChart(
             app,
@@ -82,13 +84,14 @@ def charts() -> dict[str, cdk8s.Chart]:
             model_bucket="",
             region="us-west-2",
             efs_storage_class="efs",
+            capacity=TRITON_POOL,
         ),
         "dynamo-graphs": DynamoGraphsChart(
             app,
             "dynamo-graphs",
             settings=DEV.workloads.dynamo,
             namespace="dynamo-system",
-            pool_instances=DEV_POOLS,
+            capacity=DEV_POOLS,
             efs_storage_class="efs",
         ),
         "observability": ObservabilityChart(
@@ -116,11 +119,10 @@ def charts() -> dict[str, cdk8s.Chart]:
             app, "minio", settings=DEV.workloads.minio, namespace="minio", storage_class="gp3"
         ),
         "tenancy": TenancyChart(app, "tenancy", settings=DEV.tenancy),
-        "kueue-queues": KueueQueuesChart(
-            app, "kueue-queues", settings=DEV.tenancy, gpu_pools=list(DEV_POOLS)
-        ),
+        "kueue-queues": KueueQueuesChart(app, "kueue-queues", settings=DEV.tenancy, capacity=DEV_POOLS),
         "llm-servers": LlmServersChart(
-            app, "llm-servers", servers=list(DEV.workloads.llm_servers), namespace="llm-serving",
+            app, "llm-servers", servers=list(DEV.workloads.llm_servers), capacity=DEV_POOLS,
+            namespace="llm-serving",
             efs_storage_class="efs",
         ),
         "example-agent": ExampleAgentChart(

@@ -6,17 +6,14 @@ reaches exactly the server that lists it, which nobody else reaches."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import cdk8s
 import pytest
 
 from k8s_charts.example_agent import ExampleAgentChart
-from k8s_charts.llm_servers import (
-    GPU_RESOURCE,
-    MODEL_CACHE_CLAIM,
-    PORT,
-    LlmServersChart,
-    accelerator_resource,
-)
+from k8s_charts.llm_servers import MODEL_CACHE_CLAIM, PORT, LlmServersChart
+from platform_config.contract import GPU_RESOURCE
 from platform_config.llm_servers import LlmEngine, LlmServerSettings
 from platform_config.loader import load_stages
 from platform_config.namespaces import LLM_SERVING, PodSecurity, pod_security
@@ -36,7 +33,12 @@ def server(**changes) -> LlmServerSettings:
 
 def rendered(*servers: LlmServerSettings) -> dict[tuple[str, str], dict]:
     chart = LlmServersChart(
-        cdk8s.App(), "llm", servers=list(servers), namespace=LLM_SERVING, efs_storage_class="efs"
+        cdk8s.App(),
+        "llm",
+        servers=list(servers),
+        capacity=DEV.gpu_pool_capacity(),
+        namespace=LLM_SERVING,
+        efs_storage_class="efs",
     )
     return {(o["kind"], o["metadata"]["name"]): o for o in chart.to_json()}
 
@@ -124,12 +126,24 @@ def test_each_engine_serves_the_openai_api_on_one_port_with_its_tensor_parallel_
     assert "type" not in service  # ClusterIP: no load balancer
 
 
-def test_the_accelerator_resource_has_one_home():
-    """Requests and limits name what ``accelerator_resource`` answers and nothing else, so the
-    GPU-sharing capacity function is wired in at one place."""
-    assert accelerator_resource("t4") == "nvidia.com/gpu"
+def test_a_server_requests_what_its_pool_advertises():
+    """Requests and limits name the pool's unit from the one capacity function: a whole GPU on a
+    time-sliced pool's replica is ``nvidia.com/gpu``, a MIG device under the mixed strategy is
+    ``nvidia.com/mig-<profile>``."""
+    mig = SimpleNamespace(unit="nvidia.com/mig-3g.40gb")
+    chart = LlmServersChart(
+        cdk8s.App(),
+        "llm",
+        servers=[VLLM],
+        capacity={VLLM.gpu_pool: mig},
+        namespace=LLM_SERVING,
+        efs_storage_class="efs",
+    )
+    objects_ = {(o["kind"], o["metadata"]["name"]): o for o in chart.to_json()}
+    limits = container(objects_, "qwen-vllm")["resources"]["limits"]
+    assert [key for key in limits if "/" in key] == ["nvidia.com/mig-3g.40gb"]
     limits = container(rendered(VLLM), "qwen-vllm")["resources"]["limits"]
-    assert [key for key in limits if "/" in key] == [accelerator_resource(VLLM.gpu_pool)]
+    assert [key for key in limits if "/" in key] == [DEV.gpu_pool_capacity()[VLLM.gpu_pool].unit]
 
 
 def test_weights_go_to_the_efs_model_cache_and_the_token_comes_from_the_secret_sync():

@@ -43,7 +43,7 @@ def test_cpu_pool_launches_its_catalogued_sizes_with_a_vcpu_limit():
         t for t in cpu_catalog.known_types() if t.startswith("c7i.")
     )
     assert (pool.vcpus_limit, pool.gpus_limit, pool.volume_gib) == (64, 0, 100)
-    assert not config.has_gpus and not config.needs_nvidia_device_plugin
+    assert not config.has_gpus
 
 
 def test_gpu_pool_defaults_are_unchanged():
@@ -114,14 +114,6 @@ def test_cpu_nodes_take_catalogued_cpu_types_only():
 def test_the_cpu_pool_name_is_reserved():
     message = error_of(stage(**karpenter({"name": "cpu", "kind": "cpu", "instance_families": ["m7i"]})))
     assert "karpenter.node_pools[0].name 'cpu' is reserved for the managed CPU node group" in message
-
-
-def test_a_stage_of_bottlerocket_gpu_pools_needs_no_device_plugin_chart():
-    pools = [
-        {"name": "l4", "instance_type": "g6.xlarge", "ami_family": "bottlerocket"},
-    ]
-    config = parse_stage(stage(gpu_pools=pools), "t")
-    assert config.has_gpus and not config.needs_nvidia_device_plugin
 
 
 @pytest.mark.parametrize("instance_type", gpu_catalog.known_types())

@@ -61,7 +61,7 @@ def test_triton_service_account_carries_the_irsa_role_that_may_only_read_its_pre
 def test_triton_runs_on_its_gpu_pool_with_health_probes_and_ports(synth):
     (deployment,) = [o for o in objects(synth, "dev", "Deployment") if o["metadata"]["name"] == "triton"]
     pod = deployment["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == {POOL_LABEL: "t4"}
+    assert pod["nodeSelector"] == {POOL_LABEL: "l4-shared"}  # a time-slice: one nvidia.com/gpu
     assert pod["tolerations"][0]["key"] == GPU_TAINT_KEY
     (container,) = pod["containers"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
@@ -162,7 +162,7 @@ def test_custom_resources_follow_their_operators_and_helm_follows_the_namespaces
     assert "Nats" in depends("DynamoPlatformRelease")
     for name in ("Observability", "Nats", "Triton"):
         assert "KubePrometheusStackRelease" in depends(name)  # ServiceMonitor/PrometheusRule CRDs
-    for release in ("KubePrometheusStackRelease", "DcgmExporterRelease", "LokiRelease", "AlloyRelease"):
+    for release in ("KubePrometheusStackRelease", "LokiRelease", "AlloyRelease"):
         assert "Namespaces" in depends(release)
     assert "SecretSyncManifest" in depends("KubePrometheusStackRelease")  # grafana-admin exists first
 
@@ -231,10 +231,16 @@ def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
         o for o in objects(synth, "dev", "ConfigMap") if o["metadata"]["labels"].get("grafana_dashboard")
     ]
     titles = {json.loads(next(iter(d["data"].values())))["title"] for d in dashboards}
-    assert titles == {"GPU fleet", "Triton Inference Server", "Dynamo"}
+    assert titles == {"GPU fleet", "GPU sharing", "Triton Inference Server", "Dynamo"}
     monitors = {o["metadata"]["name"] for o in objects(synth, "dev", "ServiceMonitor")}
-    assert monitors == {"nats", "triton", "minio", "qwen-vllm", "qwen-tgi"}
-    assert helm_values(synth, "dev", "DcgmExporterRelease")["serviceMonitor"]["enabled"] is True
+    assert monitors == {
+        "nats",
+        "triton",
+        "minio",
+        "qwen-vllm",
+        "qwen-tgi",
+        "nvidia-dcgm-exporter",
+    }  # the GPU Operator's exporter
 
 
 # The kube-state-metrics series the platform-job alerts may use, with their labels
