@@ -13,7 +13,7 @@ import pytest
 
 from k8s_charts.example_agent import ExampleAgentChart
 from k8s_charts.llm_servers import MODEL_CACHE_CLAIM, PORT, LlmServersChart
-from platform_config.contract import GPU_RESOURCE
+from platform_config.contract import GPU_RESOURCE, POOL_LABEL
 from platform_config.llm_servers import LlmEngine, LlmServerSettings
 from platform_config.loader import load_stages
 from platform_config.namespaces import LLM_SERVING, PodSecurity, pod_security
@@ -63,8 +63,16 @@ def llm(index: int, **changes) -> dict:
     [
         (llm(0, gpu_pool="a100"), "workloads.llm_servers[qwen-vllm].gpu_pool is 'a100'; allowed:"),
         (
-            llm(0, gpus=8),
-            "workloads.llm_servers[qwen-vllm].gpus is 8 but pool t4's g4dn.12xlarge has 4; allowed: 1 to 4",
+            llm(0, gpus=8, gpu_pool="h100-efa"),
+            "workloads.llm_servers[qwen-vllm].gpus is 8 but pool h100-efa's p5.4xlarge has 1; allowed: 1 to 1",
+        ),
+        (
+            llm(0, gpus=2),
+            "workloads.llm_servers[qwen-vllm].gpus is 2 but pool l4-shared shares its GPUs (time-slicing)",
+        ),
+        (
+            llm(0, gpu_pool="t4"),
+            "workloads.llm_servers[qwen-vllm].gpu_pool is 't4', which reservations.gpu_pools ['t4'] reserves",
         ),
         (llm(0, engine="ollama"), "workloads.llm_servers[0].engine"),
         (llm(0, clients=[]), "workloads.llm_servers[0].clients"),
@@ -157,7 +165,7 @@ def test_weights_go_to_the_efs_model_cache_and_the_token_comes_from_the_secret_s
         assert {"name": "model-cache", "mountPath": "/models"} in main["volumeMounts"]
         pod = objects_[("Deployment", name)]["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsUser"] == 1000  # the EFS access point's owner
-        assert pod["nodeSelector"] == {"gpuplatform.io/pool": "t4"}
+        assert pod["nodeSelector"] == {POOL_LABEL: VLLM.gpu_pool}
     # only the gated-model server gets a token, from its own synced Secret
     assert "HF_TOKEN" not in {e["name"] for e in container(objects_, "qwen-vllm")["env"]}
     token = {e["name"]: e for e in container(objects_, "qwen-tgi")["env"]}["HF_TOKEN"]
