@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from platform_config import cpu_catalog, cron, gpu_catalog, offerings
 from platform_config.checks import Unique, UniqueList, pascal, value_of
+from platform_config.job_api import JobApiSettings
 from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
@@ -437,6 +438,7 @@ class StageConfig(_Settings):
     workloads: WorkloadsSettings = WorkloadsSettings()
     reservations: ReservationsSettings = ReservationsSettings()
     tenancy: TenancySettings = TenancySettings()
+    job_api: JobApiSettings = JobApiSettings()
 
     @field_validator("availability_zones")
     @classmethod
@@ -462,6 +464,9 @@ class StageConfig(_Settings):
         self._team_quotas_fit()
         self._types_offered_in_region()
         self._training_fits()
+        self.job_api.check_against_stage(
+            teams=[t.name for t in self.tenancy.teams], cert_manager=self.workloads.linkerd.enabled
+        )
         return self
 
     def _training_fits(self) -> None:

@@ -62,6 +62,7 @@ KUBERAY = "kuberay-system"
 EFA_TEST = "efa-test"
 NETWORK_OPERATOR = "nvidia-network-operator"
 RDMA_JOBS = "rdma-jobs"
+GPU_CONTROLPLANE = "gpu-controlplane"
 
 MESH_REASON = "meshed: linkerd-init adds NET_ADMIN and NET_RAW (no Linkerd CNI plugin)"
 
@@ -104,6 +105,9 @@ NAMESPACES: dict[str, OwnedNamespace] = {
             ECR_TOKEN_REFRESH, "ECR token refresh (k8s_charts/ecr_token_refresh.py)", PodSecurity.RESTRICTED
         ),
         OwnedNamespace(KUEUE, "Kueue controller (GPU admission of the teams' work)", PodSecurity.RESTRICTED),
+        OwnedNamespace(
+            GPU_CONTROLPLANE, "job API and dispatcher (k8s_charts/job_api.py)", PodSecurity.RESTRICTED
+        ),
         OwnedNamespace(
             GPU_DEV,
             "developers' pods (reservations/dev_pod.py)",

@@ -108,6 +108,11 @@ MINIO = ImagePin(repository="quay.io/minio/minio", tag="RELEASE.2025-09-07T16-13
 # Base of the GPU developer pods (images/dev_pod adds sshd and sudo): seed 002's image.
 DEV_POD_BASE = ImagePin(repository="docker.io/pytorch/pytorch", tag="2.8.0-cuda12.9-cudnn9-devel")
 
+# Aurora PostgreSQL engine of the platform's database (platform_constructs/postgres.py): the
+# 16 line, whose 16.3 and later minors scale Serverless v2 to 0 ACU (AWS Aurora User Guide,
+# "Aurora Serverless v2 capacity"); 16.9 is the newest 16 minor the pinned aws-cdk-lib names.
+AURORA_POSTGRES = "16.9"
+
 HELM_CHARTS: tuple[HelmChartPin, ...] = (
     KARPENTER,
     NVIDIA_DEVICE_PLUGIN,
