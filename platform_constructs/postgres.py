@@ -90,6 +90,9 @@ class PlatformDatabase(Construct):
             storage_encrypted=True,
             storage_encryption_key=key,
             iam_authentication=True,
+            # The RDS Data API: SQL over HTTPS, gated by IAM and a secret; how an operator
+            # bootstraps a consumer's login without a network path to the cluster (README).
+            enable_data_api=True,
             deletion_protection=retain,
             removal_policy=removal_policy,
             backup=rds.BackupProps(retention=Duration.days(settings.backup_retention_days)),
