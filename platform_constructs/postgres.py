@@ -18,6 +18,8 @@ What the cluster guarantees:
   consumers, so a consumer always has one valid login while its other one rotates); the
   functions run in the private subnets and reach Secrets Manager through the NAT gateway, since
   the Network stack has no Secrets Manager endpoint;
+* each consumer's login and database created at deploy time (``lambda/postgres_consumer``,
+  through the RDS Data API), before its rotation first runs;
 * a security group that admits nothing by itself: whoever runs the consumers adds the one
   ingress rule it needs (:meth:`PlatformDatabase.admit`), in its own stack, so the rule goes
   before its source security group does.
@@ -25,15 +27,21 @@ What the cluster guarantees:
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import CustomResource, Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_rds as rds
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from platform_config.checks import pascal
 from platform_config.job_api import DatabaseSettings
 from platform_config.versions import AURORA_POSTGRES
-from platform_constructs.nag import acknowledge
+from platform_constructs.lambda_bundle import function_code
+from platform_constructs.nag import acknowledge, managed_policy_finding
 
 PORT = 5432
 MASTER_USER = "platform_admin"
@@ -90,8 +98,8 @@ class PlatformDatabase(Construct):
             storage_encrypted=True,
             storage_encryption_key=key,
             iam_authentication=True,
-            # The RDS Data API: SQL over HTTPS, gated by IAM and a secret; how an operator
-            # bootstraps a consumer's login without a network path to the cluster (README).
+            # The RDS Data API: SQL over HTTPS, gated by IAM and a secret; how each consumer's
+            # login is created at deploy time without a network path to the cluster.
             enable_data_api=True,
             deletion_protection=retain,
             removal_policy=removal_policy,
@@ -111,7 +119,7 @@ class PlatformDatabase(Construct):
             self,
             "RotationSecurityGroup",
             vpc=vpc,
-            description="Secrets Manager rotation functions of the platform's PostgreSQL",
+            description="Secrets Manager rotation functions of the platform PostgreSQL",
         )
         self.cluster.add_rotation_single_user(
             automatically_after=Duration.days(settings.rotation_days),
@@ -120,10 +128,12 @@ class PlatformDatabase(Construct):
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         )
         self.consumers: dict[str, rds.DatabaseSecret] = {}
+        self._bootstrap: lambda_.Function | None = None
 
     def add_consumer(self, name: str) -> rds.DatabaseSecret:
-        """A login and a database both called ``name`` (created by the bootstrap the README
-        describes), its secret rotated by the multi-user scheme with the master's secret."""
+        """A login and a database both called ``name``, created at deploy time by the
+        ``lambda/postgres_consumer`` custom resource with the password of the consumer's own
+        secret, which the multi-user scheme then rotates with the master's secret."""
         if name in self.consumers:
             raise ValueError(f"database consumer {name!r} is added twice")
         master = self.cluster.secret
@@ -133,7 +143,7 @@ class PlatformDatabase(Construct):
             )
         secret = rds.DatabaseSecret(
             self,
-            f"{name.title().replace('_', '')}Secret",
+            f"{pascal(name)}Secret",
             username=name,
             dbname=name,
             encryption_key=self.key,
@@ -142,15 +152,81 @@ class PlatformDatabase(Construct):
         )
         attached = secret.attach(self.cluster)
         self.cluster.add_rotation_multi_user(
-            f"{name.title().replace('_', '')}Rotation",
+            f"{pascal(name)}Rotation",
             secret=attached,
             automatically_after=Duration.days(self.settings.rotation_days),
             exclude_characters=EXCLUDED_CHARACTERS,
             security_group=self.rotation_security_group,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
         )
+        resource = CustomResource(
+            self,
+            f"{pascal(name)}Login",
+            service_token=self._bootstrap_function(master, secret).function_arn,
+            resource_type="Custom::PostgresConsumer",
+            properties={
+                "ClusterArn": self.cluster.cluster_arn,
+                "MasterSecretArn": master.secret_arn,
+                "ConsumerSecretArn": secret.secret_arn,
+                "Consumer": name,
+            },
+        )
+        # The writer must be up (its resources only: the cluster construct also holds the
+        # rotations, which wait for this); the rotation must find the login when it first runs.
+        writer = self.cluster.node.find_child("Writer")
+        resource.node.add_dependency(*(c for c in (self.cluster.node.default_child, writer) if c is not None))
+        rotation = self.cluster.node.try_find_child(f"{pascal(name)}Rotation")
+        if rotation is not None:
+            rotation.node.add_dependency(resource)
         self.consumers[name] = secret
         return secret
+
+    def _bootstrap_function(
+        self, master: secretsmanager.ISecret | None, secret: rds.DatabaseSecret
+    ) -> lambda_.Function:
+        """One function per cluster for every consumer's bootstrap; each consumer's secret is
+        added to what it may read. Outside the VPC: the Data API is an AWS endpoint."""
+        if self._bootstrap is None:
+            self._bootstrap = lambda_.Function(
+                self,
+                "ConsumerBootstrap",
+                runtime=lambda_.Runtime.PYTHON_3_14,
+                architecture=lambda_.Architecture.X86_64,
+                handler="handler.handler",
+                code=function_code("postgres_consumer"),
+                timeout=Duration.minutes(5),
+                log_group=logs.LogGroup(
+                    self, "ConsumerBootstrapLogs", retention=logs.RetentionDays.ONE_MONTH
+                ),
+                description="Creates each consumer's login and database on the platform's PostgreSQL",
+            )
+            data_api = ["BeginTransaction", "CommitTransaction", "ExecuteStatement", "RollbackTransaction"]
+            self._bootstrap.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=[f"rds-data:{a}" for a in data_api], resources=[self.cluster.cluster_arn]
+                )
+            )
+            self._bootstrap.add_to_role_policy(
+                iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.key.key_arn])
+            )
+            if master is not None:  # the Data API reads the master's secret as its caller
+                self._read(master)
+            role = self._bootstrap.role
+            if role is not None:
+                acknowledge(
+                    role,
+                    "The AWS managed basic execution policy only lets the function write its own "
+                    "logs; writing it out would copy it verbatim.",
+                    managed_policy_finding("service-role/AWSLambdaBasicExecutionRole"),
+                )
+        self._read(secret)
+        return self._bootstrap
+
+    def _read(self, secret: secretsmanager.ISecret) -> None:
+        if self._bootstrap is not None:
+            self._bootstrap.add_to_role_policy(
+                iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[secret.secret_arn])
+            )
 
     def admit(self, source_security_group_id: str, description: str, *, scope: Construct) -> None:
         """PostgreSQL from a security group: one ingress rule, created in ``scope``'s stack
@@ -158,7 +234,7 @@ class PlatformDatabase(Construct):
         rotation functions' rule is CDK's own, added with each rotation.)"""
         ec2.CfnSecurityGroupIngress(
             scope,
-            f"PostgresFrom{''.join(w.title() for w in description.split())}",
+            f"PostgresFrom{pascal(description.replace(' ', '-'))}",
             group_id=self.security_group.security_group_id,
             source_security_group_id=source_security_group_id,
             ip_protocol="tcp",

@@ -28,6 +28,7 @@ from k8s_charts.kueue_queues import LOCAL_QUEUE
 from k8s_charts.linkerd_identity import ROOT_ISSUER
 from k8s_charts.namespaces import NamespacesChart
 from platform_config import namespaces
+from platform_config.checks import pascal
 from platform_config.model import StageConfig
 from platform_config.versions import PLATFORM_JOBS_BASE
 from platform_constructs.naming import CERT_MANAGER_NAMESPACE, GPU_TAINT_KEY, POOL_LABEL
@@ -152,7 +153,7 @@ class JobApiStack(Stack):
         needs no permission: the service only forwards callers' signed requests."""
         role = irsa_role(
             self,
-            f"{''.join(w.title() for w in account.split('-'))}Role",
+            f"{pascal(account)}Role",
             cluster=cluster,
             namespace=NAMESPACE,
             service_account=account,

@@ -126,6 +126,41 @@ def cluster_id(synth) -> str:
     return logical_id
 
 
+def test_each_consumers_login_is_created_before_its_rotation_runs(synth):
+    resources = synth.template("dev", "Storage")["Resources"]
+    (login_id,) = [k for k, r in resources.items() if r["Type"] == "Custom::PostgresConsumer"]
+    props = resources[login_id]["Properties"]
+    assert props["Consumer"] == "job_api"
+    assert props["ConsumerSecretArn"] == {"Ref": "DatabaseJobApiSecretF4C5A994"}
+    assert props["ClusterArn"]["Fn::Join"] and cluster_id(synth) in json.dumps(props["ClusterArn"])
+    assert resources[cluster_id(synth)]["Properties"]["EnableHttpEndpoint"] is True  # the Data API
+    (rotation_app,) = [k for k in resources if k.startswith("DatabaseClusterJobApiRotation")
+                       and resources[k]["Type"] == "AWS::Serverless::Application"]  # fmt: skip
+    assert login_id in resources[rotation_app]["DependsOn"]
+    # the function: the Data API on this cluster, the two secrets it reads, the key; no VPC
+    (function,) = [
+        r for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Function" and "consumer" in r["Properties"].get("Description", "")
+    ]  # fmt: skip
+    assert "VpcConfig" not in function["Properties"]
+    role = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+    ]
+    actions = {
+        a for st in policy for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    }
+    assert actions == {
+        "rds-data:BeginTransaction", "rds-data:CommitTransaction", "rds-data:ExecuteStatement",
+        "rds-data:RollbackTransaction", "kms:Decrypt", "secretsmanager:GetSecretValue",
+    }  # fmt: skip
+    assert "*" not in json.dumps([st["Resource"] for st in policy])
+    (secrets,) = [st["Resource"] for st in policy if st["Action"] == "secretsmanager:GetSecretValue"]
+    assert len(secrets) == 2  # the master's (the Data API reads it as its caller) and the consumer's
+
+
 def _ingress(synth, stack: str) -> list[dict]:
     return [r["Properties"] for r in synth.resources("dev", stack, "AWS::EC2::SecurityGroupIngress").values()]
 
