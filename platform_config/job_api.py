@@ -21,6 +21,9 @@ PRINCIPAL_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9_+=,.@/-]
 # A registry host, optionally with a path prefix (an ECR pull-through cache's prefix).
 REGISTRY = r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(/[a-z0-9._-]+)*$"
 TEAM_NAME = r"^[a-z][a-z0-9-]{1,30}$"
+# PostgreSQL's port on the platform's database: the cluster listens on it, its security group
+# and the job API's NetworkPolicies open it.
+POSTGRES_PORT = 5432
 Principal = Annotated[str, Field(pattern=PRINCIPAL_ARN, max_length=2048)]
 
 

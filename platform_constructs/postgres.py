@@ -38,12 +38,12 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from platform_config.checks import pascal
-from platform_config.job_api import DatabaseSettings
+from platform_config.job_api import POSTGRES_PORT, DatabaseSettings
 from platform_config.versions import AURORA_POSTGRES
 from platform_constructs.lambda_bundle import function_code
 from platform_constructs.nag import acknowledge, managed_policy_finding
 
-PORT = 5432
+PORT = POSTGRES_PORT
 MASTER_USER = "platform_admin"
 # Characters the rotation functions and libpq connection strings both take without quoting.
 EXCLUDED_CHARACTERS = " %+~`#$&*()|[]{}:;<>?!'/@\"\\"

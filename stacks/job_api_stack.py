@@ -29,9 +29,9 @@ from k8s_charts.linkerd_identity import ROOT_ISSUER
 from k8s_charts.namespaces import NamespacesChart
 from platform_config import namespaces
 from platform_config.checks import pascal
+from platform_config.contract import GPU_RESOURCE, GPU_TAINT_KEY, POOL_LABEL
 from platform_config.model import StageConfig
 from platform_config.versions import PLATFORM_JOBS_BASE
-from platform_constructs.naming import CERT_MANAGER_NAMESPACE, GPU_TAINT_KEY, POOL_LABEL
 from platform_constructs.platform_jobs import attach
 from platform_constructs.postgres import PlatformDatabase
 from platform_constructs.workload_identity import irsa_role
@@ -43,7 +43,6 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = "images/job_api/Dockerfile"
 # The build context is the repository root (the Dockerfile copies job_api/); only these enter it.
 CONTEXT = ["*", "!job_api", "!images/job_api", "**/__pycache__", "**/*.pyc"]
-GPU_RESOURCE = "nvidia.com/gpu"
 
 
 def ecr_registry(config: StageConfig) -> str:
@@ -141,7 +140,7 @@ class JobApiStack(Stack):
             api_replicas=config.job_api.api_replicas,
             dispatcher_replicas=config.job_api.dispatcher_replicas,
             root_issuer=ROOT_ISSUER,
-            cert_manager_namespace=CERT_MANAGER_NAMESPACE,
+            cert_manager_namespace=namespaces.CERT_MANAGER,
         )
         self.service = attach(self, "Service", cluster, chart)
         self.service.node.add_dependency(*created, ingress, *roles.values())

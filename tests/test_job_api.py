@@ -14,9 +14,9 @@ from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
 from k8s_charts import job_api as chart
+from platform_config.contract import GPU_TAINT_KEY, POOL_LABEL
 from platform_config.job_api import DatabaseSettings
 from platform_config.loader import load_stages
-from platform_constructs.naming import GPU_TAINT_KEY, POOL_LABEL
 from platform_constructs.postgres import PORT, PlatformDatabase
 from stacks.job_api_stack import service_settings
 from tests.manifests import manifests_in_template, render, validate
@@ -535,7 +535,7 @@ def test_inside_the_stack_the_service_goes_before_its_namespace_policies_roles_a
     ("changes", "message"),
     [
         ({"job_api.allowed_principal_arns": []}, "job_api.allowed_principal_arns is empty"),
-        ({"tenancy.teams": []}, "job_api.enabled needs tenancy.teams"),
+        ({"tenancy.teams": [], "workloads.training": {}, "workloads.ray": {}}, "needs tenancy.teams"),
         ({"workloads.linkerd": {"enabled": False}}, "job_api.enabled needs cert-manager"),
         ({"job_api.team_members": {"nobody": [DEVELOPERS]}}, "'nobody' is not a team"),
         ({"job_api.team_members": {"training": [f"{DEVELOPERS}2"]}}, "not in allowed_principal_arns"),
