@@ -62,6 +62,7 @@ def service_settings(config: StageConfig) -> dict[str, Any]:
             "members": list(settings.team_members.get(team.name, settings.allowed_principal_arns)),
         }
         for team in tenancy.teams
+        if team.gpus  # a team without a GPU quota has nothing the API could admit
     }
     pools = {
         name: {

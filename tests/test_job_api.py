@@ -366,7 +366,7 @@ def test_the_settings_config_map_is_the_stage(synth):
     assert set(settings) == CONTRACT_KEYS
     assert settings == service_settings(STAGES["dev"])
     assert settings["allowed_registries"] == ["111111111111.dkr.ecr.us-west-2.amazonaws.com", "nvcr.io"]
-    assert set(settings["teams"]) == {"training", "inference", "agentic", "mlops"}
+    assert set(settings["teams"]) == {"training", "inference", "agentic"}  # mlops has no GPU quota
     training = settings["teams"]["training"]
     assert training == {
         "namespace": "team-training",
@@ -449,8 +449,10 @@ def rendered_job(settings: dict) -> dict:
 
     job = {
         "id": "0123456789ab4cdef0123456789abcde", "team": "training", "pool": "g6", "gpus": 2,
-        "image": f"{settings['allowed_registries'][0]}/training/trainer:1.0",
-        "command": ["python", "train.py"],
+        "spec": {
+            "image": f"{settings['allowed_registries'][0]}/training/trainer:1.0",
+            "command": ["python", "train.py"], "args": [], "env": {}, "max_runtime_minutes": 60,
+        },
     }  # fmt: skip
     return render_job(job, ServiceSettings.model_validate(settings))
 
