@@ -23,6 +23,10 @@ exactly the allows its pods need, selected by the labels the workloads' own char
   pricing, SQS), Triton (S3 through the gateway endpoint, whose addresses are S3's public
   ones), Dynamo and the LLM servers (model downloads from Hugging Face) on 443 only. No other
   platform service reaches the internet.
+* ``gpu-controlplane``: the job API admits the VPC on its HTTPS port (developers, through the
+  internal NLB, which keeps their address); the API and the dispatcher reach the API server,
+  STS and the database (5432) in the VPC and Secrets Manager on the internet (no VPC
+  endpoint). No other namespace has egress on 5432, so only these pods reach PostgreSQL.
 * ``gpu-dev``: sshd (2222) from anywhere (the NodePort Service); egress to the internet but
   not into the VPC, so a dev pod reaches no platform service but DNS and what a client setting
   names.
@@ -46,12 +50,13 @@ from collections.abc import Collection, Sequence
 import cdk8s
 from constructs import Construct
 
-from k8s_charts import llm_servers, minio, nats, triton
+from k8s_charts import job_api, llm_servers, minio, nats, triton
 from k8s_charts.dynamo_graphs import FRONTEND_PORT, SYSTEM_PORT
 from k8s_charts.mesh_policy import ProtectedService
 from k8s_charts.observability import DCGM_EXPORTER_LABELS, DCGM_EXPORTER_PORT
 from platform_config import namespaces as ns
 from platform_config.contract import APP_NAME_LABEL, NAMESPACE_NAME_LABEL
+from platform_config.job_api import POSTGRES_PORT
 from platform_config.versions import MLFLOW
 from reservations.dev_pod import SSH_PORT
 
@@ -134,6 +139,7 @@ class NetworkPoliciesChart(cdk8s.Chart):
             ns.NETWORK_OPERATOR: lambda: self._api_server(ns.NETWORK_OPERATOR),
             ns.LLM_SERVING: self._llm_serving, ns.VELERO: self._velero, ns.MLFLOW: self._mlflow,
             ns.GPU_OPERATOR: self._gpu_operator,
+            ns.GPU_CONTROLPLANE: self._gpu_controlplane,
         }  # fmt: skip
         for namespace in sorted(set(namespaces)):
             self._policy(namespace, "default-deny", {}, [], [], types=("Ingress", "Egress"))
@@ -359,3 +365,18 @@ class NetworkPoliciesChart(cdk8s.Chart):
             [{"from": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _ports(SSH_PORT)}],
             [{"to": [self._internet()]}],
         )  # fmt: skip
+
+    def _gpu_controlplane(self) -> None:
+        self._policy(
+            ns.GPU_CONTROLPLANE, "allow-api-clients", job_api.api_labels(),
+            [{"from": [self._vpc_peer()], "ports": _ports(job_api.API_PORT)}], [],
+        )  # fmt: skip
+        for name, pods in (
+            (job_api.API, job_api.api_labels()),
+            (job_api.DISPATCHER, job_api.dispatcher_labels()),
+        ):
+            self._policy(
+                ns.GPU_CONTROLPLANE, f"allow-{name}-egress", pods, [],
+                [{"to": [self._vpc_peer()], "ports": _ports(HTTPS, POSTGRES_PORT)},
+                 {"to": [self._internet()], "ports": _ports(HTTPS)}],
+            )  # fmt: skip

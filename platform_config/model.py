@@ -20,6 +20,7 @@ from platform_config import cpu_catalog, cron, gpu_catalog, llm_servers, mig_cat
 from platform_config.checks import Unique, UniqueList, pascal, value_of
 from platform_config.contract import GPU_RESOURCE
 from platform_config.gpu_sharing import BOTTLEROCKET_MIG_GPUS, PoolCapacity, SharingSettings, advertised
+from platform_config.job_api import JobApiSettings
 from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
@@ -502,6 +503,7 @@ class StageConfig(_Settings):
     workloads: WorkloadsSettings = WorkloadsSettings()
     reservations: ReservationsSettings = ReservationsSettings()
     tenancy: TenancySettings = TenancySettings()
+    job_api: JobApiSettings = JobApiSettings()
 
     @field_validator("availability_zones")
     @classmethod
@@ -529,6 +531,9 @@ class StageConfig(_Settings):
         self._types_offered_in_region()
         self._training_fits()
         self.workloads.example_agent.check_against_stage(self.workloads.llm_servers, self.tenancy)
+        self.job_api.check_against_stage(
+            teams=[t.name for t in self.tenancy.teams], cert_manager=self.workloads.linkerd.enabled
+        )
         return self
 
     def _training_fits(self) -> None:

@@ -65,6 +65,7 @@ RDMA_JOBS = "rdma-jobs"
 LLM_SERVING = "llm-serving"
 VELERO = "velero"
 MLFLOW = "mlflow"
+GPU_CONTROLPLANE = "gpu-controlplane"
 
 MESH_REASON = "meshed: linkerd-init adds NET_ADMIN and NET_RAW (no Linkerd CNI plugin)"
 
@@ -117,6 +118,9 @@ NAMESPACES: dict[str, OwnedNamespace] = {
             VELERO,
             "Velero server, backup locations and schedules (k8s_charts/velero.py)",
             PodSecurity.RESTRICTED,
+        ),
+        OwnedNamespace(
+            GPU_CONTROLPLANE, "job API and dispatcher (k8s_charts/job_api.py)", PodSecurity.RESTRICTED
         ),
         OwnedNamespace(
             GPU_DEV,

@@ -128,6 +128,11 @@ MLFLOW = HelmChartPin(
 )
 MLFLOW_SERVER = ImagePin(repository="docker.io/burakince/mlflow", tag="3.15.1")
 
+# Aurora PostgreSQL engine of the platform's database (platform_constructs/postgres.py): the
+# 16 line, whose 16.3 and later minors scale Serverless v2 to 0 ACU (AWS Aurora User Guide,
+# "Aurora Serverless v2 capacity"); 16.9 is the newest 16 minor the pinned aws-cdk-lib names.
+AURORA_POSTGRES = "16.9"
+
 HELM_CHARTS: tuple[HelmChartPin, ...] = (
     KARPENTER,
     GPU_OPERATOR,

@@ -1,5 +1,6 @@
-"""Stateful: the shared EFS file system (model cache and workspace), the S3 model bucket and,
-when reservations are on, the reservations table.
+"""Stateful: the shared EFS file system (model cache and workspace), the S3 model bucket,
+when reservations are on the reservations table, and when the job API is on the platform's
+PostgreSQL (its consumers: the job API).
 
 All are encrypted with a stage key, kept on stack deletion in stages that retain data, and
 reachable only from inside the VPC (EFS) or over TLS (S3).
@@ -16,11 +17,15 @@ from constructs import Construct
 
 from platform_config.model import StageConfig
 from platform_constructs.keys import stage_key
+from platform_constructs.postgres import PlatformDatabase
 from platform_constructs.reservations_table import reservations_table
 from platform_constructs.retention import destroys_data, removal_policy
 
 # uid/gid of the non-root user in platform images; access points create their roots as it.
 POSIX_USER = efs.PosixUser(uid="1000", gid="1000")
+
+
+JOB_API_DATABASE = "job_api"  # the job API's login and database on the platform's PostgreSQL
 
 
 def bucket_arn_export(storage_stack_name: str, bucket_id: str) -> str:
@@ -109,6 +114,18 @@ class StorageStack(Stack):
             self.reservations_table = reservations_table(
                 self, "ReservationsTable", config=config, key=self.key
             )
+
+        self.database: PlatformDatabase | None = None
+        if config.job_api.enabled:
+            self.database = PlatformDatabase(
+                self,
+                "Database",
+                vpc=vpc,
+                key=self.key,
+                settings=config.job_api.database,
+                removal_policy=policy,
+            )
+            self.database.add_consumer(JOB_API_DATABASE)
 
     def _data_bucket(
         self, construct_id: str, log_prefix: str, config: StageConfig, access_logs: s3.IBucket | None

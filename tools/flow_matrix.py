@@ -44,6 +44,8 @@ from k8s_charts.network_policies import JOBSET_NAME_LABEL, RAY_CLUSTER_LABEL, RA
 from k8s_charts.ray_clusters import CLIENT_PORT, DASHBOARD_PORT, GCS_PORT
 from k8s_charts.training import RDZV_PORT
 from platform_config.contract import TEAM_LABEL
+from platform_config.job_api import POSTGRES_PORT
+from platform_config.namespaces import GPU_CONTROLPLANE
 from platform_config.versions import MLFLOW
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
@@ -58,6 +60,8 @@ HELM_CHART_TYPE = "Custom::AWSCDK-EKS-HelmChart"
 DEV_POD_NAME = "dev-pod"
 DEV_POD_ID = f"gpu-dev/{DEV_POD_NAME}"
 HTTPS = ContainerPort(443, "https")
+POSTGRES = ContainerPort(POSTGRES_PORT, "postgresql")
+JOB_API_ID = f"{GPU_CONTROLPLANE}/job-api"
 SAMPLE_RESERVATION = Reservation(
     reservation_id="00000000-0000-4000-8000-000000000000",
     user_id="alice",
@@ -397,6 +401,15 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
     if has(DEV_POD_ID):
         dev = cluster.workload(DEV_POD_ID)
         required.append(Flow(dev, internet, HTTPS, "a developer's workstation: packages, keys, models"))
+    for process in (w for w in cluster.workloads if w.namespace == GPU_CONTROLPLANE):
+        required += [
+            Flow(process, vpc, HTTPS, "API server and STS endpoint"),
+            Flow(process, vpc, POSTGRES, "the platform's PostgreSQL"),
+            Flow(process, internet, HTTPS, "Secrets Manager (no VPC endpoint)"),
+        ]
+    if has(JOB_API_ID):
+        api = cluster.workload(JOB_API_ID)
+        required.append(Flow(vpc, api, api.port("https"), "developers through the internal NLB"))
     required += _training_flows(flows)
     return required
 
@@ -424,9 +437,17 @@ def _training_flows(flows: StageFlows) -> list[Flow]:
 
 
 def _forbidden(flows: StageFlows) -> list[Flow]:
-    """A developer's pod reaches no platform service (every port of every platform pod), and
-    no team's pods reach another team's."""
+    """A developer's pod reaches no platform service (every port of every platform pod), no
+    team's pods reach another team's, and only the job API's pods reach PostgreSQL (its
+    security group admits the cluster's, so NetworkPolicy is what keeps other pods out)."""
     forbidden = []
+    if flows.has(JOB_API_ID):
+        vpc = flows.endpoint("vpc")
+        forbidden += [
+            Flow(w, vpc, POSTGRES, "the platform's PostgreSQL")
+            for w in flows.cluster.workloads
+            if w.namespace not in (GPU_CONTROLPLANE, COREDNS.namespace)  # kube-system: EKS add-ons, no policy
+        ]
     if flows.has(DEV_POD_ID):
         dev = flows.cluster.workload(DEV_POD_ID)
         forbidden += [
