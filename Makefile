@@ -22,11 +22,11 @@ NODE_STAMP := node_modules/.installed
 LAYER_DIR := build/layers/kubernetes
 LAYER_ZIP := build/layers/kubernetes.zip
 
-.PHONY: templates efa-test install synth test lint typecheck unit cli-synth hooks snapshots mutants diff cost deploy destroy destroy-guard bench bench-reservations soak-reservations imports clean
+.PHONY: templates efa-test install synth test test-full lint typecheck unit cli-synth hooks snapshots mutants diff cost deploy destroy destroy-guard bench bench-reservations bench-jobs soak-reservations imports clean
 
 install: $(PY_STAMP) $(NODE_STAMP) $(LAYER_ZIP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt jobs/platform_jobs/requirements.txt pyproject.toml
+$(PY_STAMP): requirements.txt requirements-dev.txt jobs/platform_jobs/requirements.txt job_api/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -79,7 +79,13 @@ typecheck:
 # pytest alone synthesizes the app in process; under `make test` it reads cli-synth's assembly
 # (GPU_PLATFORM_ASSEMBLY), so the app is synthesized once per run, not once per worker.
 unit:
-	CDK_VALIDATION=false $(PY) -m pytest -n auto --dist loadfile
+	CDK_VALIDATION=false $(PY) -m pytest -n auto --dist loadfile -m "not full"
+
+## test-full: what `make test` leaves to CI for its time: the tests marked `full` (the real
+##            `make diff` path on a temporary repository) and every stage-file mutant
+test-full: install
+	CDK_VALIDATION=false $(PY) -m pytest -m full
+	$(MAKE) --no-print-directory mutants
 
 # The one place CDK's built-in CloudFormation validation runs (it costs seconds a synth). No
 # path or asset metadata, so the templates are exactly what the snapshots hold.
@@ -152,6 +158,11 @@ bench-reservations: install
 	$(PY) -m benchmarks.reservations_pass
 	$(PY) -m benchmarks.reservations_sim
 
+## bench-jobs: 1,000 job submissions from 50 concurrent clients against a real PostgreSQL: throughput,
+##             p50/p99, 0 lost / 0 duplicated after dispatch; again with one dispatcher killed midway
+bench-jobs: install
+	$(PY) -m benchmarks.jobs
+
 ## soak-reservations: the seeded fault soak of the reservation Lambdas at full size
 ## (10 seeds x 1,000 injected faults; figures in README.md, "Reservations")
 soak-reservations: install
@@ -162,14 +173,15 @@ soak-reservations: install
 # synth's imports, so its resources are written as schema-checked dicts instead (README). The
 # four cert-manager/trust-manager objects (k8s_charts/linkerd_identity.py) are dicts too, and
 # so are the Kueue objects (k8s_charts/kueue_queues.py) and the training, Ray and RDMA objects
-# (k8s_charts/training.py, efa_test.py, ray_clusters.py, rdma.py).
+# (k8s_charts/training.py, efa_test.py, ray_clusters.py, rdma.py) and Velero's (k8s_charts/velero.py).
 NO_BINDINGS := nvidia.com_dynamographdeployments cert-manager.io_certificates \
   cert-manager.io_clusterissuers trust.cert-manager.io_bundles \
   kueue.x-k8s.io_clusterqueues kueue.x-k8s.io_localqueues kueue.x-k8s.io_resourceflavors \
   kueue.x-k8s.io_workloadpriorityclasses trainer.kubeflow.org_clustertrainingruntimes \
   trainer.kubeflow.org_trainingruntimes trainer.kubeflow.org_trainjobs ray.io_rayclusters \
   mellanox.com_nicclusterpolicies mellanox.com_hostdevicenetworks mellanox.com_macvlannetworks \
-  nv-ipam.nvidia.com_ippools
+  nv-ipam.nvidia.com_ippools velero.io_backupstoragelocations velero.io_volumesnapshotlocations \
+  velero.io_schedules
 imports: install
 	rm -rf k8s_charts/imports
 	for crd in k8s_charts/crds/*.yaml; do \

@@ -20,12 +20,13 @@ import shutil
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from gpu_dev import __version__, render
+from gpu_dev import __version__, job_commands, render
 from gpu_dev.client import Platform
 from gpu_dev.config import KEYS, Config, resolve_region, resolve_stage
 from gpu_dev.errors import CliError, UsageError
@@ -124,6 +125,10 @@ class Context:
                 f"({platform.user_id}); you can only {action} your own reservations"
             )
         return record
+
+
+# A subcommand: it reads the context and its arguments and returns the exit code.
+Handler = Callable[[Context, argparse.Namespace], int]
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -252,7 +257,7 @@ def wait_for(ctx: Context, record: Reservation, minutes: float) -> int:
     started = clock()
     deadline = started + timedelta(minutes=minutes)
     next_fetch = started
-    shown: tuple | None = None
+    shown: tuple[str, int | None, str | None] | None = None
     drawn = False
     seen = False  # whether the processor has created the record yet
     out(f"Waiting up to {minutes:g} min for it to start; Ctrl-C stops waiting (the reservation stays).")
@@ -426,7 +431,7 @@ def cmd_connect(ctx: Context, args: argparse.Namespace) -> int:
     return 0  # only reached when execvp is replaced (tests)
 
 
-def summary_age(summary: dict | None, now: datetime) -> timedelta | None:
+def summary_age(summary: dict[str, Any] | None, now: datetime) -> timedelta | None:
     if not summary or not summary.get("updated_at"):
         return None
     return now - from_iso(summary["updated_at"])
@@ -484,6 +489,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     summary = platform.capacity_summary()
     now = clock()
     age = summary_age(summary, now)
+    updated_at = (summary or {}).get("updated_at")
     region, source = ctx.region_and_source
     data = {
         "stage": ctx.stage,
@@ -493,7 +499,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
         "parameter": parameter_name(ctx.stage),
         "table_name": settings.table_name,
         "queue_url": settings.queue_url,
-        "summary_updated_at": (summary or {}).get("updated_at"),
+        "summary_updated_at": updated_at,
         "summary_age_seconds": None if age is None else int(age.total_seconds()),
         "summary_stale": age is None or age > SUMMARY_STALE_AFTER,
         "queues": queues,
@@ -504,7 +510,7 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     if age is None:
         summary_text = "none yet"
     else:
-        summary_text = f"updated {render.duration(age)} ago ({render.when(data['summary_updated_at'])})"
+        summary_text = f"updated {render.duration(age)} ago ({render.when(updated_at)})"
     rows = [
         ("Stage", ctx.stage),
         ("Region", f"{region} (from {source})"),
@@ -595,7 +601,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", help=region_help)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    def command(name: str, help_text: str, handler, *, json_output: bool = False, parents=(common,)):
+    def command(
+        name: str,
+        help_text: str,
+        handler: Handler | None,  # None: a group whose actions have their own handlers
+        *,
+        json_output: bool = False,
+        parents: tuple[argparse.ArgumentParser, ...] = (common,),
+    ) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text, parents=list(parents))
         sub.set_defaults(handler=handler)
         if json_output:
@@ -631,6 +644,10 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("id", help="reservation id, or a unique prefix of 8+ characters")
     edit.add_argument("--extend", type=_number, required=True, metavar="HOURS", help="add this many hours")
 
+    job = command("job", "submit and follow GPU jobs (the job API)", None, parents=())
+    job_commands.add_commands(job, common, _positive_int)
+    job.set_defaults(handler=None, config_parser=job)
+
     config = command("config", "read or change your settings", None, parents=())
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", title="actions")
     keys = ", ".join(KEYS)
@@ -657,11 +674,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    if args.handler is None:  # `gpu-dev config` without an action
+    if args.handler is None:  # `gpu-dev config` or `gpu-dev job` without an action
         args.config_parser.print_help(sys.stderr)
         return 2
     try:
-        return args.handler(Context(args), args)
+        handler: Handler = args.handler
+        return handler(Context(args), args)
     except CliError as exc:
         print(f"gpu-dev: error: {exc}", file=sys.stderr)
         return exc.exit_code

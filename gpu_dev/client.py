@@ -134,10 +134,10 @@ class Platform:
         self._session_factory = session_factory
 
     @cached_property
-    def _session(self):
+    def _session(self) -> Any:
         return self._session_factory(region_name=self.region)
 
-    def _client(self, service: str, region: str | None = None):
+    def _client(self, service: str, region: str | None = None) -> Any:
         with aws_errors(region or self.region, f"create a {service} client"):
             return self._session.client(service, region_name=region or self.region, config=_BOTO)
 
@@ -169,13 +169,13 @@ class Platform:
         return user_from_arn(arn)
 
     @cached_property
-    def _table(self):
+    def _table(self) -> Any:
         with aws_errors(self.settings.region, "open the reservations table"):
             resource = self._session.resource("dynamodb", region_name=self.settings.region, config=_BOTO)
         return resource.Table(self.settings.table_name)
 
     @cached_property
-    def _sqs(self):
+    def _sqs(self) -> Any:
         return self._client("sqs", self.settings.region)
 
     # --- reads -------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class Platform:
 
     def user_reservations(self, user_id: str) -> list[Reservation]:
         """All of the user's reservations, newest first (``UserIndex``)."""
-        items: list[dict] = []
+        items: list[dict[str, Any]] = []
         query: dict[str, Any] = {
             "IndexName": USER_INDEX,
             "KeyConditionExpression": Key("user_id").eq(user_id),
@@ -226,12 +226,12 @@ class Platform:
         with aws_errors(self.settings.region, "count the queue"):
             while True:
                 page = self._table.query(**query)
-                total += page.get("Count", 0)
+                total += int(page.get("Count", 0))
                 if "LastEvaluatedKey" not in page:
                     return total
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def capacity_summary(self) -> dict | None:
+    def capacity_summary(self) -> dict[str, Any] | None:
         with aws_errors(self.settings.region, "read the capacity summary"):
             item = self._table.get_item(Key={"reservation_id": SUMMARY_ID}).get("Item")
         return None if item is None else plain(item)
@@ -246,6 +246,5 @@ class Platform:
         if self.settings.queue_url.endswith(".fifo"):
             extra = {"MessageGroupId": message.reservation_id, "MessageDeduplicationId": uuid.uuid4().hex}
         with aws_errors(self.settings.region, "send the request to the reservations queue"):
-            return self._sqs.send_message(QueueUrl=self.settings.queue_url, MessageBody=body, **extra)[
-                "MessageId"
-            ]
+            sent = self._sqs.send_message(QueueUrl=self.settings.queue_url, MessageBody=body, **extra)
+        return str(sent["MessageId"])

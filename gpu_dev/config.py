@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gpu_dev.errors import CliError, UsageError
 
+APP_DIR = "gpu-dev"  # the CLI's directory under ~/.config (settings) and ~/.cache (job API key)
 DEFAULT_STAGE = "prod"
 DEFAULT_REGION = "us-east-2"
 
@@ -23,6 +24,7 @@ KEYS: dict[str, tuple[str | None, str]] = {
         f"AWS region, used when neither --region nor AWS_REGION/AWS_DEFAULT_REGION is set "
         f"(default {DEFAULT_REGION})",
     ),
+    "job_api_url": (None, "the job API's address (https://...), for `gpu-dev job`"),
 }
 
 _GITHUB_USER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
@@ -35,7 +37,7 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     base = env.get("XDG_CONFIG_HOME") or ""
     root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
-    return root / "gpu-dev" / "config.json"
+    return root / APP_DIR / "config.json"
 
 
 def check_key(key: str) -> None:
@@ -49,6 +51,8 @@ def check_value(key: str, value: str) -> str:
         raise UsageError(f"{value!r} is not a GitHub user name (letters, digits and single hyphens)")
     if key == "stage" and not _STAGE.match(value):
         raise UsageError(f"{value!r} is not a stage name (lower-case letters, digits, hyphens)")
+    if key == "job_api_url" and not value.startswith(("https://", "http://")):
+        raise UsageError(f"{value!r} is not an address: it must start with https://")
     if key == "region" and not _REGION.match(value):
         raise UsageError(f"{value!r} is not an AWS region name (e.g. us-east-2)")
     return value

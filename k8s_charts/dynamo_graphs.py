@@ -25,12 +25,11 @@ from k8s_charts.baseline import app_labels
 from platform_config.contract import (
     APP_NAME_LABEL,
     EFA_RESOURCE,
-    GPU_RESOURCE,
     GPU_TAINT_KEY,
     MESH_INJECT,
     POOL_LABEL,
 )
-from platform_config.gpu_catalog import GpuInstance
+from platform_config.gpu_sharing import PoolCapacity
 from platform_config.versions import DYNAMO_VLLM_RUNTIME
 from platform_config.workloads import DynamoModelSettings, DynamoSettings, ServingMode
 
@@ -43,10 +42,16 @@ FRONTEND_LABEL = {APP_NAME_LABEL: "dynamo-frontend"}
 KV_TRANSFER = json.dumps({"kv_connector": "NixlConnector", "kv_role": "kv_both"}, separators=(",", ":"))
 
 
-def efa_per_worker(model: DynamoModelSettings, instances: list[GpuInstance]) -> int:
+def efa_per_worker(model: DynamoModelSettings, capacity: PoolCapacity) -> int:
     """EFA devices a worker asks for: its share of the interfaces on the pool's least
-    EFA-dense type, so the pod fits whichever type the pool launches."""
-    return max(1, min(i.efa_interfaces * model.gpus_per_worker // i.gpus for i in instances))
+    EFA-dense type (per advertised unit, the model's capacity function), so the pod fits
+    whichever type the pool launches."""
+    return max(
+        1,
+        min(
+            i.efa_interfaces * model.gpus_per_worker // capacity.units_per_node(i) for i in capacity.instances
+        ),
+    )
 
 
 def _probe(path: str, port: int, *, period: int, failures: int) -> dict:
@@ -89,8 +94,9 @@ def _pod(container: dict, *, labels: dict, pool: str | None, annotations: dict |
     return {"metadata": metadata, "spec": spec}
 
 
-def graph(model: DynamoModelSettings, instances: list[GpuInstance], *, meshed: bool = False) -> dict:
-    """The DynamoGraphDeployment spec for one model. ``meshed`` gives the frontend a Linkerd
+def graph(model: DynamoModelSettings, capacity: PoolCapacity, *, meshed: bool = False) -> dict:
+    """The DynamoGraphDeployment spec for one model on its pool (``capacity``: what the pool
+    advertises; a worker requests the pool's unit). ``meshed`` gives the frontend a Linkerd
     proxy (its clients are authorized by mesh identity); the GPU workers stay out of the mesh,
     since their KV-cache transfer goes over EFA/RDMA, which no proxy sees."""
     common_env = [
@@ -123,9 +129,9 @@ def graph(model: DynamoModelSettings, instances: list[GpuInstance], *, meshed: b
     roles = ["prefill", "decode"] if disaggregated else ["worker"]
     workers = []
     for role in roles:
-        limits = {GPU_RESOURCE: str(model.gpus_per_worker), "cpu": "16", "memory": "96Gi"}
+        limits = {capacity.unit: str(model.gpus_per_worker), "cpu": "16", "memory": "96Gi"}
         if disaggregated:
-            limits[EFA_RESOURCE] = str(efa_per_worker(model, instances))
+            limits[EFA_RESOURCE] = str(efa_per_worker(model, capacity))
         command = [
             "python3", "-m", "dynamo.vllm",
             "--model", model.model,
@@ -165,12 +171,12 @@ class DynamoGraphsChart(cdk8s.Chart):
         *,
         settings: DynamoSettings,
         namespace: str,
-        pool_instances: dict[str, list[GpuInstance]],
+        capacity: dict[str, PoolCapacity],
         efs_storage_class: str,
         model_cache_gib: int = 500,
         meshed: bool = False,
     ) -> None:
-        """``pool_instances``: GPU pool name -> the instance types it may launch."""
+        """``capacity``: GPU pool name -> what it advertises (the model's capacity function)."""
         super().__init__(scope, chart_id)
         k8s.KubePersistentVolumeClaim(
             self,
@@ -196,5 +202,5 @@ class DynamoGraphsChart(cdk8s.Chart):
                     name=model.name, namespace=namespace, labels=app_labels("dynamo", model.name)
                 ),
             ).add_json_patch(
-                cdk8s.JsonPatch.add("/spec", graph(model, pool_instances[model.gpu_pool], meshed=meshed))
+                cdk8s.JsonPatch.add("/spec", graph(model, capacity[model.gpu_pool], meshed=meshed))
             )

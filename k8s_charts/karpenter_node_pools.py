@@ -2,8 +2,9 @@
 
 Everything a platform engineer tunes -- weight, GPU or vCPU limit, capacity types, OS, expiry,
 consolidation, disruption budget -- is one line of stage config (seed 000's
-``karpenter_g6_weight = 40`` is ``weight: 40``). Pools only launch catalogued sizes, so the
-GPU count behind every node the scheduler sees is known. GPU pools are tainted so only GPU
+``karpenter_g6_weight = 40`` is ``weight: 40``). Pools only launch catalogued sizes that AWS
+sells in the stage's region, so the GPU count behind every node the scheduler sees is known
+and no requirement names a size Karpenter could never get. GPU pools are tainted so only GPU
 workloads land there; CPU pools (``kind: cpu``) are not, and are limited in vCPUs.
 """
 
@@ -24,6 +25,7 @@ from platform_config.contract import (
     KARPENTER_DISCOVERY_TAG,
     POOL_LABEL,
 )
+from platform_config.gpu_node_config import bottlerocket_settings, node_labels
 from platform_config.model import AmiFamily, KarpenterNodePoolSettings
 from platform_config.versions import KARPENTER_AMI_ALIAS, KARPENTER_BOTTLEROCKET_ALIAS
 
@@ -42,6 +44,7 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
         chart_id: str,
         *,
         pools: list[KarpenterNodePoolSettings],
+        region: str,
         node_role_name: str,
         discovery_value: str,
         cluster_security_group_id: str,
@@ -75,12 +78,19 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                         http_put_response_hop_limit=1,
                     ),
                     block_device_mappings=_block_devices(pool),
+                    # Bottlerocket settings (TOML) Karpenter merges into the node's user data.
+                    user_data=(
+                        bottlerocket_settings(pool) or None
+                        if pool.is_gpu and pool.ami_family is AmiFamily.BOTTLEROCKET
+                        else None
+                    ),
                     tags={KARPENTER_DISCOVERY_TAG: discovery_value, POOL_LABEL: pool.name},
                 ),
             )
             labels = {POOL_LABEL: pool.name, AMI_FAMILY_LABEL: pool.ami_family.value}
             if pool.is_gpu:
                 labels[EFA_LABEL] = str(pool.efa).lower()
+                labels.update(node_labels(pool))
                 limit = {GPU_TAINT_KEY: kpool.NodePoolSpecLimits.from_number(pool.gpus_limit)}
                 taints = [
                     kpool.NodePoolSpecTemplateSpecTaints(
@@ -108,11 +118,13 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                             expire_after=pool.expire_after,
                             taints=taints,
                             requirements=[
-                                _requirement("node.kubernetes.io/instance-type", pool.instance_types),
+                                _requirement(
+                                    "node.kubernetes.io/instance-type", pool.instance_types_in(region)
+                                ),
                                 _requirement(
                                     "karpenter.sh/capacity-type", [c.value for c in pool.capacity_types]
                                 ),
-                                _requirement("kubernetes.io/arch", pool.architectures),
+                                _requirement("kubernetes.io/arch", pool.architectures_in(region)),
                                 _requirement("kubernetes.io/os", ["linux"]),
                             ],
                         ),

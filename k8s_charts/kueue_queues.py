@@ -8,6 +8,11 @@
   ResourceQuota holds the team to it anyway) and its GPU quota per flavor, listing every GPU
   flavor (0 where the team has no quota) so that it may borrow any pool's idle GPUs. Flavors
   where the team has quota come first, so its work tries its own GPUs before borrowing.
+  A team's ``gpu_quota`` is in the pool's physical GPUs; Kueue counts what the pool
+  advertises (the model's capacity function), so a quota of 2 on a pool time-sliced 4 ways is
+  8 ``nvidia.com/gpu``, and on a mixed-MIG pool of ``[3g.40gb, 2g.20gb, 2g.20gb]`` it is
+  2 ``nvidia.com/mig-3g.40gb`` and 4 ``nvidia.com/mig-2g.20gb``. The GPU group covers every
+  resource any pool advertises; a flavor has 0 of those its pool does not.
 - One cohort of all the teams' ClusterQueues: unused quota is lent; with fair sharing (the
   Kueue configuration, ``platform_constructs/operators.py``) pending work preempts borrowed
   capacity until every team has its fair share, and only workloads of lower priority
@@ -25,7 +30,8 @@ from __future__ import annotations
 import cdk8s
 from constructs import Construct
 
-from platform_config.contract import GPU_RESOURCE, GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL, TEAM_LABEL
+from platform_config.contract import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL, TEAM_LABEL
+from platform_config.gpu_sharing import PoolCapacity
 from platform_config.tenancy import TeamSettings, TenancySettings
 
 KUEUE_API = "kueue.x-k8s.io/v1beta2"
@@ -51,7 +57,13 @@ def gpu_flavor_order(team: TeamSettings, gpu_pools: list[str]) -> list[str]:
     return sorted(gpu_pools, key=lambda pool: (-team.gpu_quota.get(pool, 0), pool))
 
 
-def cluster_queue_spec(team: TeamSettings, gpu_pools: list[str]) -> dict:
+def gpu_resources(capacity: dict[str, PoolCapacity]) -> list[str]:
+    """Every resource any GPU pool advertises: the GPU group's covered resources."""
+    return sorted({resource for pool in capacity.values() for resource in pool.per_gpu})
+
+
+def cluster_queue_spec(team: TeamSettings, capacity: dict[str, PoolCapacity]) -> dict:
+    """``capacity``: every GPU pool of the stage with what it advertises per GPU."""
     groups = [
         {
             "coveredResources": ["cpu", "memory"],
@@ -66,16 +78,24 @@ def cluster_queue_spec(team: TeamSettings, gpu_pools: list[str]) -> dict:
             ],
         }
     ]
-    if gpu_pools:
+    if capacity:
+        resources = gpu_resources(capacity)
         groups.append(
             {
-                "coveredResources": [GPU_RESOURCE],
+                "coveredResources": resources,
                 "flavors": [
                     {
                         "name": pool,
-                        "resources": [{"name": GPU_RESOURCE, "nominalQuota": team.gpu_quota.get(pool, 0)}],
+                        "resources": [
+                            {
+                                "name": resource,
+                                "nominalQuota": team.gpu_quota.get(pool, 0)
+                                * capacity[pool].per_gpu.get(resource, 0),
+                            }
+                            for resource in resources
+                        ],
                     }
-                    for pool in gpu_flavor_order(team, gpu_pools)
+                    for pool in gpu_flavor_order(team, list(capacity))
                 ],
             }
         )
@@ -90,20 +110,20 @@ def cluster_queue_spec(team: TeamSettings, gpu_pools: list[str]) -> dict:
 
 class KueueQueuesChart(cdk8s.Chart):
     def __init__(
-        self, scope: Construct, chart_id: str, *, settings: TenancySettings, gpu_pools: list[str]
+        self, scope: Construct, chart_id: str, *, settings: TenancySettings, capacity: dict[str, PoolCapacity]
     ) -> None:
-        """``gpu_pools``: every GPU pool of the stage, managed and Karpenter, by name."""
+        """``capacity``: every GPU pool of the stage, managed and Karpenter, with what it advertises."""
         super().__init__(scope, chart_id)
         for priority in settings.priority_classes:
             description = {"description": priority.description} if priority.description else {}
             _object(self, "WorkloadPriorityClass", priority.name, {"value": priority.value, **description})
         _object(self, "ResourceFlavor", CPU_MEMORY_FLAVOR, {"spec": {}})
-        for pool in gpu_pools:
+        for pool in capacity:
             _object(
                 self, "ResourceFlavor", pool,
                 {"spec": {"nodeLabels": {POOL_LABEL: pool}, "tolerations": [GPU_TOLERATION]}},
             )  # fmt: skip
         for team in settings.teams:
-            _object(self, "ClusterQueue", team.name, {"spec": cluster_queue_spec(team, gpu_pools)})
+            _object(self, "ClusterQueue", team.name, {"spec": cluster_queue_spec(team, capacity)})
             for namespace in team.namespaces:
                 _object(self, "LocalQueue", LOCAL_QUEUE, {"spec": {"clusterQueue": team.name}}, namespace)

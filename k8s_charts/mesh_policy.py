@@ -37,6 +37,14 @@ class ProtectedService:
     pod_labels: dict[str, str]
     ports: tuple[ProtectedPort, ...]
     clients: tuple[str, ...]  # "namespace/serviceaccount" or "namespace/*"
+    # Identities Linkerd admits besides the clients, whose NetworkPolicy flow is a pod-selected
+    # rule of its own (Prometheus scraping a port that also serves the API), so that the rest
+    # of their namespace is not let in with them.
+    scrapers: tuple[str, ...] = ()
+    # The Server's answer to callers no AuthorizationPolicy names: "deny", or
+    # "cluster-unauthenticated" where some clients cannot join the mesh (their NetworkPolicy
+    # then decides who gets through; see stacks/workloads_stack.llm_services).
+    access_policy: str = "deny"
 
 
 def identity_ref(client: str) -> mtls.MeshTlsAuthenticationSpecIdentityRefs:
@@ -58,7 +66,9 @@ class MeshPolicyChart(cdk8s.Chart):
                 clients,
                 metadata=cdk8s.ApiObjectMetadata(name=clients, namespace=service.namespace),
                 spec=mtls.MeshTlsAuthenticationSpec(
-                    identity_refs=[identity_ref(client) for client in sorted(service.clients)]
+                    identity_refs=[
+                        identity_ref(client) for client in sorted(service.clients + service.scrapers)
+                    ]
                 ),
             )
             for port in service.ports:
@@ -70,7 +80,7 @@ class MeshPolicyChart(cdk8s.Chart):
                         port=port.port,
                         pod_selector=server.ServerV1Beta3SpecPodSelector(match_labels=service.pod_labels),
                         proxy_protocol=port.proxy_protocol,
-                        access_policy="deny",
+                        access_policy=service.access_policy,
                     ),
                 )
                 authz.AuthorizationPolicy(

@@ -9,9 +9,10 @@ exactly the allows its pods need, selected by the labels the workloads' own char
   Loki, Prometheus to Alertmanager.
 * Dynamo to NATS (client port), Dynamo frontend and workers among themselves, NATS routes
   among its servers, MinIO's servers among themselves.
-* Triton and the Dynamo frontends admit the client namespaces the settings name
-  (``workloads.linkerd.triton_clients``/``dynamo_clients``; NetworkPolicy selects namespaces,
-  Linkerd's policy then narrows to service accounts).
+* Triton, the Dynamo frontends and each LLM server admit the client namespaces the settings
+  name (``workloads.linkerd.triton_clients``/``dynamo_clients``, ``llm_servers[].clients``;
+  NetworkPolicy selects namespaces, Linkerd's policy then narrows to service accounts), and
+  each client namespace this chart guards gets the matching egress.
 * Meshed namespaces reach Linkerd's control plane (destination 8086, identity 8080, policy
   8090) and each other's proxies (inbound 4143); Prometheus scrapes the proxies (4191).
 * The API server and the VPC endpoints are addresses in the VPC (``ipBlock`` of the VPC
@@ -20,9 +21,14 @@ exactly the allows its pods need, selected by the labels the workloads' own char
   namespace admits the VPC on exactly its webhook ports (cert-manager, trust-manager, Linkerd,
   the Prometheus operator, Kueue, the Dynamo operator; Karpenter 1.x serves none).
 * The internet (``0.0.0.0/0`` except the VPC): dev pods on any port (a workstation); the
-  secret sync (Secrets Manager), Karpenter (EC2, SSM, pricing, SQS), Triton (S3 through the
-  gateway endpoint, whose addresses are S3's public ones) and Dynamo (model downloads from
-  Hugging Face) on 443 only. No other platform service reaches the internet.
+  secret sync (Secrets Manager), Velero (S3 and the EC2 snapshot API), Karpenter (EC2, SSM,
+  pricing, SQS), Triton (S3 through the gateway endpoint, whose addresses are S3's public
+  ones), Dynamo and the LLM servers (model downloads from Hugging Face) on 443 only. No other
+  platform service reaches the internet.
+* ``gpu-controlplane``: the job API admits the VPC on its HTTPS port (developers, through the
+  internal NLB, which keeps their address); the API and the dispatcher reach the API server,
+  STS and the database (5432) in the VPC and Secrets Manager on the internet (no VPC
+  endpoint). No other namespace has egress on 5432, so only these pods reach PostgreSQL.
 * ``gpu-dev``: sshd (2222) from anywhere (the NodePort Service); egress to the internet but
   not into the VPC, so a dev pod reaches no platform service but DNS and what a client setting
   names.
@@ -46,11 +52,14 @@ from collections.abc import Collection, Sequence
 import cdk8s
 from constructs import Construct
 
-from k8s_charts import minio, nats, triton
+from k8s_charts import job_api, llm_servers, minio, nats, triton
 from k8s_charts.dynamo_graphs import FRONTEND_PORT, SYSTEM_PORT
 from k8s_charts.mesh_policy import ProtectedService
+from k8s_charts.observability import DCGM_EXPORTER_LABELS, DCGM_EXPORTER_PORT
 from platform_config import namespaces as ns
 from platform_config.contract import APP_NAME_LABEL, NAMESPACE_NAME_LABEL
+from platform_config.job_api import POSTGRES_PORT
+from platform_config.versions import MLFLOW
 from reservations.dev_pod import SSH_PORT
 
 NAME_LABEL, NAMESPACE_LABEL = APP_NAME_LABEL, NAMESPACE_NAME_LABEL
@@ -81,6 +90,9 @@ TRAINER_WEBHOOK = 9443  # Trainer's and JobSet's admission webhooks (their chart
 JOBSET_NAME_LABEL = "jobset.sigs.k8s.io/jobset-name"  # on every pod of a TrainJob's JobSet
 RAY_CLUSTER_LABEL = "ray.io/cluster"  # on every pod of a RayCluster
 RAY_HEAD = {"ray.io/node-type": "head"}
+# The mlflow chart's pods (mlflow.selectorLabels: the chart's name) and container port.
+MLFLOW_PODS = {NAME_LABEL: MLFLOW.chart}
+MLFLOW_PORT = 5000
 
 Rule = dict
 Peer = dict
@@ -121,12 +133,15 @@ class NetworkPoliciesChart(cdk8s.Chart):
         services: Sequence[ProtectedService] = (),
         training_namespaces: Collection[str] = (),
         ray_namespaces: Collection[str] = (),
+        database_ports: Collection[int] = (),
     ) -> None:
         """``namespaces``: those this chart guards (the ones its stack creates); ``meshed``:
         every namespace whose pods carry Linkerd's proxy; ``services``: the client-guarded
-        endpoints (Triton, the Dynamo frontends) with their client namespaces."""
+        endpoints (Triton, the Dynamo frontends, the LLM servers, MLflow) with their client
+        namespaces; ``database_ports``: the PostgreSQL ports MLflow dials in the VPC."""
         super().__init__(scope, chart_id)
         self._vpc, self._meshed, self._services = vpc_cidr, set(meshed), list(services)
+        self._database_ports = sorted(set(database_ports))
         own_rules = {
             ns.MONITORING: self._monitoring, ns.NATS: self._nats, ns.DYNAMO: self._dynamo_system,
             ns.INFERENCE: self._inference, ns.MINIO: self._minio, ns.PLATFORM_SECRETS: self._platform_secrets,
@@ -137,6 +152,9 @@ class NetworkPoliciesChart(cdk8s.Chart):
             ns.RDMA_JOBS: lambda: self._within(ns.RDMA_JOBS),
             ns.NETWORK_OPERATOR: lambda: self._api_server(ns.NETWORK_OPERATOR),
             ns.KUEUE: self._kueue,
+            ns.LLM_SERVING: self._llm_serving, ns.VELERO: self._velero, ns.MLFLOW: self._mlflow,
+            ns.GPU_OPERATOR: self._gpu_operator,
+            ns.GPU_CONTROLPLANE: self._gpu_controlplane,
         }  # fmt: skip
         for namespace in sorted(set(namespaces)):
             self._policy(namespace, "default-deny", {}, [], [], types=("Ingress", "Egress"))
@@ -304,6 +322,19 @@ class NetworkPoliciesChart(cdk8s.Chart):
         self._internet_https(ns.INFERENCE)  # S3 through the gateway endpoint
         self._scraped(ns.INFERENCE, triton.pod_labels(), triton.METRICS_PORT)
 
+    def _llm_serving(self) -> None:
+        self._internet_https(ns.LLM_SERVING)  # model downloads from Hugging Face
+        self._scraped(ns.LLM_SERVING, {NAME_LABEL: llm_servers.NAME}, llm_servers.PORT)
+
+    def _mlflow(self) -> None:
+        self._api_server(ns.MLFLOW, *self._database_ports)  # STS, and PostgreSQL in the VPC
+        self._internet_https(ns.MLFLOW)  # its artifact bucket through the S3 gateway endpoint
+        self._scraped(ns.MLFLOW, MLFLOW_PODS, MLFLOW_PORT)
+
+    def _velero(self) -> None:
+        self._api_server(ns.VELERO)  # the API server and STS
+        self._internet_https(ns.VELERO)  # S3 (gateway endpoint) and the EC2 API for EBS snapshots
+
     def _minio(self) -> None:
         pods = {NAME_LABEL: minio.NAME}
         self._policy(
@@ -334,6 +365,12 @@ class NetworkPoliciesChart(cdk8s.Chart):
         self._api_server(ns.CERT_MANAGER)
         self._webhooks(ns.CERT_MANAGER, *CERT_MANAGER_WEBHOOKS)
 
+    def _gpu_operator(self) -> None:
+        """The operator and its node agents read and label nodes through the API server (NFD,
+        GFD, the MIG manager, the device plugin's config watcher); Prometheus scrapes DCGM."""
+        self._api_server(ns.GPU_OPERATOR)
+        self._scraped(ns.GPU_OPERATOR, DCGM_EXPORTER_LABELS, DCGM_EXPORTER_PORT)
+
     def _karpenter(self) -> None:
         self._api_server(ns.KARPENTER)
         self._internet_https(ns.KARPENTER)  # EC2, SSM, pricing and SQS APIs
@@ -350,3 +387,18 @@ class NetworkPoliciesChart(cdk8s.Chart):
             [{"from": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _ports(SSH_PORT)}],
             [{"to": [self._internet()]}],
         )  # fmt: skip
+
+    def _gpu_controlplane(self) -> None:
+        self._policy(
+            ns.GPU_CONTROLPLANE, "allow-api-clients", job_api.api_labels(),
+            [{"from": [self._vpc_peer()], "ports": _ports(job_api.API_PORT)}], [],
+        )  # fmt: skip
+        for name, pods in (
+            (job_api.API, job_api.api_labels()),
+            (job_api.DISPATCHER, job_api.dispatcher_labels()),
+        ):
+            self._policy(
+                ns.GPU_CONTROLPLANE, f"allow-{name}-egress", pods, [],
+                [{"to": [self._vpc_peer()], "ports": _ports(HTTPS, POSTGRES_PORT)},
+                 {"to": [self._internet()], "ports": _ports(HTTPS)}],
+            )  # fmt: skip

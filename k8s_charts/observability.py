@@ -6,8 +6,10 @@ The platform jobs' alerts live here rather than with each job: a PrometheusRule 
 applied once kube-prometheus-stack has installed its CRD, which happens in the Workloads stack,
 after the Cluster stack that runs the ECR token refresh.
 
-The operators themselves (Prometheus, Alertmanager, Grafana, DCGM exporter, Loki, Alloy) come
-from their pinned Helm charts (``platform_constructs/operators.py``).
+The operators themselves (Prometheus, Alertmanager, Grafana, Loki, Alloy) come from their
+pinned Helm charts (``platform_constructs/operators.py``); the DCGM exporter is the GPU
+Operator's (``platform_constructs/gpu_operator.py``), scraped through a ServiceMonitor here,
+since Prometheus's CRDs arrive with the Workloads stack, after the operator's Nodes stack.
 """
 
 from __future__ import annotations
@@ -20,12 +22,17 @@ import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
 
-from k8s_charts.baseline import app_labels
+from k8s_charts.baseline import app_labels, service_monitor
 from k8s_charts.imports.monitoring_coreos_com_prometheusrules.com.coreos import monitoring
 from platform_config import cron
 from platform_config import namespaces as ns
 
 DASHBOARD_LABEL = "grafana_dashboard"  # kube-prometheus-stack's Grafana sidecar default
+# The GPU Operator's DCGM exporter Service: its name, label and port name
+# (NVIDIA/gpu-operator assets/state-dcgm-exporter/0700_service.yaml).
+DCGM_EXPORTER_SERVICE = "nvidia-dcgm-exporter"
+DCGM_EXPORTER_LABELS = {"app": "nvidia-dcgm-exporter"}
+DCGM_EXPORTER_PORT_NAME, DCGM_EXPORTER_PORT = "gpu-metrics", 9400
 
 
 @dataclass(frozen=True)
@@ -108,7 +115,57 @@ def job_alerts(job: ScheduledJob) -> tuple[Alert, Alert]:
     )  # fmt: skip
 
 
+def _metric(resource: str) -> str:
+    """kube-state-metrics' name for a resource: ``nvidia.com/mig-3g.40gb`` -> ``nvidia_com_mig_3g_40gb``."""
+    return "".join(c if c.isalnum() else "_" for c in resource)
+
+
+def sharing_alerts(expected: dict[str, dict[str, dict[str, int]]]) -> tuple[Alert, ...]:
+    """A MIG layout that failed or stays pending (the MIG manager's ``nvidia.com/mig.config.state``
+    label), and per GPU pool a node advertising other than its pool's expected count.
+    ``expected``: pool -> instance type -> resource -> count per node (the model's capacity
+    function)."""
+    state = "kube_node_labels{label_nvidia_com_mig_config_state=%s}"
+    alerts = [
+        Alert("MigConfigFailed", state % '"failed"', "0m", "critical",
+              "MIG manager failed to apply {{ $labels.node }}'s layout; see docs/runbooks/gpu-sharing.md"),
+        Alert("MigConfigPending", state % '"pending"', "30m", "warning",
+              "{{ $labels.node }}'s MIG layout has been pending for 30 minutes; "
+              "see docs/runbooks/gpu-sharing.md"),
+    ]  # fmt: skip
+    for pool, types in sorted(expected.items()):
+        terms = [
+            f'kube_node_status_capacity{{resource="{_metric(resource)}"}} * on(node) group_left() '
+            f'kube_node_labels{{label_gpuplatform_io_pool="{pool}", '
+            f'label_node_kubernetes_io_instance_type="{instance_type}"}} != {count}'
+            for instance_type, resources in sorted(types.items())
+            for resource, count in resources.items()
+        ]
+        title = "".join(part.capitalize() for part in pool.split("-"))
+        alerts.append(
+            Alert(f"GpuPool{title}AdvertisesUnexpectedCount", " or ".join(terms), "15m", "warning",
+                  f"Node {{{{ $labels.node }}}} of pool {pool} advertises {{{{ $value }}}} "
+                  "{{ $labels.resource }}, not what its sharing setting gives; "
+                  "see docs/runbooks/gpu-sharing.md")
+        )  # fmt: skip
+    return tuple(alerts)
+
+
 DASHBOARDS = {
+    "gpu-sharing": ("GPU sharing", [
+        # one row per mode: time-slicing, MPS, MIG
+        ("Time-slicing/MPS: nvidia.com/gpu allocatable per pool",
+         'sum by (label_gpuplatform_io_pool) (kube_node_status_allocatable{resource="nvidia_com_gpu"} '
+         "* on(node) group_left(label_gpuplatform_io_pool) kube_node_labels)"),
+        ("Time-slicing/MPS: pods per GPU", 'count by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL{pod!=""})'),
+        ("MPS: GPU utilisation %", "avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)"),
+        ("MPS: GPU memory used %", "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) * 100"),
+        ("MIG: devices allocatable by profile",
+         'sum by (resource) (kube_node_status_allocatable{resource=~"nvidia_com_mig_.*"})'),
+        ("MIG: engine activity per instance",
+         "avg by (Hostname, gpu, GPU_I_PROFILE, GPU_I_ID) (DCGM_FI_PROF_GR_ENGINE_ACTIVE)"),
+        ("MIG: layout state per node", 'kube_node_labels{label_nvidia_com_mig_config_state!=""}'),
+    ]),
     "gpu-fleet": ("GPU fleet", [
         ("GPU utilisation %", "avg by (Hostname, gpu) (DCGM_FI_DEV_GPU_UTIL)"),
         ("GPU memory used %", "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE) * 100"),
@@ -176,15 +233,35 @@ def _rules(alerts: tuple[Alert, ...]) -> list[monitoring.PrometheusRuleSpecGroup
 
 class ObservabilityChart(cdk8s.Chart):
     def __init__(
-        self, scope: Construct, chart_id: str, *, namespace: str, jobs: Sequence[ScheduledJob] = ()
+        self,
+        scope: Construct,
+        chart_id: str,
+        *,
+        namespace: str,
+        jobs: Sequence[ScheduledJob] = (),
+        gpu_operator_namespace: str | None = None,
+        expected_capacity: dict[str, dict[str, dict[str, int]]] | None = None,
     ) -> None:
-        """``jobs``: the platform CronJobs the stage runs, each watched by ``job_alerts``."""
+        """``jobs``: the platform CronJobs the stage runs, each watched by ``job_alerts``;
+        ``gpu_operator_namespace``: where the GPU Operator's DCGM exporter runs (None: no GPUs);
+        ``expected_capacity``: per GPU pool and instance type, what a node advertises."""
         super().__init__(scope, chart_id)
+        if gpu_operator_namespace:
+            service_monitor(
+                self, name=DCGM_EXPORTER_SERVICE, namespace=gpu_operator_namespace,
+                labels=DCGM_EXPORTER_LABELS, port=DCGM_EXPORTER_PORT_NAME,
+            )  # fmt: skip
         labels = app_labels("gpu-platform-observability")
         groups = [
             monitoring.PrometheusRuleSpecGroups(name="gpu", rules=_rules(GPU_ALERTS)),
             monitoring.PrometheusRuleSpecGroups(name="serving", rules=_rules(SERVING_ALERTS)),
         ]
+        if expected_capacity:
+            groups.append(
+                monitoring.PrometheusRuleSpecGroups(
+                    name="gpu-sharing", rules=_rules(sharing_alerts(expected_capacity))
+                )
+            )
         if jobs:
             job_rules = tuple(alert for job in jobs for alert in job_alerts(job))
             groups.append(monitoring.PrometheusRuleSpecGroups(name="platform-jobs", rules=_rules(job_rules)))

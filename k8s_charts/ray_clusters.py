@@ -109,6 +109,6 @@ def ray_pools(config: StageConfig) -> list[RayPool]:
     """Every GPU pool of the stage with its worker bound."""
     pools = [RayPool(p.name, [p.gpu], p.max_size) for p in config.gpu_pools]
     for p in config.karpenter.gpu_node_pools:
-        instances = [gpu_catalog.lookup(t) for t in p.instance_types]
+        instances = [gpu_catalog.lookup(t) for t in p.instance_types_in(config.region)]
         pools.append(RayPool(p.name, instances, max(1, p.gpus_limit // min(i.gpus for i in instances))))
     return pools

@@ -26,7 +26,7 @@ from k8s_charts.baseline import (
     startup_probe,
     zone_spread,
 )
-from platform_config.contract import GPU_RESOURCE
+from platform_config.gpu_sharing import PoolCapacity
 from platform_config.versions import TRITON_SERVER
 from platform_config.workloads import ModelRepository, TritonSettings
 
@@ -56,9 +56,11 @@ class TritonChart(cdk8s.Chart):
         model_bucket: str,
         region: str,
         efs_storage_class: str,
+        capacity: PoolCapacity,
     ) -> None:
         """``role_arn`` is the IRSA role that may read ``model_bucket``; it is used only when
-        the model repository is S3."""
+        the model repository is S3. ``capacity`` is what the Triton pool advertises: a replica
+        requests its unit (``nvidia.com/gpu``, a time-slice, or a MIG device)."""
         super().__init__(scope, chart_id)
         labels = pod_labels()
         from_s3 = settings.model_repository is ModelRepository.S3
@@ -101,7 +103,7 @@ class TritonChart(cdk8s.Chart):
             )
             mounts.append(k8s.VolumeMount(name="models", mount_path="/models", read_only=True))
 
-        gpus = settings.gpus_per_replica
+        gpus, gpu = settings.gpus_per_replica, capacity.unit
         server = k8s.Container(
             name="triton",
             image=TRITON_SERVER.uri,
@@ -123,8 +125,8 @@ class TritonChart(cdk8s.Chart):
                 k8s.ContainerPort(name="metrics", container_port=METRICS_PORT),
             ],
             resources=resources(
-                {"cpu": "4", "memory": "16Gi", GPU_RESOURCE: gpus},
-                {"cpu": "8", "memory": "32Gi", GPU_RESOURCE: gpus},
+                {"cpu": "4", "memory": "16Gi", gpu: gpus},
+                {"cpu": "8", "memory": "32Gi", gpu: gpus},
             ),
             security_context=restricted_security_context(user=TRITON_USER),
             startup_probe=startup_probe("/v2/health/live", "http", minutes=settings.startup_minutes),

@@ -45,7 +45,16 @@ GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSched
 # --- Extended resources the device plugins advertise ------------------------------------------
 
 GPU_RESOURCE = "nvidia.com/gpu"
+MIG_RESOURCE_PREFIX = "nvidia.com/mig-"  # + a MIG profile, under the mixed MIG strategy
 EFA_RESOURCE = "vpc.amazonaws.com/efa"
+
+# --- NVIDIA GPU Operator node labels (set by node groups and NodePools, read by the operator,
+# the alerts and the runbook) -------------------------------------------------------------------
+
+DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"  # which device plugin config
+MIG_CONFIG_LABEL = "nvidia.com/mig.config"  # which MIG layout the MIG manager applies
+MIG_CONFIG_STATE_LABEL = "nvidia.com/mig.config.state"  # the MIG manager's progress
+GPU_OPERATOR_DEPLOY_LABEL = "nvidia.com/gpu.deploy.{}"  # "false" keeps an operand off the node
 
 # --- Namespace labels and annotations ----------------------------------------------------------
 

@@ -16,8 +16,11 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from platform_config import cpu_catalog, cron, gpu_catalog, offerings
+from platform_config import cpu_catalog, cron, gpu_catalog, llm_servers, mig_catalog, offerings
 from platform_config.checks import Unique, UniqueList, pascal, value_of
+from platform_config.contract import GPU_RESOURCE
+from platform_config.gpu_sharing import BOTTLEROCKET_MIG_GPUS, PoolCapacity, SharingSettings, advertised
+from platform_config.job_api import JobApiSettings
 from platform_config.reservations import ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
@@ -56,9 +59,9 @@ class CapacityType(StrEnum):
 class AmiFamily(StrEnum):
     """The EKS-optimized OS a pool's nodes boot (its NVIDIA variant on GPU pools).
 
-    AL2023 gets the NVIDIA device plugin from the platform's chart; Bottlerocket's NVIDIA
-    variants run their own device plugin as a host service, and keep container data on a
-    second volume (/dev/xvdb) apart from the small read-only OS volume.
+    AL2023 gets the NVIDIA device plugin and MIG manager from the GPU Operator; Bottlerocket's
+    NVIDIA variants run their own as host services (configured by Bottlerocket settings), and
+    keep container data on a second volume (/dev/xvdb) apart from the small read-only OS volume.
     """
 
     AL2023 = "al2023"
@@ -177,6 +180,9 @@ class GpuPoolSettings(ScalingSettings):
     efa: bool = Field(default=False, description="EFA interfaces and a cluster placement group.")
     data_volume_gib: Annotated[int, Field(ge=300, le=16000)] = 300
     ami_family: AmiFamily = AmiFamily.AL2023
+    sharing: SharingSettings = Field(
+        default_factory=SharingSettings, description="GPU sharing (README 'GPU sharing')."
+    )
 
     @field_validator("instance_type")
     @classmethod
@@ -198,9 +204,19 @@ class GpuPoolSettings(ScalingSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _sharing_fits_the_gpu(self) -> GpuPoolSettings:
+        _check_sharing(self.name, self.sharing, [self.gpu.gpu_model], self.ami_family)
+        return self
+
     @property
     def gpu(self) -> gpu_catalog.GpuInstance:
         return gpu_catalog.lookup(self.instance_type)
+
+    @property
+    def advertised(self) -> dict[str, int]:
+        """What each node advertises (resource -> count), from the one capacity function."""
+        return advertised(self.sharing, self.gpu)
 
     @property
     def max_gpus(self) -> int:
@@ -234,6 +250,9 @@ class KarpenterNodePoolSettings(_Settings):
     consolidate_after: Annotated[str, Field(pattern=DURATION_PATTERN)] = "10m"
     disruption_budget: Annotated[str, Field(pattern=r"^(\d+|\d{1,3}%)$")] = "10%"
     efa: bool = False
+    sharing: SharingSettings = Field(
+        default_factory=SharingSettings, description="GPU pools only (README 'GPU sharing')."
+    )
 
     @field_validator("instance_families")
     @classmethod
@@ -266,6 +285,18 @@ class KarpenterNodePoolSettings(_Settings):
             )
         if self.efa and not gpu:
             raise ValueError("efa is true on a CPU pool (kind: cpu); EFA is for GPU pools")
+        if not gpu and self.sharing.mode != "none":
+            raise ValueError("sharing is set on a CPU pool (kind: cpu); sharing is for GPU pools")
+        if gpu:
+            models = sorted({gpu_catalog.lookup(t).gpu_model for t in self.catalogued_types})
+            _check_sharing(self.name, self.sharing, models, self.ami_family)
+        if self.sharing.mode == "mig-mixed":
+            raise ValueError(
+                f"pool {self.name}: sharing.mig.strategy mixed on a Karpenter pool: Karpenter launches "
+                "a node only for resources its instance types list, and nvidia.com/mig-<profile> is not "
+                "one, so pending MIG pods would never get a node; allowed: strategy single (MIG devices "
+                "as nvidia.com/gpu), or mixed on a managed pool (gpu_pools)"
+            )
         if self.efa:
             incapable = [f for f in self.instance_families if not self.efa_types(f)]
             if incapable:
@@ -286,6 +317,10 @@ class KarpenterNodePoolSettings(_Settings):
     def is_gpu(self) -> bool:
         return self.kind is NodePoolKind.GPU
 
+    def advertised(self, instance_type: str) -> dict[str, int]:
+        """What a node of ``instance_type`` advertises (resource -> count): the one capacity function."""
+        return advertised(self.sharing, gpu_catalog.lookup(instance_type))
+
     @property
     def gpus_limit(self) -> int:
         """GPUs the pool may launch (GPU pools; 0 for CPU pools)."""
@@ -301,8 +336,9 @@ class KarpenterNodePoolSettings(_Settings):
         return self.data_volume_gib or (300 if self.is_gpu else 100)
 
     @property
-    def instance_types(self) -> list[str]:
-        """The catalogued sizes this pool may launch (only EFA-capable ones when efa is on)."""
+    def catalogued_types(self) -> list[str]:
+        """The catalogued sizes of the pool's families (only EFA-capable ones when efa is on),
+        wherever AWS sells them; what the pool launches is ``instance_types_in(region)``."""
         if not self.is_gpu:
             return sorted(
                 t.instance_type
@@ -315,14 +351,44 @@ class KarpenterNodePoolSettings(_Settings):
             if t.family in self.instance_families and (t.supports_efa or not self.efa)
         )
 
-    @property
-    def architectures(self) -> list[str]:
-        """Kubernetes ``kubernetes.io/arch`` values of the sizes this pool may launch."""
+    def instance_types_in(self, region: str) -> list[str]:
+        """The sizes this pool may launch in ``region``: its catalogued sizes less those AWS does
+        not sell there (a p5 pool in eu-north-1 has no p5.4xlarge). A size the offerings table
+        does not know for the region (``offered`` None) is kept: the table never guesses."""
+        return [t for t in self.catalogued_types if offerings.offered(t, region) is not False]
+
+    def architectures_in(self, region: str) -> list[str]:
+        """Kubernetes ``kubernetes.io/arch`` values of the sizes this pool may launch in ``region``."""
         catalog = gpu_catalog.GPU_INSTANCES if self.is_gpu else cpu_catalog.CPU_INSTANCES
-        return sorted({KUBE_ARCH[catalog[t].architecture] for t in self.instance_types})
+        return sorted({KUBE_ARCH[catalog[t].architecture] for t in self.instance_types_in(region)})
 
 
 KUBE_ARCH = {"x86_64": "amd64", "arm64": "arm64"}
+
+
+def _check_sharing(pool: str, sharing: SharingSettings, gpu_models: list[str], ami: AmiFamily) -> None:
+    """The pool's sharing runs on every GPU model it may launch, and on its OS (Bottlerocket
+    applies one MIG profile filling each GPU, and no MIG mixed strategy)."""
+    error = sharing.errors(gpu_models)
+    if error:
+        raise ValueError(f"pool {pool}: sharing.{error}")
+    mig = sharing.mig
+    if mig and ami is AmiFamily.BOTTLEROCKET:
+        unsupported = [m for m in gpu_models if m not in BOTTLEROCKET_MIG_GPUS]
+        if unsupported:
+            raise ValueError(
+                f"pool {pool}: sharing.mig on Bottlerocket: its MIG manager does not support "
+                f"{', '.join(unsupported)}; allowed: {', '.join(BOTTLEROCKET_MIG_GPUS)}, or ami_family al2023"
+            )
+        profile = mig.layout[0]
+        most = min(mig_catalog.MIG_GPUS[m].profiles[profile].max_instances for m in gpu_models)
+        if mig.strategy != "single" or len(mig.layout) != most:
+            raise ValueError(
+                f"pool {pool}: sharing.mig on Bottlerocket applies one profile filling each GPU "
+                f"(settings.kubelet-device-plugins.nvidia.mig.profile), got strategy {mig.strategy} "
+                f"with {mig_catalog.describe(mig.layout)}; allowed: strategy single with "
+                f"{most} x {profile}, or ami_family al2023"
+            )
 
 
 class KarpenterSettings(_Settings):
@@ -437,6 +503,7 @@ class StageConfig(_Settings):
     workloads: WorkloadsSettings = WorkloadsSettings()
     reservations: ReservationsSettings = ReservationsSettings()
     tenancy: TenancySettings = TenancySettings()
+    job_api: JobApiSettings = JobApiSettings()
 
     @field_validator("availability_zones")
     @classmethod
@@ -458,12 +525,17 @@ class StageConfig(_Settings):
         self._unique_pool_names()
         self._workload_pools_exist()
         self._triton_has_its_bucket()
+        llm_servers.check_against_stage(self.workloads.llm_servers, self.gpu_pool_instances())
         self._reservation_pools_exist()
         self._team_quotas_fit()
         self._types_offered_in_region()
         self._training_fits()
         self._minio_client_teams_exist()
         self._kueue_has_two_cpu_nodes()
+        self.workloads.example_agent.check_against_stage(self.workloads.llm_servers, self.tenancy)
+        self.job_api.check_against_stage(
+            teams=[t.name for t in self.tenancy.teams], cert_manager=self.workloads.linkerd.enabled
+        )
         return self
 
     def _training_fits(self) -> None:
@@ -484,7 +556,7 @@ class StageConfig(_Settings):
         wanted = [(f"gpu_pools[{i}].instance_type", [p.instance_type]) for i, p in enumerate(self.gpu_pools)]
         wanted += [("cpu_nodes.instance_types", [t]) for t in self.cpu_nodes.instance_types]
         wanted += [
-            (f"karpenter.node_pools[{i}].instance_families", p.instance_types)
+            (f"karpenter.node_pools[{i}].instance_families", p.catalogued_types)
             for i, p in enumerate(self.karpenter.node_pools)
         ]
         for setting, types in wanted:
@@ -544,12 +616,18 @@ class StageConfig(_Settings):
     def _reservation_pools_exist(self) -> None:
         """Reservations pin a dev pod to a node the planner chose, so they use managed pools
         (fixed nodes with known capacity), not Karpenter pools that start empty."""
-        managed = [p.name for p in self.gpu_pools]
+        managed = {p.name: p for p in self.gpu_pools}
         for pool in self.reservations.gpu_pools if self.reservations.enabled else []:
             if pool not in managed:
                 raise ValueError(
                     f"reservations.gpu_pools: {pool!r} is not a managed GPU pool; "
                     f"allowed: {', '.join(managed) or '(none: add gpu_pools first)'}"
+                )
+            if GPU_RESOURCE not in managed[pool].advertised:
+                raise ValueError(
+                    f"reservations.gpu_pools: {pool!r} advertises {', '.join(managed[pool].advertised)} "
+                    f"(sharing {managed[pool].sharing.mode}), but a dev server requests {GPU_RESOURCE}; "
+                    "allowed: a pool with sharing none, time_slicing, mps or mig strategy single"
                 )
 
     def _azs_in_region(self) -> None:
@@ -621,26 +699,55 @@ class StageConfig(_Settings):
                 )
 
     def _workload_pools_exist(self) -> None:
-        """Triton and Dynamo models name the GPU pool they run on; disaggregated serving moves
-        KV caches over EFA, so its pool must have EFA."""
+        """Triton, Dynamo models and LLM servers name the GPU pool they run on; disaggregated
+        serving moves KV caches over EFA, so its pool must have EFA. A shared pool's unit (a
+        time-slice, an MPS client, a MIG device) is one device to a process, so serving asks for
+        one there. A reservation pool is the planner's alone: it counts only reservations against
+        a node's GPUs, so a serving pod there would hold GPUs it has already promised."""
         pools = {p.name: p.efa for p in self.gpu_pools} | {
             p.name: p.efa for p in self.karpenter.gpu_node_pools
         }
+        capacity = self.gpu_pool_capacity()
+        reserved = self.reservations.gpu_pools if self.reservations.enabled else []
         triton = self.workloads.triton
-        wanted = [("workloads.triton.gpu_pool", triton.gpu_pool, False)] if triton.enabled else []
+        wanted = (
+            [("workloads.triton", triton.gpu_pool, False, "gpus_per_replica", triton.gpus_per_replica)]
+            if triton.enabled
+            else []
+        )
         if self.workloads.dynamo.enabled:
             wanted += [
-                (f"workloads.dynamo.models[{m.name}].gpu_pool", m.gpu_pool, m.mode == "disaggregated")
+                (f"workloads.dynamo.models[{m.name}]", m.gpu_pool, m.mode == "disaggregated",
+                 "gpus_per_worker", m.gpus_per_worker)
                 for m in self.workloads.dynamo.models
-            ]
-        for setting, pool, needs_efa in wanted:
+            ]  # fmt: skip
+        wanted += [
+            (f"workloads.llm_servers[{s.name}]", s.gpu_pool, False, "gpus", s.gpus)
+            for s in self.workloads.llm_servers
+        ]
+        for setting, pool, needs_efa, count_setting, count in wanted:
             if pool not in pools:
-                raise ValueError(f"{setting} is {pool!r}; allowed: the stage's GPU pools {sorted(pools)}")
+                raise ValueError(
+                    f"{setting}.gpu_pool is {pool!r}; allowed: the stage's GPU pools {sorted(pools)}"
+                )
             if needs_efa and not pools[pool]:
                 efa_pools = sorted(name for name, efa in pools.items() if efa)
                 raise ValueError(
-                    f"{setting} is {pool!r}, which has no EFA; disaggregated serving needs an EFA pool: "
-                    f"{efa_pools or 'none in this stage'}"
+                    f"{setting}.gpu_pool is {pool!r}, which has no EFA; disaggregated serving needs an "
+                    f"EFA pool: {efa_pools or 'none in this stage'}"
+                )
+            if pool in reserved:
+                free = sorted(set(pools) - set(reserved))
+                raise ValueError(
+                    f"{setting}.gpu_pool is {pool!r}, which reservations.gpu_pools {reserved} reserves for "
+                    "GPU developer servers (the planner promises a node's GPUs to reservations only); "
+                    f"allowed: a pool not in reservations.gpu_pools: {free or 'none in this stage'}"
+                )
+            sharing = capacity[pool].sharing.mode
+            if sharing != "none" and count > 1:
+                raise ValueError(
+                    f"{setting}.{count_setting} is {count} but pool {pool} shares its GPUs ({sharing}): a "
+                    f"process sees one {capacity[pool].unit} there; allowed: 1, or a pool with sharing none"
                 )
 
     def _triton_has_its_bucket(self) -> None:
@@ -666,22 +773,25 @@ class StageConfig(_Settings):
         return any(p.efa for p in self.gpu_pools) or any(p.efa for p in self.karpenter.node_pools)
 
     def gpu_pool_instances(self) -> dict[str, list[gpu_catalog.GpuInstance]]:
-        """Every GPU pool (managed or Karpenter) by name, with the catalogued types it may launch."""
+        """Every GPU pool (managed or Karpenter) by name, with the catalogued types it may launch
+        in the stage's region."""
         pools = {p.name: [p.gpu] for p in self.gpu_pools}
         return pools | {
-            p.name: [gpu_catalog.lookup(t) for t in p.instance_types] for p in self.karpenter.gpu_node_pools
+            p.name: [gpu_catalog.lookup(t) for t in p.instance_types_in(self.region)]
+            for p in self.karpenter.gpu_node_pools
+        }
+
+    def gpu_pool_capacity(self) -> dict[str, PoolCapacity]:
+        """Every GPU pool by name with what it advertises: the one source of "GPUs per node"."""
+        managed = {p.name: PoolCapacity(p.name, p.sharing, (p.gpu,)) for p in self.gpu_pools}
+        return managed | {
+            p.name: PoolCapacity(
+                p.name, p.sharing, tuple(gpu_catalog.lookup(t) for t in p.instance_types_in(self.region))
+            )
+            for p in self.karpenter.gpu_node_pools
         }
 
     @property
     def has_gpus(self) -> bool:
         """Whether any node of the stage can have a GPU (managed pools or Karpenter GPU pools)."""
         return bool(self.gpu_pools or self.karpenter.gpu_node_pools)
-
-    @property
-    def needs_nvidia_device_plugin(self) -> bool:
-        """AL2023 GPU nodes need the platform's device plugin; Bottlerocket's brings its own."""
-        pools: list[GpuPoolSettings | KarpenterNodePoolSettings] = [
-            *self.gpu_pools,
-            *self.karpenter.gpu_node_pools,
-        ]
-        return any(pool.ami_family is AmiFamily.AL2023 for pool in pools)

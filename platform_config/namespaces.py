@@ -53,7 +53,7 @@ LINKERD = "linkerd"
 CERT_MANAGER = "cert-manager"
 MINIO = "minio"
 KARPENTER = "karpenter"
-NVIDIA_DEVICE_PLUGIN = "nvidia-device-plugin"
+GPU_OPERATOR = "gpu-operator"
 ECR_TOKEN_REFRESH = "ecr-token-refresh"
 GPU_DEV = "gpu-dev"
 KUEUE = "kueue-system"
@@ -62,6 +62,10 @@ KUBERAY = "kuberay-system"
 EFA_TEST = "efa-test"
 NETWORK_OPERATOR = "nvidia-network-operator"
 RDMA_JOBS = "rdma-jobs"
+LLM_SERVING = "llm-serving"
+VELERO = "velero"
+MLFLOW = "mlflow"
+GPU_CONTROLPLANE = "gpu-controlplane"
 
 MESH_REASON = "meshed: linkerd-init adds NET_ADMIN and NET_RAW (no Linkerd CNI plugin)"
 
@@ -70,10 +74,9 @@ NAMESPACES: dict[str, OwnedNamespace] = {
     for n in (
         OwnedNamespace(
             MONITORING,
-            "kube-prometheus-stack, DCGM exporter, Loki, Alloy",
+            "kube-prometheus-stack, Loki, Alloy",
             PodSecurity.PRIVILEGED,
-            "node agents: the node exporter uses hostNetwork, hostPID and hostPath (/proc, /sys, /); "
-            "the DCGM exporter runs as root with SYS_ADMIN and the kubelet's pod-resources hostPath",
+            "node agents: the node exporter uses hostNetwork, hostPID and hostPath (/proc, /sys, /)",
         ),
         OwnedNamespace(NATS, "NATS JetStream (k8s_charts/nats.py)", PodSecurity.RESTRICTED),
         OwnedNamespace(INFERENCE, "Triton (k8s_charts/triton.py)", PodSecurity.RESTRICTED),
@@ -95,15 +98,30 @@ NAMESPACES: dict[str, OwnedNamespace] = {
         OwnedNamespace(MINIO, "MinIO (k8s_charts/minio.py)", PodSecurity.RESTRICTED),
         OwnedNamespace(KARPENTER, "Karpenter controller", PodSecurity.RESTRICTED),
         OwnedNamespace(
-            NVIDIA_DEVICE_PLUGIN,
-            "NVIDIA device plugin (node agent)",
+            GPU_OPERATOR,
+            "NVIDIA GPU Operator and its node agents (platform_constructs/gpu_operator.py)",
             PodSecurity.PRIVILEGED,
-            "the DaemonSet mounts the kubelet's device-plugins hostPath to register nvidia.com/gpu",
+            "its node agents are privileged: the device plugin mounts the kubelet's device-plugins "
+            "hostPath, the MIG manager reconfigures GPUs and reboots, the DCGM exporter runs as root",
         ),
         OwnedNamespace(
             ECR_TOKEN_REFRESH, "ECR token refresh (k8s_charts/ecr_token_refresh.py)", PodSecurity.RESTRICTED
         ),
         OwnedNamespace(KUEUE, "Kueue controller (GPU admission of the teams' work)", PodSecurity.RESTRICTED),
+        OwnedNamespace(
+            LLM_SERVING, "vLLM and TGI servers (k8s_charts/llm_servers.py)", PodSecurity.RESTRICTED
+        ),
+        OwnedNamespace(
+            MLFLOW, "MLflow tracking server and registry (Helm chart mlflow)", PodSecurity.RESTRICTED
+        ),
+        OwnedNamespace(
+            VELERO,
+            "Velero server, backup locations and schedules (k8s_charts/velero.py)",
+            PodSecurity.RESTRICTED,
+        ),
+        OwnedNamespace(
+            GPU_CONTROLPLANE, "job API and dispatcher (k8s_charts/job_api.py)", PodSecurity.RESTRICTED
+        ),
         OwnedNamespace(
             GPU_DEV,
             "developers' pods (reservations/dev_pod.py)",

@@ -41,10 +41,12 @@ PLATFORM_JOBS_BASE = ImagePin(
     tag="3.12.12-slim-bookworm",
 )
 
-NVIDIA_DEVICE_PLUGIN = HelmChartPin(
-    repository="https://nvidia.github.io/k8s-device-plugin",
-    chart="nvidia-device-plugin",
-    version="0.19.0",
+# GPU node software (platform_constructs/gpu_operator.py): device plugin, MIG manager, NFD,
+# GFD and the DCGM exporter. v26.7.0 deploys mig-manager v0.15.0 and device plugin v0.20.0.
+GPU_OPERATOR = HelmChartPin(
+    repository="https://helm.ngc.nvidia.com/nvidia",
+    chart="gpu-operator",
+    version="v26.7.0",
 )
 
 EFA_DEVICE_PLUGIN = HelmChartPin(
@@ -66,11 +68,6 @@ LOKI = HelmChartPin(
 )
 # Promtail reached end of life on 2026-03-02; Grafana Alloy is its successor as log shipper.
 ALLOY = HelmChartPin(repository="https://grafana.github.io/helm-charts", chart="alloy", version="1.13.0")
-DCGM_EXPORTER = HelmChartPin(
-    repository="https://nvidia.github.io/dcgm-exporter/helm-charts",
-    chart="dcgm-exporter",
-    version="4.8.4",  # its image: nvcr.io/nvidia/k8s/dcgm-exporter:4.6.1-4.8.4-distroless
-)
 CERT_MANAGER = HelmChartPin(repository="https://charts.jetstack.io", chart="cert-manager", version="v1.21.2")
 TRUST_MANAGER = HelmChartPin(
     repository="https://charts.jetstack.io", chart="trust-manager", version="v0.26.0"
@@ -108,20 +105,49 @@ MINIO = ImagePin(repository="quay.io/minio/minio", tag="RELEASE.2025-09-07T16-13
 # Base of the GPU developer pods (images/dev_pod adds sshd and sudo): seed 002's image.
 DEV_POD_BASE = ImagePin(repository="docker.io/pytorch/pytorch", tag="2.8.0-cuda12.9-cudnn9-devel")
 
+# OpenAI-compatible model servers (k8s_charts/llm_servers.py). vLLM v0.29.0, released
+# 2026-09 (coreweave/ml-containers pull 225 "feat(vllm): v0.29.0", 2026-09-09); its image is
+# published as vllm/vllm-openai:v<version>. TGI 3.3.6 is the last 3.3 release seen published
+# (a 3.3.6-trtllm variant is in use); upstream has been in maintenance mode since late 2025, so
+# prefer vLLM for new models.
+VLLM_OPENAI = ImagePin(repository="docker.io/vllm/vllm-openai", tag="v0.29.0")
+TGI = ImagePin(repository="ghcr.io/huggingface/text-generation-inference", tag="3.3.6")
+
+# Backups (k8s_charts/velero.py): chart 12.1.0 runs Velero v1.18.1 (its appVersion, whose CRDs
+# are in k8s_charts/crds). Plugin v1.14.x is the documented pair of Velero 1.18.x; v1.14.4
+# (2026-09-28) carries CVE fixes (velero-io/velero discussion 10563).
+VELERO = HelmChartPin(
+    repository="https://vmware-tanzu.github.io/helm-charts", chart="velero", version="12.1.0"
+)
+VELERO_PLUGIN_FOR_AWS = ImagePin(repository="docker.io/velero/velero-plugin-for-aws", tag="v1.14.4")
+
+# Experiment tracking and model registry (workloads.mlflow): community-charts' chart 1.11.5,
+# appVersion 3.15.1; its server image is pinned to that version rather than left to the chart.
+MLFLOW = HelmChartPin(
+    repository="https://community-charts.github.io/helm-charts", chart="mlflow", version="1.11.5"
+)
+MLFLOW_SERVER = ImagePin(repository="docker.io/burakince/mlflow", tag="3.15.1")
+
+# Aurora PostgreSQL engine of the platform's database (platform_constructs/postgres.py): the
+# 16 line, whose 16.3 and later minors scale Serverless v2 to 0 ACU (AWS Aurora User Guide,
+# "Aurora Serverless v2 capacity"); 16.9 is the newest 16 minor the pinned aws-cdk-lib names.
+AURORA_POSTGRES = "16.9"
+
 HELM_CHARTS: tuple[HelmChartPin, ...] = (
     KARPENTER,
-    NVIDIA_DEVICE_PLUGIN,
+    GPU_OPERATOR,
     EFA_DEVICE_PLUGIN,
     KUBE_PROMETHEUS_STACK,
     LOKI,
     ALLOY,
-    DCGM_EXPORTER,
     CERT_MANAGER,
     TRUST_MANAGER,
     LINKERD_CRDS,
     LINKERD_CONTROL_PLANE,
     DYNAMO_PLATFORM,
     KUEUE,
+    VELERO,
+    MLFLOW,
 )
 IMAGES: tuple[ImagePin, ...] = (
     PLATFORM_JOBS_BASE,
@@ -132,6 +158,10 @@ IMAGES: tuple[ImagePin, ...] = (
     MINIO,
     DEV_POD_BASE,
     KUEUE_CONTROLLER,
+    VLLM_OPENAI,
+    TGI,
+    VELERO_PLUGIN_FOR_AWS,
+    MLFLOW_SERVER,
 )
 
 

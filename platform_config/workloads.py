@@ -13,18 +13,14 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from platform_config.checks import Unique, UniqueList, value_of
+from platform_config.example_agent import ExampleAgentSettings
+from platform_config.llm_servers import MAX_LLM_SERVERS, LlmServerSettings
+from platform_config.mlflow import MlflowSettings
+from platform_config.patterns import HF_MODEL_PATTERN, MESH_CLIENT_PATTERN, NAME_PATTERN, SECRET_ARN_PATTERN
 from platform_config.rdma import RdmaSettings
 from platform_config.tenancy import DNS_LABEL, TEAM_NAME
 from platform_config.training import RaySettings, TrainingSettings
-
-NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}$"
-# The full ARN, with the six-character suffix Secrets Manager appends to every name, so that
-# IAM grants exactly that secret (what `aws secretsmanager describe-secret` prints).
-SECRET_ARN_PATTERN = r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$"
-HF_MODEL_PATTERN = r"^[\w.-]+/[\w.-]+$"
-# A mesh client: ``namespace/serviceaccount``, or ``namespace/*`` for every meshed workload
-# of a namespace (Linkerd identities are ServiceAccounts).
-MESH_CLIENT_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/([a-z0-9]([-a-z0-9.]*[a-z0-9])?|\*)$"
+from platform_config.velero import VeleroSettings
 
 
 class _Settings(BaseModel):
@@ -194,13 +190,21 @@ class WorkloadsSettings(_Settings):
     training: TrainingSettings = TrainingSettings()
     ray: RaySettings = RaySettings()
     rdma: RdmaSettings = RdmaSettings()
+    llm_servers: Annotated[list[LlmServerSettings], Unique("name")] = Field(
+        default_factory=list, max_length=MAX_LLM_SERVERS
+    )
+    example_agent: ExampleAgentSettings = ExampleAgentSettings()
+    velero: VeleroSettings = VeleroSettings()
+    mlflow: MlflowSettings = MlflowSettings()
 
     @property
     def any_enabled(self) -> bool:
         """Whether the stage has a Kubernetes layer at all (else no Workloads stack)."""
-        components = (self.observability, self.nats, self.triton, self.dynamo, self.linkerd, self.minio,
-                      self.training, self.ray, self.rdma)  # fmt: skip
-        return any(component.enabled for component in components)
+        components = (
+            self.observability, self.nats, self.triton, self.dynamo, self.linkerd, self.minio,
+            self.training, self.ray, self.rdma, self.example_agent, self.velero, self.mlflow,
+        )  # fmt: skip
+        return any(component.enabled for component in components) or bool(self.llm_servers)
 
     @model_validator(mode="after")
     def _dependencies(self) -> WorkloadsSettings:

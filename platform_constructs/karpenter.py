@@ -77,6 +77,7 @@ class Karpenter(Construct):
         cluster: eks.ICluster,
         cluster_name: str,
         settings: KarpenterSettings,
+        region: str,
         efa_security_group: ec2.ISecurityGroup,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -142,6 +143,7 @@ class Karpenter(Construct):
                 cdk8s.App(),
                 "karpenter-node-pools",
                 pools=list(settings.node_pools),
+                region=region,
                 node_role_name=self.node_role.role_name,
                 discovery_value=cluster_name,
                 cluster_security_group_id=cluster.cluster_security_group_id,

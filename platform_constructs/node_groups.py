@@ -13,6 +13,7 @@ instance type is set on the CloudFormation resource, where no such list applies.
 
 from __future__ import annotations
 
+from aws_cdk import Fn
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from aws_cdk import aws_iam as iam
@@ -27,6 +28,7 @@ from platform_config.contract import (
     POOL_LABEL,
 )
 from platform_config.gpu_catalog import Architecture
+from platform_config.gpu_node_config import bottlerocket_settings, node_labels
 from platform_config.model import CPU_POOL, AmiFamily, CapacityType, CpuNodeSettings, GpuPoolSettings
 from platform_constructs.nag import acknowledge, managed_policy_finding
 
@@ -84,7 +86,10 @@ def _launch_template(
     ami_family: AmiFamily = AmiFamily.AL2023,
     network_interfaces: list[ec2.CfnLaunchTemplate.NetworkInterfaceProperty] | None = None,
     placement_group: ec2.CfnPlacementGroup | None = None,
+    bottlerocket_toml: str = "",
 ) -> ec2.CfnLaunchTemplate:
+    """``bottlerocket_toml``: Bottlerocket settings as user data, which EKS merges into the
+    settings it generates for the node group (a launch template without an AMI id)."""
     volumes: dict[str, int | None] = {DATA_DEVICE[ami_family]: volume_gib}
     if ami_family is AmiFamily.BOTTLEROCKET:
         volumes = {"/dev/xvda": None, **volumes}
@@ -102,6 +107,7 @@ def _launch_template(
                 for device, size in volumes.items()
             ],
             network_interfaces=network_interfaces,
+            user_data=Fn.base64(bottlerocket_toml) if bottlerocket_toml else None,
             placement=(
                 ec2.CfnLaunchTemplate.PlacementProperty(group_name=placement_group.ref)
                 if placement_group
@@ -183,6 +189,9 @@ class GpuNodeGroup(Construct):
             ami_family=pool.ami_family,
             network_interfaces=interfaces,
             placement_group=self.placement_group,
+            bottlerocket_toml=bottlerocket_settings(pool)
+            if pool.ami_family is AmiFamily.BOTTLEROCKET
+            else "",
         )
         self.nodegroup = eks.Nodegroup(
             self,
@@ -205,6 +214,7 @@ class GpuNodeGroup(Construct):
                 GPU_MODEL_LABEL: gpu.gpu_model,
                 EFA_LABEL: str(pool.efa).lower(),
                 AMI_FAMILY_LABEL: pool.ami_family.value,
+                **node_labels(pool),
             },
             taints=[
                 eks.TaintSpec(effect=eks.TaintEffect.NO_SCHEDULE, key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE)

@@ -1,6 +1,6 @@
 """Every Helm-installed operator of the platform, one function each: the node-level ones
-(Karpenter, the NVIDIA and EFA device plugins, installed by the Nodes stack) and the Kubernetes
-layer's (installed by the Workloads stack).
+(Karpenter, the NVIDIA GPU Operator and the EFA device plugin, installed by the Nodes stack)
+and the Kubernetes layer's (installed by the Workloads stack).
 
 Each function maps typed stage settings to a :class:`~platform_constructs.helm.Release`: the
 pinned chart (``platform_config/versions.py``), its namespace (the contract's), the chart's
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 
+import yaml
+
 from platform_config import namespaces as ns
 from platform_config import versions
 from platform_config.contract import (
-    AMI_FAMILY_LABEL,
     EFA_LABEL,
     GPU_MODEL_LABEL,
     GPU_TOLERATION,
@@ -28,7 +29,10 @@ from platform_config.contract import (
     TEAM_LABEL,
     service_url,
 )
-from platform_config.model import CPU_POOL
+from platform_config.gpu_node_config import GpuPool, device_plugin_config, mig_parted_config
+from platform_config.gpu_sharing import SharingSettings
+from platform_config.mlflow import PostgresDatabase
+from platform_config.model import CPU_POOL, AmiFamily, StageConfig
 from platform_config.workloads import LinkerdSettings, ObservabilitySettings
 from platform_constructs.helm import Release
 
@@ -91,28 +95,15 @@ def kube_prometheus_stack(
                 **CPU_PLACEMENT,
             }
         },
-        "kube-state-metrics": {"metricLabelsAllowlist": [f"nodes=[{GPU_MODEL_LABEL},{POOL_LABEL}]"]},
-    }
-    return Release(versions.KUBE_PROMETHEUS_STACK, ns.MONITORING, values)
-
-
-def dcgm_exporter() -> Release:
-    """On every GPU node (they carry the GPU taint and the gpu-model label), scraped through
-    the chart's ServiceMonitor."""
-    values = {
-        "serviceMonitor": {"enabled": True, "interval": "30s"},
-        "tolerations": [GPU_TOLERATION],
-        "affinity": {
-            "nodeAffinity": {
-                "requiredDuringSchedulingIgnoredDuringExecution": {
-                    "nodeSelectorTerms": [
-                        {"matchExpressions": [{"key": GPU_MODEL_LABEL, "operator": "Exists"}]}
-                    ]
-                }
-            }
+        # Node labels the GPU alerts join on: pool and type (expected advertised counts) and the
+        # MIG manager's state (k8s_charts/observability.py sharing_alerts).
+        "kube-state-metrics": {
+            "metricLabelsAllowlist": [
+                f"nodes=[{GPU_MODEL_LABEL},{POOL_LABEL},node.kubernetes.io/instance-type,nvidia.com/mig.config.state]"
+            ]
         },
     }
-    return Release(versions.DCGM_EXPORTER, ns.MONITORING, values)
+    return Release(versions.KUBE_PROMETHEUS_STACK, ns.MONITORING, values)
 
 
 def loki(settings: ObservabilitySettings, *, storage_class: str) -> Release:
@@ -378,34 +369,55 @@ def karpenter(*, cluster_name: str, interruption_queue: str) -> Release:
     return Release(versions.KARPENTER, ns.KARPENTER, values, timeout_minutes=10)
 
 
-# The device plugins run only on the nodes that have the hardware and tolerate the GPU taint.
-# They do not wait: their DaemonSets run on GPU nodes, and scale-to-zero pools may have none.
-_AL2023 = {"key": AMI_FAMILY_LABEL, "operator": "In", "values": ["al2023"]}
-GPU_NODE_AFFINITY = {
-    "nodeAffinity": {
-        "requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [
-                {"matchExpressions": [{"key": GPU_MODEL_LABEL, "operator": "Exists"}, _AL2023]},
-                {
-                    "matchExpressions": [
-                        {"key": "karpenter.k8s.aws/instance-gpu-count", "operator": "Exists"},
-                        _AL2023,
-                    ]
+# The GPU node software does not wait: its DaemonSets run on GPU nodes, and scale-to-zero pools
+# may have none (why the operator runs what it runs: platform_constructs/gpu_operator.py).
+DEVICE_PLUGIN_CONFIG_MAP = "platform-device-plugin-configs"
+MIG_CONFIG_MAP = "platform-mig-configs"
+
+
+def _al2023_pools(config: StageConfig) -> list[GpuPool]:
+    pools: list[GpuPool] = [*config.gpu_pools, *config.karpenter.gpu_node_pools]
+    return [p for p in pools if p.ami_family is AmiFamily.AL2023]
+
+
+def gpu_operator(config: StageConfig) -> Release:
+    """The NVIDIA GPU Operator: one device plugin config per sharing setting of the stage's
+    AL2023 pools and one MIG layout per pool, as YAML documents inside the ConfigMaps the chart
+    creates; driver, toolkit and CDI off (pre-installed on the EKS NVIDIA AMIs)."""
+    sharings = [p.sharing for p in _al2023_pools(config)]
+    plugin_configs = {s.device_plugin_config: device_plugin_config(s) for s in [SharingSettings(), *sharings]}
+    values = {
+        "operator": {**CPU_PLACEMENT},
+        "node-feature-discovery": {"master": {**CPU_PLACEMENT}, "gc": {**CPU_PLACEMENT}},
+        "daemonsets": {"tolerations": [GPU_TOLERATION]},
+        # Pre-installed on the EKS NVIDIA AMIs; CDI specs would come from the operator's toolkit.
+        "driver": {"enabled": False},
+        "toolkit": {"enabled": False},
+        "cdi": {"enabled": False},
+        "devicePlugin": {
+            "config": {
+                "create": True,
+                "name": DEVICE_PLUGIN_CONFIG_MAP,
+                "default": SharingSettings().device_plugin_config,
+                "data": {
+                    name: yaml.safe_dump(c, sort_keys=False) for name, c in sorted(plugin_configs.items())
                 },
-            ]
-        }
+            }
+        },
+        "migManager": {
+            "env": [{"name": "WITH_REBOOT", "value": "true"}],
+            "config": {
+                "create": True,
+                "name": MIG_CONFIG_MAP,
+                "default": "all-disabled",
+                "data": {"config.yaml": yaml.safe_dump(mig_parted_config(sharings), sort_keys=False)},
+            },
+        },
+        # The exporter's metrics are scraped by the observability chart's own ServiceMonitor
+        # (k8s_charts/observability.py); the Workloads stack that holds Prometheus comes later.
+        "dcgmExporter": {"serviceMonitor": {"enabled": False}},
     }
-}
-
-
-def nvidia_device_plugin() -> Release:
-    """On AL2023 GPU nodes (managed groups carry the gpu-model label, Karpenter's nodes
-    ``karpenter.k8s.aws/instance-gpu-count``); Bottlerocket runs NVIDIA's plugin as a host
-    service, so its nodes are left out."""
-    values = {"affinity": GPU_NODE_AFFINITY, "tolerations": [GPU_TOLERATION]}
-    return Release(
-        versions.NVIDIA_DEVICE_PLUGIN, ns.NVIDIA_DEVICE_PLUGIN, values, wait=False, timeout_minutes=5
-    )
+    return Release(versions.GPU_OPERATOR, ns.GPU_OPERATOR, values, wait=False, timeout_minutes=10)
 
 
 def efa_device_plugin() -> Release:
@@ -442,3 +454,108 @@ def network_operator() -> Release:
         "sriovNetworkOperator": {"enabled": False},
     }
     return Release(versions.NETWORK_OPERATOR, ns.NETWORK_OPERATOR, values)
+
+
+# --- Velero ---------------------------------------------------------------------------------
+
+VELERO_SERVICE_ACCOUNT = "velero"
+# Pod Security "restricted" for the server and its plugin init container (the chart sets none).
+_VELERO_CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def velero(*, role_arn: str) -> Release:
+    """The server only, on the CPU pool, as a non-root user, with the AWS plugin (pinned) and
+    the IRSA role on its service account instead of a credentials Secret. No node agent: volume
+    data is backed up as EBS snapshots, not file copies (the node agent needs host paths). The
+    chart's own BackupStorageLocation and VolumeSnapshotLocation lists are emptied: ours are in
+    ``k8s_charts/velero.py``, validated against the CRDs. CRDs come with the chart at install;
+    ``upgradeCRDs`` (a kubectl Job on every upgrade) is off, so a chart bump that changes them
+    applies its ``crds/`` by hand (README "Backups")."""
+    plugin = {
+        "name": "velero-plugin-for-aws",
+        "image": versions.VELERO_PLUGIN_FOR_AWS.uri,
+        "imagePullPolicy": "IfNotPresent",
+        "volumeMounts": [{"mountPath": "/target", "name": "plugins"}],
+        "securityContext": _VELERO_CONTAINER_SECURITY,
+        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "128Mi"}},
+    }
+    values = {
+        "initContainers": [plugin],
+        "credentials": {"useSecret": False},
+        "serviceAccount": {
+            "server": {
+                "name": VELERO_SERVICE_ACCOUNT,
+                "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+            }
+        },
+        "configuration": {"backupStorageLocation": [], "volumeSnapshotLocation": []},
+        "upgradeCRDs": False,
+        "podSecurityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 65532,
+            "runAsGroup": 65532,
+            "fsGroup": 65532,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containerSecurityContext": _VELERO_CONTAINER_SECURITY,
+        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}},
+        **CPU_PLACEMENT,
+    }
+    return Release(versions.VELERO, ns.VELERO, values)
+
+
+# --- MLflow ---------------------------------------------------------------------------------
+
+MLFLOW_SERVICE_ACCOUNT = "mlflow-server"
+MLFLOW_DATABASE_SECRET = "mlflow-database"  # the secret sync's copy of database.secret_arn
+
+
+def mlflow(*, replicas: int, database: PostgresDatabase, role_arn: str, bucket: str) -> Release:
+    """The tracking server on the CPU pool: PostgreSQL for runs and the registry (the login
+    from the synced Secret; the chart's migration init container creates and upgrades the
+    schema), artifacts proxied to its S3 bucket under the IRSA role, a ClusterIP Service and
+    no ingress, a ServiceMonitor on its /metrics. The image is the pinned one, not whatever
+    the chart's appVersion names; restricted Pod Security (the chart leaves seccomp unset)."""
+    image = {"repository": versions.MLFLOW_SERVER.repository, "tag": versions.MLFLOW_SERVER.tag}
+    values = {
+        "replicaCount": replicas,
+        "image": image,
+        "initImages": {"mlflowDbMigration": image},
+        "serviceAccount": {
+            "create": True,
+            "name": MLFLOW_SERVICE_ACCOUNT,
+            "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+        },
+        "backendStore": {
+            "databaseMigration": True,
+            "postgres": {
+                "enabled": True,
+                "host": database.host,
+                "port": database.port,
+                "database": database.name,
+            },
+            "existingDatabaseSecret": {
+                "name": MLFLOW_DATABASE_SECRET,
+                "usernameKey": "username",
+                "passwordKey": "password",
+            },
+        },
+        "artifactRoot": {
+            "proxiedArtifactStorage": True,
+            "s3": {"enabled": True, "bucket": bucket},
+        },
+        "service": {"type": "ClusterIP"},
+        "serviceMonitor": {"enabled": True, "namespace": ns.MLFLOW, "labels": {}},
+        "podSecurityContext": {
+            "fsGroup": 1001,
+            "fsGroupChangePolicy": "OnRootMismatch",
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "resources": {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}},
+        **CPU_PLACEMENT,
+    }
+    return Release(versions.MLFLOW, ns.MLFLOW, values)

@@ -121,7 +121,7 @@ class ClusterStack(Stack):
         # refresh's); the Workloads and Reservations stacks create only the others.
         wanted = {
             namespaces.KARPENTER: config.karpenter.enabled,
-            namespaces.NVIDIA_DEVICE_PLUGIN: config.needs_nvidia_device_plugin,
+            namespaces.GPU_OPERATOR: config.has_gpus,
             **dict.fromkeys([namespaces.ECR_TOKEN_REFRESH, *token_refresh.namespaces], token_refresh.enabled),
         }
         self.namespace_names: list[str] = [name for name, enabled in wanted.items() if enabled]

@@ -9,18 +9,19 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
-from platform_config import gpu_catalog
 from platform_config.checks import pascal
 from platform_config.contract import CAPACITY_METADATA_KEY, cluster_name
 from platform_config.model import StageConfig
-from platform_constructs.device_plugins import DevicePlugins
+from platform_constructs.gpu_operator import GpuNodeSoftware
 from platform_constructs.karpenter import Karpenter
 from platform_constructs.node_groups import CpuNodeGroup, GpuNodeGroup, node_role
 
 
 def gpu_capacity(config: StageConfig) -> list[dict]:
     """GPU capacity per pool, written into the template so summaries and cost reports can
-    read what was synthesized without re-running the app."""
+    read what was synthesized without re-running the app. What a node advertises comes from
+    the model's one capacity function (``StageConfig.gpu_pool_capacity``)."""
+    capacity = config.gpu_pool_capacity()
     pools = [
         {
             "pool": pool.name,
@@ -28,6 +29,8 @@ def gpu_capacity(config: StageConfig) -> list[dict]:
             "instance_type": pool.instance_type,
             "gpu_model": pool.gpu.gpu_model,
             "gpus_per_node": pool.gpu.gpus,
+            "sharing": pool.sharing.mode,
+            "advertised_per_node": capacity[pool.name].per_node(pool.gpu),
             "min_nodes": pool.min_size,
             "max_nodes": pool.max_size,
             "max_gpus": pool.max_gpus,
@@ -39,8 +42,13 @@ def gpu_capacity(config: StageConfig) -> list[dict]:
         {
             "pool": pool.name,
             "kind": "karpenter-node-pool",
-            "instance_types": pool.instance_types,
-            "gpu_models": sorted({gpu_catalog.lookup(t).gpu_model for t in pool.instance_types}),
+            "instance_types": pool.instance_types_in(config.region),
+            "gpu_models": sorted({i.gpu_model for i in capacity[pool.name].instances}),
+            "sharing": pool.sharing.mode,
+            "advertised_per_gpu": capacity[pool.name].per_gpu,
+            "advertised_per_node": {
+                i.instance_type: capacity[pool.name].per_node(i) for i in capacity[pool.name].instances
+            },
             "min_nodes": 0,
             "max_gpus": pool.gpus_limit,
             "weight": pool.weight,
@@ -52,7 +60,7 @@ def gpu_capacity(config: StageConfig) -> list[dict]:
         {
             "pool": pool.name,
             "kind": "karpenter-cpu-node-pool",
-            "instance_types": pool.instance_types,
+            "instance_types": pool.instance_types_in(config.region),
             "min_nodes": 0,
             "vcpu_limit": pool.vcpus_limit,
             "weight": pool.weight,
@@ -100,14 +108,8 @@ class NodesStack(Stack):
 
         # Installed after the CPU group and removed before it, so `cdk destroy` uninstalls the
         # releases while the cluster still has nodes to run the uninstall on.
-        self.device_plugins = DevicePlugins(
-            self,
-            "DevicePlugins",
-            cluster=cluster,
-            nvidia=config.needs_nvidia_device_plugin,
-            efa=config.needs_efa,
-        )
-        self.device_plugins.node.add_dependency(self.cpu)
+        self.gpu_software = GpuNodeSoftware(self, "GpuNodeSoftware", cluster=cluster, config=config)
+        self.gpu_software.node.add_dependency(self.cpu)
 
         self.karpenter: Karpenter | None = None
         if config.karpenter.enabled:
@@ -117,6 +119,7 @@ class NodesStack(Stack):
                 cluster=cluster,
                 cluster_name=cluster_name(config.name),
                 settings=config.karpenter,
+                region=config.region,
                 efa_security_group=efa_security_group,
             )
             # The controller runs on the CPU group; install it once that group exists.

@@ -7,6 +7,7 @@ from constructs import Construct
 
 from platform_config.model import StageConfig
 from stacks.cluster_stack import ClusterStack
+from stacks.job_api_stack import JobApiStack
 from stacks.network_stack import NetworkStack
 from stacks.nodes_stack import NodesStack
 from stacks.registry_stack import RegistryStack
@@ -54,6 +55,8 @@ class PlatformStage(Stage):
                 config=config,
                 cluster=self.cluster.interface,
                 model_bucket=self.storage.model_bucket,
+                backup_bucket=self.storage.backup_bucket,
+                mlflow_bucket=self.storage.mlflow_bucket,
                 owned_namespaces=self.cluster.namespace_names,
                 nodes_ready=self.nodes.cpu,
                 **common,
@@ -74,7 +77,24 @@ class PlatformStage(Stage):
             # Dev pods run on the GPU nodes: remove reservations before the nodes go.
             self.reservations.add_stack_dependency(self.nodes)
 
+        self.job_api: JobApiStack | None = None
+        if self.storage.database is not None and self.workloads is not None:
+            self.job_api = JobApiStack(
+                self,
+                "JobApi",
+                config=config,
+                cluster=self.cluster.interface,
+                database=self.storage.database,
+                owned_namespaces=self.cluster.namespace_names,
+                **common,
+            )
+            # Destroyed first: its load balancer goes before the controller's cluster, the nodes
+            # its security group rules name and the VPC its network interfaces live in; and
+            # after Workloads (cert-manager issues its certificate, team namespaces hold its Roles).
+            for stack in (self.network, self.storage, self.cluster, self.nodes, self.workloads):
+                self.job_api.add_stack_dependency(stack)
+
     @property
     def stacks(self):
-        optional = [stack for stack in (self.workloads, self.reservations) if stack is not None]
+        optional = [stack for stack in (self.workloads, self.reservations, self.job_api) if stack is not None]
         return [self.network, self.registry, self.storage, self.cluster, self.nodes, *optional]

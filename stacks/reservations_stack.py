@@ -39,7 +39,8 @@ from constructs import Construct
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.reservations_access import GROUP, WORKSPACE_CLAIM, ReservationsAccessChart
 from k8s_charts.storage_classes import EFS_CLASS
-from platform_config import gpu_catalog, namespaces
+from platform_config import namespaces
+from platform_config.contract import GPU_RESOURCE
 from platform_config.model import StageConfig
 from platform_config.versions import DEV_POD_BASE
 from platform_constructs.lambda_bundle import function_code, kubernetes_layer_code
@@ -68,12 +69,18 @@ TABLE_ACTIONS = [
 def reservation_policy(config: StageConfig, *, dev_image: str) -> Policy:
     """The stage settings as the runtime ``Policy`` (GPU types from the managed pools)."""
     settings = config.reservations
-    pools = {p.name: gpu_catalog.lookup(p.instance_type) for p in config.gpu_pools}
+    # What a node advertises comes from the model's capacity function: on a time-sliced or
+    # MIG (single) pool a dev server reserves slices, which the node advertises as nvidia.com/gpu.
+    capacity = config.gpu_pool_capacity()
     return Policy(
         stage=config.name,
         namespace=NAMESPACE,
         gpu_types=tuple(
-            GpuType(name=name, gpu_model=pools[name].gpu_model, gpus_per_node=pools[name].gpus)
+            GpuType(
+                name=name,
+                gpu_model=capacity[name].instances[0].gpu_model,
+                gpus_per_node=capacity[name].per_node(capacity[name].instances[0])[GPU_RESOURCE],
+            )
             for name in settings.gpu_pools
         ),
         default_gpu_type=settings.gpu_pools[0],

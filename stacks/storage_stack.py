@@ -1,5 +1,6 @@
-"""Stateful: the shared EFS file system (model cache and workspace), the S3 model bucket and,
-when reservations are on, the reservations table.
+"""Stateful: the shared EFS file system (model cache and workspace), the S3 model bucket,
+when reservations are on the reservations table, and when the job API is on the platform's
+PostgreSQL (its consumers: the job API).
 
 All are encrypted with a stage key, kept on stack deletion in stages that retain data, and
 reachable only from inside the VPC (EFS) or over TLS (S3).
@@ -16,6 +17,7 @@ from constructs import Construct
 
 from platform_config.model import StageConfig
 from platform_constructs.keys import stage_key
+from platform_constructs.postgres import PlatformDatabase
 from platform_constructs.reservations_table import reservations_table
 from platform_constructs.retention import destroys_data, removal_policy
 
@@ -23,8 +25,16 @@ from platform_constructs.retention import destroys_data, removal_policy
 POSIX_USER = efs.PosixUser(uid="1000", gid="1000")
 
 
+JOB_API_DATABASE = "job_api"  # the job API's login and database on the platform's PostgreSQL
+
+
+def bucket_arn_export(storage_stack_name: str, bucket_id: str) -> str:
+    """The export name of a data bucket's ARN (``bucket_id``: its construct id)."""
+    return f"{storage_stack_name}-{bucket_id}Arn"
+
+
 def model_bucket_arn_export(storage_stack_name: str) -> str:
-    return f"{storage_stack_name}-ModelBucketArn"
+    return bucket_arn_export(storage_stack_name, "ModelBucket")
 
 
 class StorageStack(Stack):
@@ -71,7 +81,11 @@ class StorageStack(Stack):
         self.workspace_access_point = self._access_point("Workspace", settings.efs_workspace_path)
 
         self.model_bucket: s3.Bucket | None = None
-        if settings.model_bucket:
+        self.backup_bucket: s3.Bucket | None = None
+        self.mlflow_bucket: s3.Bucket | None = None
+        backups, mlflow = config.workloads.velero.enabled, config.workloads.mlflow.enabled
+        access_logs: s3.Bucket | None = None
+        if settings.model_bucket or backups or mlflow:
             access_logs = s3.Bucket(
                 self,
                 "AccessLogBucket",
@@ -83,34 +97,16 @@ class StorageStack(Stack):
                 removal_policy=policy,
                 auto_delete_objects=destroys_data(config),
             )
-            self.model_bucket = s3.Bucket(
-                self,
-                "ModelBucket",
-                versioned=True,
-                encryption=s3.BucketEncryption.KMS,
-                encryption_key=self.key,
-                bucket_key_enabled=True,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                enforce_ssl=True,
-                minimum_tls_version=1.2,
-                server_access_logs_bucket=access_logs,
-                server_access_logs_prefix="model-bucket/",
-                lifecycle_rules=[
-                    s3.LifecycleRule(
-                        noncurrent_version_expiration=Duration.days(settings.noncurrent_version_expiry_days),
-                        abort_incomplete_multipart_upload_after=Duration.days(7),
-                    )
-                ],
-                removal_policy=policy,
-                auto_delete_objects=destroys_data(config),
-            )
-            # A named export, so that IAM policies built on it in other stacks (Triton's
-            # read-only role) have a predictable text that cdk-nag findings can name.
-            CfnOutput(
-                self,
-                "ModelBucketArnExport",
-                value=self.model_bucket.bucket_arn,
-                export_name=model_bucket_arn_export(self.stack_name),
+        if settings.model_bucket:
+            self.model_bucket = self._data_bucket("ModelBucket", "model-bucket/", config, access_logs)
+        if backups:
+            # Velero's backups: Kubernetes objects and snapshot metadata (the volume data is in
+            # EBS snapshots, which Velero deletes with the backup).
+            self.backup_bucket = self._data_bucket("BackupBucket", "backup-bucket/", config, access_logs)
+        if mlflow:
+            # MLflow's run and model artifacts (its server reads and writes them for the clients)
+            self.mlflow_bucket = self._data_bucket(
+                "MlflowArtifactBucket", "mlflow-artifacts/", config, access_logs
             )
 
         self.reservations_table: dynamodb.Table | None = None
@@ -118,6 +114,57 @@ class StorageStack(Stack):
             self.reservations_table = reservations_table(
                 self, "ReservationsTable", config=config, key=self.key
             )
+
+        self.database: PlatformDatabase | None = None
+        if config.job_api.enabled:
+            self.database = PlatformDatabase(
+                self,
+                "Database",
+                vpc=vpc,
+                key=self.key,
+                settings=config.job_api.database,
+                removal_policy=policy,
+            )
+            self.database.add_consumer(JOB_API_DATABASE)
+
+    def _data_bucket(
+        self, construct_id: str, log_prefix: str, config: StageConfig, access_logs: s3.IBucket | None
+    ) -> s3.Bucket:
+        """A bucket of the platform's data: versioned (an overwritten or deleted object stays
+        recoverable for ``storage.noncurrent_version_expiry_days``), encrypted with the stage key,
+        TLS only, no public access, server access logs, kept on stack deletion where the stage
+        keeps data. Its ARN is a named export, so that IAM policies built on it in other stacks
+        (Triton's read-only role, Velero's) have a predictable text cdk-nag findings can name."""
+        bucket = s3.Bucket(
+            self,
+            construct_id,
+            versioned=True,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=log_prefix,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(
+                        config.storage.noncurrent_version_expiry_days
+                    ),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+            removal_policy=removal_policy(config),
+            auto_delete_objects=destroys_data(config),
+        )
+        CfnOutput(
+            self,
+            f"{construct_id}ArnExport",
+            value=bucket.bucket_arn,
+            export_name=bucket_arn_export(self.stack_name, construct_id),
+        )
+        return bucket
 
     def _access_point(self, construct_id: str, path: str) -> efs.AccessPoint:
         return self.file_system.add_access_point(

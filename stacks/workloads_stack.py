@@ -11,6 +11,8 @@ the operators (and the nodes they run on) still exist.
 
 from __future__ import annotations
 
+from typing import cast
+
 import cdk8s
 from aws_cdk import Fn, Stack
 from aws_cdk import aws_eks_v2 as eks
@@ -20,8 +22,12 @@ from constructs import Construct
 
 from k8s_charts import ecr_token_refresh, secret_sync
 from k8s_charts.dynamo_graphs import FRONTEND_LABEL, FRONTEND_PORT, DynamoGraphsChart
+from k8s_charts.example_agent import ExampleAgentChart
 from k8s_charts.kueue_queues import KueueQueuesChart
 from k8s_charts.linkerd_identity import CONTROL_PLANE_LABEL, LinkerdIdentityChart
+from k8s_charts.llm_servers import PORT as LLM_PORT
+from k8s_charts.llm_servers import LlmServersChart, hf_token_secret
+from k8s_charts.llm_servers import pod_labels as llm_pod_labels
 from k8s_charts.mesh_policy import MeshPolicyChart, ProtectedPort, ProtectedService
 from k8s_charts.minio import API_PORT as MINIO_API_PORT
 from k8s_charts.minio import NAME as MINIO
@@ -30,7 +36,7 @@ from k8s_charts.minio import MinioChart
 from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.nats import NAME as NATS
 from k8s_charts.nats import NatsChart, client_url
-from k8s_charts.network_policies import NetworkPoliciesChart
+from k8s_charts.network_policies import MLFLOW_PODS, MLFLOW_PORT, NetworkPoliciesChart
 from k8s_charts.observability import ObservabilityChart, ScheduledJob
 from k8s_charts.rdma import RdmaChart
 from k8s_charts.storage_classes import EFS_CLASS, GP3_CLASS
@@ -40,13 +46,16 @@ from k8s_charts.triton import GRPC_PORT, HTTP_PORT, TritonChart
 from k8s_charts.triton import NAME as TRITON
 from k8s_charts.triton import SERVICE_ACCOUNT as TRITON_SERVICE_ACCOUNT
 from k8s_charts.triton import pod_labels as triton_pod_labels
+from k8s_charts.velero import VeleroChart
 from platform_config import namespaces as ns
+from platform_config import versions
 from platform_config.contract import (
     APP_NAME_LABEL,
     GRAFANA_ADMIN_SECRET,
     MESH_INJECT,
     PROMETHEUS_SERVICE_ACCOUNT,
 )
+from platform_config.mlflow import PostgresDatabase
 from platform_config.model import StageConfig
 from platform_constructs import operators
 from platform_constructs.helm import Release, install
@@ -54,7 +63,7 @@ from platform_constructs.nag import acknowledge
 from platform_constructs.platform_jobs import attach
 from platform_constructs.secret_sync import SecretSync
 from platform_constructs.workload_identity import irsa_role
-from stacks.storage_stack import model_bucket_arn_export
+from stacks.storage_stack import bucket_arn_export, model_bucket_arn_export
 
 
 def workload_namespaces(config: StageConfig) -> list[str]:
@@ -76,8 +85,22 @@ def workload_namespaces(config: StageConfig) -> list[str]:
         ns.KUBERAY: workloads.ray.enabled,
         ns.NETWORK_OPERATOR: workloads.rdma.enabled,
         ns.RDMA_JOBS: workloads.rdma.enabled,
+        ns.LLM_SERVING: bool(workloads.llm_servers),
+        ns.VELERO: workloads.velero.enabled,
+        ns.MLFLOW: workloads.mlflow.enabled,
     }
     return [name for name, enabled in wanted.items() if enabled] + list(config.tenancy.namespaces)
+
+
+def backed_up_namespaces(config: StageConfig) -> list[str]:
+    """The namespaces whose data Velero backs up: those of the stateful components the stage runs."""
+    workloads = config.workloads
+    wanted = {
+        ns.NATS: workloads.nats.enabled,
+        ns.MINIO: workloads.minio.enabled,
+        ns.MLFLOW: workloads.mlflow.enabled,
+    }
+    return [name for name, enabled in wanted.items() if enabled]
 
 
 # Labels Linkerd requires on its own namespace: trust-manager's Bundle targets it by the
@@ -87,6 +110,11 @@ LINKERD_NAMESPACE_LABELS = {
     "linkerd.io/control-plane-ns": ns.LINKERD,
     "config.linkerd.io/admission-webhooks": "disabled",
 }
+
+
+# Namespaces whose every pod is meshed by the namespace's injection annotation (the others
+# annotate their own pods: Prometheus, the Dynamo frontends).
+MESHED_BY_ANNOTATION = (ns.INFERENCE, ns.LLM_SERVING)
 
 
 def meshed_namespaces(config: StageConfig) -> list[str]:
@@ -99,6 +127,7 @@ def meshed_namespaces(config: StageConfig) -> list[str]:
         ns.MONITORING: workloads.observability.enabled,  # Prometheus
         ns.INFERENCE: workloads.triton.enabled,
         ns.DYNAMO: workloads.dynamo.enabled,
+        ns.LLM_SERVING: bool(workloads.llm_servers),
     }
     return [name for name, enabled in wanted.items() if enabled]
 
@@ -107,10 +136,32 @@ def network_policies(config: StageConfig, namespaces: list[str]) -> NetworkPolic
     """The default deny and the needed flows of ``namespaces`` (those one stack creates)."""
     return NetworkPoliciesChart(
         cdk8s.App(), "network-policies", namespaces=namespaces, vpc_cidr=config.network.vpc_cidr,
-        meshed=meshed_namespaces(config), services=protected_services(config) + minio_clients(config),
+        meshed=meshed_namespaces(config),
+        services=protected_services(config) + team_services(config) + minio_clients(config),
         training_namespaces=list(config.tenancy.namespaces) if config.workloads.training.enabled else [],
         ray_namespaces=list(config.tenancy.namespaces) if config.workloads.ray.enabled else [],
+        database_ports=mlflow_database_ports(config),
     )  # fmt: skip
+
+
+def mlflow_database_ports(config: StageConfig) -> list[int]:
+    mlflow = config.workloads.mlflow
+    return [mlflow.database.port] if mlflow.enabled and mlflow.database else []
+
+
+def team_services(config: StageConfig) -> list[ProtectedService]:
+    """Endpoints outside the mesh that every team namespace may call: MLflow (NetworkPolicy
+    only; its pods carry no proxy, so no Linkerd policy is written for it)."""
+    teams = [f"{namespace}/*" for namespace in config.tenancy.namespaces]
+    if not (config.workloads.mlflow.enabled and teams):
+        return []
+    port = ProtectedPort("mlflow-http", MLFLOW_PORT, "HTTP/1")
+    return [
+        ProtectedService(
+            name=versions.MLFLOW.chart, namespace=ns.MLFLOW, pod_labels=MLFLOW_PODS, ports=(port,),
+            clients=tuple(teams),
+        )
+    ]  # fmt: skip
 
 
 def protected_services(config: StageConfig) -> list[ProtectedService]:
@@ -135,6 +186,35 @@ def protected_services(config: StageConfig) -> list[ProtectedService]:
                 name="dynamo-frontend", namespace=ns.DYNAMO, pod_labels=FRONTEND_LABEL,
                 ports=(ProtectedPort("dynamo-frontend-http", FRONTEND_PORT, "HTTP/1"),),
                 clients=tuple(linkerd.dynamo_clients + (scraper if workloads.observability.enabled else [])),
+            )
+        )  # fmt: skip
+    services += llm_services(config)
+    return services
+
+
+def llm_services(config: StageConfig) -> list[ProtectedService]:
+    """Each LLM server reachable by its listed clients, and by Prometheus on the API port that
+    also serves /metrics (a scrape rule of its own in NetworkPolicy, an identity in Linkerd's).
+
+    Team namespaces run restricted Pod Security, which refuses Linkerd's init container, so
+    their pods carry no mesh identity: a server with a team client lets Linkerd admit
+    unauthenticated in-cluster callers, and its NetworkPolicy (which admits only the client
+    namespaces) is what keeps everyone else out. Other clients (``apps/...``) are meshed
+    applications, held to their identities as Triton's are."""
+    teams = config.tenancy.namespaces
+    scraper = (
+        (f"{ns.MONITORING}/{PROMETHEUS_SERVICE_ACCOUNT}",) if config.workloads.observability.enabled else ()
+    )
+    services = []
+    for server in config.workloads.llm_servers:
+        clients = tuple(server.clients)
+        outside = any(client.split("/", 1)[0] in teams for client in clients)
+        services.append(
+            ProtectedService(
+                name=server.name, namespace=ns.LLM_SERVING, pod_labels=llm_pod_labels(server),
+                ports=(ProtectedPort(f"{server.name}-http", LLM_PORT, "HTTP/1"),),
+                clients=clients, scrapers=scraper,
+                access_policy="cluster-unauthenticated" if outside else "deny",
             )
         )  # fmt: skip
     return services
@@ -163,6 +243,9 @@ def secret_targets(config: StageConfig) -> list[dict[str, str]]:
          workloads.observability.grafana_admin_secret_arn),
         (workloads.dynamo.enabled, ns.DYNAMO, "hf-token", workloads.dynamo.hf_token_secret_arn),
         (workloads.minio.enabled, ns.MINIO, MINIO_ROOT_SECRET, workloads.minio.root_secret_arn),
+        *((True, ns.LLM_SERVING, hf_token_secret(s), s.hf_token_secret_arn) for s in workloads.llm_servers),
+        (workloads.mlflow.enabled, ns.MLFLOW, operators.MLFLOW_DATABASE_SECRET,
+         workloads.mlflow.database.secret_arn if workloads.mlflow.database else None),
     ]  # fmt: skip
     return [
         {"namespace": ns, "name": name, "arn": arn} for enabled, ns, name, arn in wanted if enabled and arn
@@ -224,6 +307,8 @@ class WorkloadsStack(Stack):
         config: StageConfig,
         cluster: eks.ICluster,
         model_bucket: s3.IBucket | None,
+        backup_bucket: s3.IBucket | None = None,
+        mlflow_bucket: s3.IBucket | None = None,
         owned_namespaces: list[str],
         nodes_ready: Construct,
         **kwargs,
@@ -239,12 +324,13 @@ class WorkloadsStack(Stack):
         namespaces = [n for n in workload_namespaces(config) if n not in owned_namespaces]
         meshed = workloads.linkerd.enabled
         team_labels, team_annotations = team_namespace_metadata(config.tenancy)
+        mesh_annotations = dict.fromkeys(MESHED_BY_ANNOTATION, MESH_INJECT) if meshed else {}
         self.namespaces = attach(
             self, "Namespaces", cluster,
             NamespacesChart(
                 cdk8s.App(), "namespaces", namespaces=namespaces,
                 labels={ns.LINKERD: LINKERD_NAMESPACE_LABELS, **team_labels},
-                annotations={**team_annotations, **({ns.INFERENCE: MESH_INJECT} if meshed else {})},
+                annotations={**team_annotations, **mesh_annotations},
                 meshed=meshed_namespaces(config),
             ),
         )  # fmt: skip
@@ -291,6 +377,21 @@ class WorkloadsStack(Stack):
                 ),
             )
         self._training()
+        if workloads.llm_servers:
+            self._manifest(
+                "LlmServers",
+                LlmServersChart(
+                    cdk8s.App(), "llm-servers", servers=list(workloads.llm_servers),
+                    capacity=self.config.gpu_pool_capacity(), namespace=ns.LLM_SERVING,
+                    efs_storage_class=EFS_CLASS,
+                ),
+            )  # fmt: skip
+        if workloads.example_agent.enabled:
+            self._example_agent()
+        if backup_bucket is not None:  # exists exactly when workloads.velero is enabled
+            self._velero(backup_bucket)
+        if mlflow_bucket is not None:  # exists exactly when workloads.mlflow is enabled
+            self._mlflow(mlflow_bucket)
         if meshed:
             self._manifest(
                 "MeshPolicy",
@@ -341,7 +442,7 @@ class WorkloadsStack(Stack):
                 cdk8s.App(),
                 "kueue-queues",
                 settings=tenancy,
-                gpu_pools=list(self.config.gpu_pool_instances()),
+                capacity=self.config.gpu_pool_capacity(),
             ),
             kueue,
         )
@@ -370,13 +471,20 @@ class WorkloadsStack(Stack):
         after += [self.releases["LinkerdControlPlane"]] if meshed else []
         prometheus = operators.kube_prometheus_stack(settings, storage_class=GP3_CLASS, meshed=meshed)
         stack = self._release("KubePrometheusStack", prometheus, *after)
-        self._release("DcgmExporter", operators.dcgm_exporter(), stack)
         loki = self._release("Loki", operators.loki(settings, storage_class=GP3_CLASS), stack)
         self._release("Alloy", operators.alloy(), loki)
         self._manifest(
             "Observability",
             ObservabilityChart(
-                cdk8s.App(), "observability", namespace=ns.MONITORING, jobs=watched_jobs(self.config)
+                cdk8s.App(),
+                "observability",
+                namespace=ns.MONITORING,
+                jobs=watched_jobs(self.config),
+                gpu_operator_namespace=ns.GPU_OPERATOR if self.config.has_gpus else None,
+                expected_capacity={
+                    pool: {i.instance_type: capacity.per_node(i) for i in capacity.instances}
+                    for pool, capacity in self.config.gpu_pool_capacity().items()
+                },
             ),
         )
 
@@ -401,6 +509,7 @@ class WorkloadsStack(Stack):
             model_bucket=model_bucket.bucket_name if model_bucket else "",
             region=self.region,
             efs_storage_class=EFS_CLASS,
+            capacity=self.config.gpu_pool_capacity()[cast(str, settings.gpu_pool)],
         )
         self._manifest("Triton", chart, role)
 
@@ -412,7 +521,7 @@ class WorkloadsStack(Stack):
         )
         chart = DynamoGraphsChart(
             cdk8s.App(), "dynamo-graphs", settings=settings, namespace=ns.DYNAMO,
-            pool_instances=self.config.gpu_pool_instances(),
+            capacity=self.config.gpu_pool_capacity(),
             efs_storage_class=EFS_CLASS, meshed=self.config.workloads.linkerd.enabled,
         )  # fmt: skip
         self._manifest("DynamoGraphs", chart, operator)
@@ -435,3 +544,102 @@ class WorkloadsStack(Stack):
         if workloads.rdma.enabled:
             operator = self._release("NetworkOperator", operators.network_operator())
             self._manifest("Rdma", RdmaChart(cdk8s.App(), "rdma", settings=workloads.rdma), operator)
+
+    def _example_agent(self) -> None:
+        """After the server it calls and the team's queues (Kueue admits its pod)."""
+        settings, tenancy = self.config.workloads.example_agent, self.config.tenancy
+        namespace = cast(str, settings.namespace)  # required when enabled (model)
+        chart = ExampleAgentChart(
+            cdk8s.App(), "example-agent", namespace=namespace,
+            server=settings.server(self.config.workloads.llm_servers), server_namespace=ns.LLM_SERVING,
+            priority_class=tenancy.team_priority_class(tenancy.namespaces[namespace]),
+            interval_seconds=settings.interval_seconds,
+        )  # fmt: skip
+        after = [self.manifests[name] for name in ("LlmServers", "KueueQueues") if name in self.manifests]
+        self._manifest("ExampleAgent", chart, *after)
+
+    def _velero(self, bucket: s3.IBucket) -> None:
+        """The server's IRSA role may use its bucket and EBS snapshots only; then the chart,
+        then our locations and schedules, which need its CRDs."""
+        role, export = self._bucket_role(
+            "VeleroRole", bucket, service_account=operators.VELERO_SERVICE_ACCOUNT, namespace=ns.VELERO,
+            description="Velero: its backup bucket and the EBS snapshots of backed-up volumes",
+            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+                     "s3:ListMultipartUploadParts"],
+        )  # fmt: skip
+        volumes = f"arn:{self.partition}:ec2:{self.region}:{self.account}:volume/*"
+        snapshots = f"arn:{self.partition}:ec2:{self.region}::snapshot/*"
+        for actions, resources in (
+            # EC2 has no resource-level permissions for Describe*
+            (["ec2:DescribeVolumes", "ec2:DescribeSnapshots"], ["*"]),
+            (["ec2:CreateSnapshot", "ec2:CreateVolume", "ec2:CreateTags", "ec2:DeleteSnapshot"],
+             [volumes, snapshots]),
+        ):  # fmt: skip
+            role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+        acknowledge(
+            role,
+            "Velero writes and deletes backup objects under any key of its own bucket (and nothing "
+            "else); EC2 Describe calls have no resource-level permissions; snapshots and restored "
+            "volumes get IDs only at creation, so they are named by type in the stage's region.",
+            f"AwsSolutions-IAM5[Resource::{export}/*]",
+            "AwsSolutions-IAM5[Resource::*]",
+            f"AwsSolutions-IAM5[Resource::{volumes}]",
+            f"AwsSolutions-IAM5[Resource::{snapshots}]",
+        )
+        release = self._release("Velero", operators.velero(role_arn=role.role_arn), role)
+        chart = VeleroChart(
+            cdk8s.App(), "velero-backups", settings=self.config.workloads.velero, namespace=ns.VELERO,
+            bucket=bucket.bucket_name, region=self.region, backed_up=backed_up_namespaces(self.config),
+        )  # fmt: skip
+        self._manifest("VeleroBackups", chart, release)
+
+    def _bucket_role(
+        self,
+        construct_id: str,
+        bucket: s3.IBucket,
+        *,
+        service_account: str,
+        namespace: str,
+        description: str,
+        actions: list[str],
+    ) -> tuple[iam.Role, str]:
+        """An IRSA role for one service account that may use ``actions`` on the objects of one
+        data bucket of the Storage stack, list it, and use its key; the bucket's ARN comes from
+        the Storage stack's named export, whose name is returned for nag acknowledgements."""
+        role = irsa_role(
+            self, construct_id, cluster=self.cluster, namespace=namespace, service_account=service_account,
+            description=description,
+        )  # fmt: skip
+        export = bucket_arn_export(Stack.of(bucket).stack_name, bucket.node.id)
+        bucket_arn = Fn.import_value(export)
+        role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[f"{bucket_arn}/*"]))
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]))
+        if bucket.encryption_key is not None:
+            bucket.encryption_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        return role, export
+
+    def _mlflow(self, bucket: s3.IBucket) -> None:
+        """The server's IRSA role may read and write its artifact bucket only; the database login
+        arrives through the secret sync (the release follows it)."""
+        settings = self.config.workloads.mlflow
+        database = cast(PostgresDatabase, settings.database)  # required when enabled (model)
+        role, export = self._bucket_role(
+            "MlflowRole", bucket, service_account=operators.MLFLOW_SERVICE_ACCOUNT, namespace=ns.MLFLOW,
+            description="MLflow tracking server: its artifact bucket",
+            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+        )  # fmt: skip
+        acknowledge(
+            role,
+            "MLflow stores every run's and model's artifacts under keys of its own bucket that it "
+            "creates at run time, so it needs the objects of that bucket (and no other).",
+            f"AwsSolutions-IAM5[Resource::{export}/*]",
+        )
+        after: list[Construct] = [role] + ([self.secret_sync.manifest] if self.secret_sync else [])
+        self._release(
+            "Mlflow",
+            operators.mlflow(
+                replicas=settings.replicas, database=database, role_arn=role.role_arn,
+                bucket=bucket.bucket_name,
+            ),
+            *after,
+        )  # fmt: skip

@@ -10,11 +10,13 @@ the app itself registers it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import botocore.session
 import pytest
 
 from tools.cdk_context import cdk_context
@@ -23,6 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("CDK_VALIDATION", "false")
 os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+# Every botocore Session parses its JSON service models (DynamoDB, SQS, the endpoint rules)
+# into its own loader, and moto gives each mock a fresh default session: each moto test paid
+# for the parse again (about two thirds of a reservations world's setup). One loader per
+# process: its caches hold the parsed models; what a test does with a client is unchanged.
+botocore.session.create_loader = functools.cache(botocore.session.create_loader)
 
 
 @dataclass

@@ -5,6 +5,11 @@ Lambdas call, keeps objects in memory and enforces a little of what the real ser
 
 * Secrets (read, create, replace): namespace exists, the name in the path matches the body,
   optimistic concurrency on ``resourceVersion``.
+* batch/v1 Jobs (create -> 409 if the name exists; read; list with a ``labelSelector``; delete
+  -> 404 if absent), added for the job API's dispatcher. No Job controller runs: a test moves a
+  Job along with :meth:`FakeKube.start_job` (unsuspends it and adds its pod, with a log) and
+  :meth:`FakeKube.finish_job` (a ``Complete`` or ``Failed`` condition). A pod's log
+  (``pods/NAME/log``) is the text :meth:`start_job` or a test put in ``pod_logs``.
 * Nodes (list with a ``labelSelector`` of ``key``, ``key=value``, ``key!=value`` terms; read),
   added by tests with :meth:`FakeKube.add_node`.
 * Pods, Services, PersistentVolumeClaims (create -> 409 if the name exists; read; list with a
@@ -40,8 +45,11 @@ NAMESPACED_PATH = re.compile(
     r"^/api/v1/namespaces/(?P<ns>[a-z0-9-]+)/(?P<kind>pods|services|persistentvolumeclaims)"
     r"(?:/(?P<name>[a-z0-9.-]+))?$"
 )
+JOB_PATH = re.compile(r"^/apis/batch/v1/namespaces/(?P<ns>[a-z0-9-]+)/jobs(?:/(?P<name>[a-z0-9.-]+))?$")
+POD_LOG_PATH = re.compile(r"^/api/v1/namespaces/(?P<ns>[a-z0-9-]+)/pods/(?P<name>[a-z0-9.-]+)/log$")
 NODE_PATH = re.compile(r"^/api/v1/nodes(?:/(?P<name>[a-z0-9.-]+))?$")
 KINDS = {"pods": "Pod", "services": "Service", "persistentvolumeclaims": "PersistentVolumeClaim"}
+SHUTDOWN_POLL = 0.02  # seconds between the server loop's checks for shutdown()
 
 
 @dataclass
@@ -78,6 +86,8 @@ class FakeKube:
         default_factory=lambda: {kind: {} for kind in KINDS}
     )
     injections: list[Injection] = field(default_factory=list)
+    jobs: dict[tuple[str, str], dict] = field(default_factory=dict)  # batch/v1 Jobs
+    pod_logs: dict[tuple[str, str], str] = field(default_factory=dict)
     auto_ready: bool = False  # pods become Ready as soon as they are created
     _version: int = 0
     _next_node_port: int = 30000
@@ -95,10 +105,11 @@ class FakeKube:
             def log_message(self, *args):  # keep test output quiet
                 return
 
-            def _send(self, status: int, body: dict) -> None:
-                payload = json.dumps(body).encode()
+            def _send(self, status: int, body: dict | str) -> None:
+                text = isinstance(body, str)  # a pod log
+                payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain" if text else "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -134,7 +145,11 @@ class FakeKube:
                 return
 
         self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # shutdown() waits for the loop's next poll: the default half second was most of a
+        # reservation test's teardown.
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL}, daemon=True
+        )
         self.thread.start()
         return self
 
@@ -259,6 +274,46 @@ class FakeKube:
         with self.lock:
             self.objects["pods"].pop((namespace, name), None)
 
+    def start_job(self, namespace: str, name: str, log: str = "") -> str:
+        """What Kueue and the Job controller would do: unsuspend the Job and start its pod (with
+        ``log`` as its log). Returns the pod's name."""
+        with self.lock:
+            job = self.jobs[(namespace, name)]
+            job["spec"]["suspend"] = False
+            job["status"] = {"active": 1, "ready": 1}
+            pod_name = f"{name}-abcde"
+            template = job["spec"]["template"]
+            self._version += 1
+            self.objects["pods"][(namespace, pod_name)] = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {
+                    "name": pod_name,
+                    "namespace": namespace,
+                    "labels": {
+                        **(template.get("metadata", {}).get("labels") or {}),
+                        "batch.kubernetes.io/job-name": name,
+                        "job-name": name,
+                    },
+                    "resourceVersion": str(self._version),
+                },
+                "spec": copy.deepcopy(template["spec"]),
+                "status": {"phase": "Running"},
+            }
+            self.pod_logs[(namespace, pod_name)] = log
+            return pod_name
+
+    def finish_job(
+        self, namespace: str, name: str, *, succeeded: bool, reason: str = "", message: str = ""
+    ) -> None:
+        with self.lock:
+            job = self.jobs[(namespace, name)]
+            kind = "Complete" if succeeded else "Failed"
+            job["status"] = {
+                "succeeded" if succeeded else "failed": 1,
+                "conditions": [{"type": kind, "status": "True", "reason": reason, "message": message}],
+            }
+
     # -- behaviour --------------------------------------------------------------------------
 
     def _injection(self, method: str, path: str) -> Injection | None:
@@ -271,8 +326,19 @@ class FakeKube:
             return injection
         return None
 
-    def respond(self, method: str, path: str, body, params: dict | None = None) -> tuple[int, dict]:
+    def respond(self, method: str, path: str, body, params: dict | None = None) -> tuple[int, dict | str]:
         params = params or {}
+        match = JOB_PATH.match(path)
+        if match:
+            return self._jobs(method, match["ns"], match["name"], body, params)
+        match = POD_LOG_PATH.match(path)
+        if match and method == "GET":
+            if (match["ns"], match["name"]) not in self.objects["pods"]:
+                return 404, _status(404, "NotFound", f'pods "{match["name"]}" not found')
+            text = self.pod_logs.get((match["ns"], match["name"]), "")
+            if params.get("tailLines"):
+                text = "".join(text.splitlines(keepends=True)[-int(params["tailLines"]) :])
+            return 200, text
         match = NODE_PATH.match(path)
         if match:
             return self._nodes(method, match["name"], params)
@@ -310,6 +376,55 @@ class FakeKube:
                 return 409, _status(409, "Conflict", "the object has been modified")
             return 200, self._store((namespace, name), body)
         return 405, _status(405, "MethodNotAllowed", f"fake: {method} {path} not implemented")
+
+    def _jobs(self, method: str, namespace: str, name: str | None, body, params: dict) -> tuple[int, dict]:
+        if namespace not in self.namespaces:
+            return 404, _status(404, "NotFound", f'namespaces "{namespace}" not found')
+        if method == "GET" and not name:
+            items = [
+                job
+                for (ns, _), job in self.jobs.items()
+                if ns == namespace and _selects(params.get("labelSelector", ""), job)
+            ]
+            if params.get("limit"):
+                items = items[: int(params["limit"])]
+            return 200, {"apiVersion": "batch/v1", "kind": "JobList", "metadata": {}, "items": items}
+        if method == "POST" and not name:
+            if (
+                not isinstance(body, dict)
+                or body.get("kind") != "Job"
+                or body.get("apiVersion") != "batch/v1"
+            ):
+                return 400, _status(400, "BadRequest", "body must be a batch/v1 Job")
+            job_name = body.get("metadata", {}).get("name")
+            if not job_name or body["metadata"].get("namespace", namespace) != namespace:
+                return 400, _status(400, "BadRequest", "metadata.name/namespace must match the request path")
+            if (namespace, job_name) in self.jobs:
+                return 409, _status(409, "AlreadyExists", f'jobs.batch "{job_name}" already exists')
+            job = copy.deepcopy(body)
+            self._version += 1
+            job["metadata"].update(
+                namespace=namespace, resourceVersion=str(self._version), uid=f"uid-{self._version}"
+            )
+            job["status"] = {}
+            self.jobs[(namespace, job_name)] = job
+            return 201, job
+        current = self.jobs.get((namespace, name)) if name else None
+        if current is None or name is None:
+            return 404, _status(404, "NotFound", f'jobs.batch "{name}" not found')
+        if method == "GET":
+            return 200, current
+        if method == "DELETE":
+            del self.jobs[(namespace, name)]
+            for key in [
+                k
+                for k, pod in self.objects["pods"].items()
+                if k[0] == namespace
+                and pod["metadata"].get("labels", {}).get("batch.kubernetes.io/job-name") == name
+            ]:
+                del self.objects["pods"][key]
+            return 200, _status(200, "Success", f'jobs.batch "{name}" deleted') | {"status": "Success"}
+        return 405, _status(405, "MethodNotAllowed", f"fake: {method} jobs/{name}")
 
     def _nodes(self, method: str, name: str | None, params: dict) -> tuple[int, dict]:
         if method != "GET":

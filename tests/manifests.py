@@ -11,12 +11,18 @@ from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
+import kubernetes_validate.utils
 import yaml
 
 from tools.assembly import MANIFEST_TYPES, manifests_in_template, render  # noqa: F401 (re-exported)
 
 KUBERNETES_VERSION = "1.35.0"
 CRD_DIR = Path(__file__).resolve().parent.parent / "k8s_charts" / "crds"
+
+# kubernetes-validate reads and parses a kind's schema and the multi-megabyte _definitions.json
+# for every object it checks (about 60 ms an object); the files are the package's own and do
+# not change, so each is parsed once per process. The schemas and the checks are unchanged.
+kubernetes_validate.utils.schema_contents = cache(kubernetes_validate.utils.schema_contents)
 
 
 def _python_pattern(pattern: str) -> str:

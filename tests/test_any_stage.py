@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from platform_config import cpu_catalog, gpu_catalog
+from platform_config import cpu_catalog, gpu_catalog, mig_catalog
 from platform_config.loader import parse_stage
 from platform_config.model import AmiFamily
 from tests.conftest import Synthesized, read_assembly
@@ -131,11 +131,23 @@ def test_every_catalogued_type_is_a_managed_pool(templates, family):
         group, launch = pools[pool_name(instance_type, family)]
         assert group["AmiType"] == FAMILY_AMI[(family.value, gpu.architecture)], instance_type
         assert group["InstanceTypes"] == [instance_type]
+        # how the GPU Operator serves the node: its device plugin config and MIG layout on
+        # AL2023; its device plugin and MIG manager off on Bottlerocket (host services there)
+        operator = (
+            {"nvidia.com/device-plugin.config": "none"}
+            | ({"nvidia.com/mig.config": "all-disabled"} if gpu.gpu_model in mig_catalog.MIG_GPUS else {})
+            if family is AmiFamily.AL2023
+            else {
+                "nvidia.com/gpu.deploy.device-plugin": "false",
+                "nvidia.com/gpu.deploy.mig-manager": "false",
+            }
+        )
         assert group["Labels"] == {
             "gpuplatform.io/pool": pool_name(instance_type, family),
             "gpuplatform.io/gpu-model": gpu.gpu_model,
             "gpuplatform.io/efa": str(gpu.supports_efa).lower(),
             "gpuplatform.io/ami-family": family.value,
+            **operator,
         }
         assert group["Taints"] == [{"Effect": "NO_SCHEDULE", "Key": "nvidia.com/gpu", "Value": "true"}]
         volumes = {m["DeviceName"]: m["Ebs"] for m in launch["BlockDeviceMappings"]}
@@ -208,20 +220,22 @@ def _helm_charts(template: dict) -> list[str]:
 
 
 def test_bottlerocket_pools_use_their_own_device_plugin(templates):
-    assert "nvidia-device-plugin" not in _helm_charts(templates[("every-br", "Nodes")])
-    assert "nvidia-device-plugin" in _helm_charts(templates[("every-al", "Nodes")])
-    (release,) = [
-        r
-        for r in _resources(templates[("every-al", "Nodes")], "Custom::AWSCDK-EKS-HelmChart").values()
-        if r["Properties"]["Chart"] == "nvidia-device-plugin"
-    ]
-    terms = json.loads(release["Properties"]["Values"])["affinity"]["nodeAffinity"][
-        "requiredDuringSchedulingIgnoredDuringExecution"
-    ]["nodeSelectorTerms"]
-    for term in terms:
-        assert {"key": "gpuplatform.io/ami-family", "operator": "In", "values": ["al2023"]} in term[
-            "matchExpressions"
-        ]
+    """One operator for both AMI families; on Bottlerocket its device plugin and MIG manager
+    are off per node (Bottlerocket runs its own as host services)."""
+    for stage in ("every-br", "every-al"):
+        assert "gpu-operator" in _helm_charts(templates[(stage, "Nodes")])
+        assert "nvidia-device-plugin" not in _helm_charts(templates[(stage, "Nodes")])
+    for group in _resources(templates[("every-br", "Nodes")], "AWS::EKS::Nodegroup").values():
+        labels = group["Properties"]["Labels"]
+        if "gpuplatform.io/gpu-model" in labels:
+            assert labels["nvidia.com/gpu.deploy.device-plugin"] == "false"
+            assert labels["nvidia.com/gpu.deploy.mig-manager"] == "false"
+            assert "nvidia.com/device-plugin.config" not in labels
+    for group in _resources(templates[("every-al", "Nodes")], "AWS::EKS::Nodegroup").values():
+        labels = group["Properties"]["Labels"]
+        if "gpuplatform.io/gpu-model" in labels:
+            assert labels["nvidia.com/device-plugin.config"] == "none"
+            assert "nvidia.com/gpu.deploy.device-plugin" not in labels
 
 
 def test_cpu_only_stage_installs_nothing_gpu_specific(templates):

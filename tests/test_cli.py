@@ -636,6 +636,7 @@ def test_config_set_and_get(aws_credentials, run, tmp_path):
         "github_user": "octocat",
         "stage": "prod",
         "region": None,
+        "job_api_url": None,
     }
     assert json.loads(run("config", "get", "region", "--json")[1]) == {"region": None}
     code, _, err = run("config", "get", "region")

@@ -76,14 +76,17 @@ def test_hyphenated_family_is_a_family_and_a_valid_pool():
     assert gpu_catalog.lookup("p6-b200.48xlarge").family == "p6-b200"
     assert "p6-b200" in gpu_catalog.known_families()
     pools = [{"name": "b200", "instance_type": "p6-b200.48xlarge", "efa": True, "max_size": 2}]
-    config = parse_stage(stage_with(gpu_pools=pools, workloads={}, reservations={}, tenancy={}), "t")
+    config = parse_stage(
+        stage_with(gpu_pools=pools, workloads={}, reservations={}, tenancy={}, job_api={}), "t"
+    )
     assert config.gpu_pools[0].gpu.efa_interfaces == 8
     karpenter = stage_with(
         workloads={},
         tenancy={},
+        job_api={},
         **{"karpenter.node_pools": [{"name": "b200", "instance_families": ["p6-b200"]}]},
     )
-    assert parse_stage(karpenter, "t").karpenter.node_pools[0].instance_types == ["p6-b200.48xlarge"]
+    assert parse_stage(karpenter, "t").karpenter.node_pools[0].catalogued_types == ["p6-b200.48xlarge"]
 
 
 def test_unknown_instance_type_names_setting_value_and_allowed():
@@ -227,8 +230,8 @@ def test_synth_with_bad_stage_file_prints_one_message_and_no_traceback(tmp_path)
 def test_workloads_name_pools_that_exist_and_disaggregation_needs_efa():
     message = error_of(stage_with(**{"workloads.triton.gpu_pool": "a100"}))
     assert (
-        "workloads.triton.gpu_pool is 'a100'; allowed: the stage's GPU pools ['g5', 'g6', 'h100-efa', 't4']"
-        in message
+        "workloads.triton.gpu_pool is 'a100'; allowed: the stage's GPU pools "
+        "['g5', 'g6', 'h100-efa', 'l4-shared', 't4']" in message
     )
     message = error_of(stage_with(**{"workloads.dynamo.models.1.gpu_pool": "g6"}))
     assert "workloads.dynamo.models[llama-disagg].gpu_pool is 'g6', which has no EFA" in message
@@ -256,7 +259,7 @@ def test_components_refuse_to_start_without_their_secrets_or_dependencies():
 
 def test_workloads_are_off_by_default():
     data = stage_with()
-    del data["workloads"]
+    del data["workloads"], data["job_api"]  # the job API needs Linkerd's cert-manager
     workloads = parse_stage(data, "t").workloads
     assert not any(
         c.enabled for c in (workloads.observability, workloads.nats, workloads.triton, workloads.dynamo)

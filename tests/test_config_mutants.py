@@ -9,7 +9,7 @@ from collections import Counter
 from tools.stage_mutants import KINDS, run, sample
 
 SAMPLE = 300  # loading a mutant costs milliseconds
-SYNTHESIZED = 8  # one App of eight stages, a few seconds each: the test's budget
+SYNTHESIZED = 2  # a stage synth costs seconds; `make mutants` (in CI) synthesizes every one
 
 
 def test_mutants_are_refused_cleanly_or_synthesize():

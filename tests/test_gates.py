@@ -55,7 +55,7 @@ def test_synth_needs_no_lookups(synth):
 
 def test_cfn_lint_has_no_errors_and_only_explained_warnings(synth):
     templates = sorted(str(p) for p in synth.outdir.glob("assembly-*/*.template.json"))
-    assert len(templates) == 19  # 3 stages x 6 stacks, and dev's Reservations
+    assert len(templates) == 20  # 3 stages x 6 stacks, and dev's Reservations and JobApi
     result = subprocess.run(
         [sys.executable, "-m", "cfnlint", "--format", "json", "--", *templates],
         capture_output=True,

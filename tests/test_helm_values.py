@@ -34,12 +34,11 @@ HELM = "Custom::AWSCDK-EKS-HelmChart"
 # defaults of the new version (or a stated nearest one) are copied and named here.
 DEFAULTS: dict[tuple[str, str], str] = {
     ("karpenter", "1.12.1"): "karpenter/1.12.1",
-    ("nvidia-device-plugin", "0.19.0"): "nvidia-device-plugin/0.19.0",
+    ("gpu-operator", "v26.7.0"): "gpu-operator/v26.7.0",
     ("aws-efa-k8s-device-plugin", "v0.5.15"): "aws-efa-k8s-device-plugin/v0.5.15",
     ("kube-prometheus-stack", "93.9.0"): "kube-prometheus-stack/88.5.3",
     ("loki", "18.13.7"): "loki/18.11.0",
     ("alloy", "1.13.0"): "alloy/1.11.1",
-    ("dcgm-exporter", "4.8.4"): "dcgm-exporter/4.8.2",
     ("cert-manager", "v1.21.2"): "cert-manager/v1.21.1",
     ("trust-manager", "v0.26.0"): "trust-manager/v0.24.0",
     ("linkerd-crds", "2026.9.1"): "linkerd-crds/2026.8.3",
@@ -49,6 +48,8 @@ DEFAULTS: dict[tuple[str, str], str] = {
     ("kubeflow-trainer", "2.3.0"): "kubeflow-trainer/2.3.0",
     ("kuberay-operator", "1.7.0"): "kuberay-operator/1.7.0",
     ("network-operator", "26.4.1"): "network-operator/26.4.1",
+    ("velero", "12.1.0"): "velero/12.1.0",
+    ("mlflow", "1.11.5"): "mlflow/1.11.5",
 }
 # Charts no shipped stage installs, with the test that synthesizes a stage that does and checks
 # its release's values there.
@@ -81,6 +82,11 @@ ALLOWED: dict[str, dict[str, str]] = {
     "kube-prometheus-stack": {
         "grafana.persistence.storageClassName": "a commented example in the grafana subchart's values.yaml "
         "(`# storageClassName: default`); its templates/pvc.yaml reads .Values.persistence.storageClassName",
+    },
+    "mlflow": {
+        "podSecurityContext.seccompProfile": "restricted Pod Security needs it and the chart's default sets "
+        "none; templates/deployment.yaml renders podSecurityContext whole (`toYaml`) and its "
+        "values.schema.json allows additional properties there",
     },
     "loki": {
         "loki.limits_config.retention_period": "loki.limits_config is copied into Loki's own limits_config "

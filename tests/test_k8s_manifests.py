@@ -11,9 +11,11 @@ import yaml
 
 from k8s_charts.dynamo_graphs import DynamoGraphsChart
 from k8s_charts.ecr_token_refresh import EcrTokenRefreshChart
+from k8s_charts.example_agent import ExampleAgentChart
 from k8s_charts.karpenter_node_pools import KarpenterNodePoolsChart
 from k8s_charts.kueue_queues import KueueQueuesChart
 from k8s_charts.linkerd_identity import LinkerdIdentityChart
+from k8s_charts.llm_servers import LlmServersChart
 from k8s_charts.mesh_policy import MeshPolicyChart
 from k8s_charts.minio import MinioChart
 from k8s_charts.namespaces import NamespacesChart
@@ -23,13 +25,15 @@ from k8s_charts.secret_sync import SecretSyncChart
 from k8s_charts.storage_classes import StorageClassesChart
 from k8s_charts.tenancy import TenancyChart
 from k8s_charts.triton import TritonChart
+from k8s_charts.velero import VeleroChart
 from platform_config.loader import load_stages
-from stacks.workloads_stack import protected_services, secret_targets, watched_jobs
+from stacks.workloads_stack import backed_up_namespaces, protected_services, secret_targets, watched_jobs
 from tests.manifests import manifests_in_template, validate
 
 DEV = load_stages()[0]
 TRITON_ROLE = "arn:aws:iam::111111111111:role/dev-triton"
-DEV_POOLS = DEV.gpu_pool_instances()
+DEV_POOLS = DEV.gpu_pool_capacity()
+TRITON_POOL = DEV_POOLS[str(DEV.workloads.triton.gpu_pool)]
 
 
 def charts() -> dict[str, cdk8s.Chart]:
@@ -53,6 +57,7 @@ def charts() -> dict[str, cdk8s.Chart]:
             app,
             "karpenter-node-pools",
             pools=list(DEV.karpenter.node_pools),
+            region=DEV.region,
             node_role_name="gpu-platform-dev-karpenter-node",
             discovery_value="gpu-platform-dev",
             cluster_security_group_id="sg-0123456789abcdef0",
@@ -68,6 +73,7 @@ def charts() -> dict[str, cdk8s.Chart]:
             model_bucket="dev-model-bucket",
             region="us-west-2",
             efs_storage_class="efs",
+            capacity=TRITON_POOL,
         ),
         "triton-efs": TritonChart(
             app,
@@ -78,13 +84,14 @@ def charts() -> dict[str, cdk8s.Chart]:
             model_bucket="",
             region="us-west-2",
             efs_storage_class="efs",
+            capacity=TRITON_POOL,
         ),
         "dynamo-graphs": DynamoGraphsChart(
             app,
             "dynamo-graphs",
             settings=DEV.workloads.dynamo,
             namespace="dynamo-system",
-            pool_instances=DEV_POOLS,
+            capacity=DEV_POOLS,
             efs_storage_class="efs",
         ),
         "observability": ObservabilityChart(
@@ -112,10 +119,21 @@ def charts() -> dict[str, cdk8s.Chart]:
             app, "minio", settings=DEV.workloads.minio, namespace="minio", storage_class="gp3"
         ),
         "tenancy": TenancyChart(app, "tenancy", settings=DEV.tenancy),
-        "kueue-queues": KueueQueuesChart(
-            app, "kueue-queues", settings=DEV.tenancy, gpu_pools=list(DEV_POOLS)
+        "kueue-queues": KueueQueuesChart(app, "kueue-queues", settings=DEV.tenancy, capacity=DEV_POOLS),
+        "llm-servers": LlmServersChart(
+            app, "llm-servers", servers=list(DEV.workloads.llm_servers), capacity=DEV_POOLS,
+            namespace="llm-serving",
+            efs_storage_class="efs",
         ),
-    }
+        "example-agent": ExampleAgentChart(
+            app, "example-agent", namespace="team-agentic", server=DEV.workloads.llm_servers[0],
+            server_namespace="llm-serving", priority_class="critical-agents", interval_seconds=300,
+        ),
+        "velero": VeleroChart(
+            app, "velero", settings=DEV.workloads.velero, namespace="velero", bucket="dev-backup-bucket",
+            region="us-west-2", backed_up=backed_up_namespaces(DEV),
+        ),
+    }  # fmt: skip
 
 
 CHART_NAMES = [
@@ -134,6 +152,9 @@ CHART_NAMES = [
     "minio",
     "tenancy",
     "kueue-queues",
+    "llm-servers",
+    "example-agent",
+    "velero",
 ]
 
 
@@ -190,6 +211,9 @@ def test_manifests_embedded_in_templates_are_valid(synth):
         "ClusterQueue",
         "LocalQueue",
         "WorkloadPriorityClass",
+        "BackupStorageLocation",
+        "VolumeSnapshotLocation",
+        "Schedule",
     } <= set(counts)
     print("validated manifests per kind:", dict(sorted(counts.items())))
 

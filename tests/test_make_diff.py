@@ -74,6 +74,7 @@ def repo(tmp_path) -> Path:
     return repo
 
 
+@pytest.mark.full  # two synths and a base worktree: `make test-full` and CI, not `make test`
 def test_make_diff_between_two_commits(repo):
     (repo / STAGE_FILE).write_text(yaml.safe_dump(STAGE))
     base = commit(repo, "base")

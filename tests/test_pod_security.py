@@ -61,10 +61,10 @@ def test_only_written_exceptions_are_below_restricted():
         "monitoring": PodSecurity.PRIVILEGED,
         "dynamo-system": PodSecurity.PRIVILEGED,
         "linkerd": PodSecurity.PRIVILEGED,
-        "nvidia-device-plugin": PodSecurity.PRIVILEGED,
         "efa-test": PodSecurity.BASELINE,
         "nvidia-network-operator": PodSecurity.PRIVILEGED,
         "rdma-jobs": PodSecurity.PRIVILEGED,
+        "gpu-operator": PodSecurity.PRIVILEGED,
     }
     assert pod_security("nats") == (PodSecurity.RESTRICTED, "")
     assert pod_security("inference", meshed=True)[0] is PodSecurity.PRIVILEGED  # linkerd-init

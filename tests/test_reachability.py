@@ -558,7 +558,10 @@ def test_the_dev_stage_is_read_whole(dev_flows):
     assert dev.port("ssh").number == 2222
     # every ServiceMonitor becomes a scrape flow to a real pod port
     scrapes = {(f.dst.id, f.port.number) for f in dev_flows.required if f.why.startswith("ServiceMonitor")}
-    assert scrapes == {("nats/nats", 7777), ("inference/triton", 8002), ("minio/minio", 9000)}
+    assert scrapes == {
+        ("nats/nats", 7777), ("inference/triton", 8002), ("minio/minio", 9000),
+        ("llm-serving/qwen-vllm", 8000), ("llm-serving/qwen-tgi", 8000),
+    }  # fmt: skip
 
 
 def test_every_flow_the_platform_needs_is_allowed(dev_flows):

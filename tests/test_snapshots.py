@@ -16,9 +16,11 @@ from syrupy.extensions.json import JSONSnapshotExtension
 from tests.test_stacks import STAGES
 
 STACKS = ["Network", "Registry", "Storage", "Cluster", "Nodes", "Workloads"]
-CASES = [(stage, stack) for stage in STAGES for stack in STACKS] + [
-    (name, "Reservations") for name, stage in STAGES.items() if stage.reservations.enabled
-]
+CASES = (
+    [(stage, stack) for stage in STAGES for stack in STACKS]
+    + [(name, "Reservations") for name, stage in STAGES.items() if stage.reservations.enabled]
+    + [(name, "JobApi") for name, stage in STAGES.items() if stage.job_api.enabled]
+)
 NORMALISE = [
     (re.compile(r"[0-9a-f]{64}"), "<asset-hash>"),
     # The install Jobs are named by a digest that includes the jobs image's asset hash.

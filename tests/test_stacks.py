@@ -167,7 +167,9 @@ def test_stateful_resources_retained_where_data_is_kept(synth, stage):
 def test_dev_cleans_up_its_data(synth):
     for logical_id, resource in synth.resources("dev", "Storage", "AWS::EFS::FileSystem").items():
         assert resource["DeletionPolicy"] == "Delete", logical_id
-    assert len(synth.resources("dev", "Storage", "Custom::S3AutoDeleteObjects")) == 2
+    assert (
+        len(synth.resources("dev", "Storage", "Custom::S3AutoDeleteObjects")) == 4
+    )  # logs, models, backups, MLflow
 
 
 def test_prod_stacks_are_termination_protected(synth):
@@ -390,7 +392,7 @@ def test_node_pools_manifest_carries_stage_settings(synth):
 
     objects = manifests_in_template(synth.template("dev", "Nodes"))
     pools = {o["metadata"]["name"]: o for o in objects if o["kind"] == "NodePool"}
-    assert sorted(pools) == ["g5", "g6", "h100-efa"]
+    assert sorted(pools) == ["g5", "g6", "h100-efa", "l4-shared"]
     assert pools["g6"]["spec"]["weight"] == 40  # seed 000's karpenter_g6_weight = 40
     assert pools["g6"]["spec"]["limits"] == {"nvidia.com/gpu": 16}
     assert pools["g6"]["spec"]["disruption"]["consolidationPolicy"] == "WhenEmptyOrUnderutilized"
@@ -424,26 +426,26 @@ def _helm_charts(synth, stage: str) -> dict[str, dict]:
     return {c["Properties"]["Chart"]: c["Properties"] for c in charts}
 
 
-def test_device_plugins_make_gpus_and_efa_schedulable(synth):
-    from platform_config.versions import EFA_DEVICE_PLUGIN, NVIDIA_DEVICE_PLUGIN
+def test_gpu_operator_and_efa_plugin_make_gpus_and_efa_schedulable(synth):
+    from platform_config.versions import EFA_DEVICE_PLUGIN, GPU_OPERATOR
 
     dev = _helm_charts(synth, "dev")
-    nvidia = dev[NVIDIA_DEVICE_PLUGIN.chart]
-    assert (nvidia["Repository"], nvidia["Version"]) == (
-        NVIDIA_DEVICE_PLUGIN.repository,
-        NVIDIA_DEVICE_PLUGIN.version,
+    assert "nvidia-device-plugin" not in dev and "dcgm-exporter" not in dev  # one path, one exporter
+    operator = dev[GPU_OPERATOR.chart]
+    assert (operator["Repository"], operator["Version"], operator["Namespace"]) == (
+        GPU_OPERATOR.repository,
+        GPU_OPERATOR.version,
+        "gpu-operator",
     )
-    values = json.loads(literal(nvidia["Values"]))
-    assert values["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
-    terms = values["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
-        "nodeSelectorTerms"
+    values = json.loads(literal(operator["Values"]))
+    # the EKS NVIDIA AMIs carry the driver and the container toolkit
+    assert (values["driver"]["enabled"], values["toolkit"]["enabled"]) == (False, False)
+    assert values["daemonsets"]["tolerations"] == [
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
     ]
-    assert [t["matchExpressions"][0]["key"] for t in terms] == [
-        "gpuplatform.io/gpu-model",
-        "karpenter.k8s.aws/instance-gpu-count",
-    ]
+    assert {"name": "WITH_REBOOT", "value": "true"} in values["migManager"]["env"]
     efa = json.loads(literal(dev[EFA_DEVICE_PLUGIN.chart]["Values"]))
     assert efa["nodeSelector"] == {"gpuplatform.io/efa": "true"}
     # staging has no EFA pool, so no EFA plugin
     assert EFA_DEVICE_PLUGIN.chart not in _helm_charts(synth, "staging")
-    assert NVIDIA_DEVICE_PLUGIN.chart in _helm_charts(synth, "staging")
+    assert GPU_OPERATOR.chart in _helm_charts(synth, "staging")

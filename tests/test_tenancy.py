@@ -47,7 +47,7 @@ def teams_with(**changes) -> dict:
         (
             {"0.gpu_quota": {"a100": 2}},
             "tenancy.teams[training].gpu_quota: 'a100' is not a pool of this stage; "
-            "allowed: the stage's GPU pools ['g5', 'g6', 'h100-efa', 't4']",
+            "allowed: the stage's GPU pools ['g5', 'g6', 'h100-efa', 'l4-shared', 't4']",
         ),
         ({"0.gpu_quota": {"cpu": 2}}, "tenancy.teams[training].gpu_quota: 'cpu' is a CPU pool"),
         (

@@ -299,7 +299,8 @@ def test_make_efa_test_writes_the_test_and_prints_commands_that_judge_it(capsys,
 
 def test_a_ray_cluster_per_gpu_pool_with_head_on_cpu_and_bounded_gpu_workers():
     bounds = {p.name: p.max_nodes for p in ray_pools(DEV)}
-    assert bounds == {"t4": 2, "g6": 16, "g5": 16, "h100-efa": 8}  # max_size; gpu_limit / 1 GPU
+    # max_size; gpu_limit / 1 GPU
+    assert bounds == {"t4": 2, "g6": 16, "g5": 16, "h100-efa": 8, "l4-shared": 2}
     for pool in ray_pools(DEV):
         cluster = ray_cluster(pool, DEV.workloads.ray)
         validate(cluster)

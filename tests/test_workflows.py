@@ -58,7 +58,7 @@ def test_pull_request_tests_then_diffs_each_stage_into_one_comment():
     workflow = load("pull-request.yml")
     assert workflow["on"]["pull_request"]["branches"] == ["main"]
     test_job, diff_job = workflow["jobs"]["test"], workflow["jobs"]["diff"]
-    assert any(s.get("run") == "make test" for s in steps(test_job))
+    assert [s["run"] for s in steps(test_job) if "run" in s] == ["make test", "make test-full"]
     assert diff_job["needs"] == "test"
     assert diff_job["strategy"]["matrix"]["stage"] == ["dev", "staging", "prod"]
     runs = "\n".join(s.get("run", "") for s in steps(diff_job))

@@ -61,7 +61,7 @@ def test_triton_service_account_carries_the_irsa_role_that_may_only_read_its_pre
 def test_triton_runs_on_its_gpu_pool_with_health_probes_and_ports(synth):
     (deployment,) = [o for o in objects(synth, "dev", "Deployment") if o["metadata"]["name"] == "triton"]
     pod = deployment["spec"]["template"]["spec"]
-    assert pod["nodeSelector"] == {POOL_LABEL: "t4"}
+    assert pod["nodeSelector"] == {POOL_LABEL: "l4-shared"}  # a time-slice: one nvidia.com/gpu
     assert pod["tolerations"][0]["key"] == GPU_TAINT_KEY
     (container,) = pod["containers"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
@@ -114,7 +114,9 @@ def test_dynamo_reads_its_token_from_the_synced_secret_and_caches_weights_on_efs
                 {"name": "model-cache", "persistentVolumeClaim": {"claimName": "model-cache"}}
             ]
     (cache,) = [
-        o for o in objects(synth, "dev", "PersistentVolumeClaim") if o["metadata"]["name"] == "model-cache"
+        o
+        for o in objects(synth, "dev", "PersistentVolumeClaim")
+        if o["metadata"]["name"] == "model-cache" and o["metadata"]["namespace"] == "dynamo-system"
     ]
     assert cache["spec"]["accessModes"] == ["ReadWriteMany"] and cache["spec"]["storageClassName"] == "efs"
 
@@ -160,9 +162,28 @@ def test_custom_resources_follow_their_operators_and_helm_follows_the_namespaces
     assert "Nats" in depends("DynamoPlatformRelease")
     for name in ("Observability", "Nats", "Triton"):
         assert "KubePrometheusStackRelease" in depends(name)  # ServiceMonitor/PrometheusRule CRDs
-    for release in ("KubePrometheusStackRelease", "DcgmExporterRelease", "LokiRelease", "AlloyRelease"):
+    for release in ("KubePrometheusStackRelease", "LokiRelease", "AlloyRelease"):
         assert "Namespaces" in depends(release)
     assert "SecretSyncManifest" in depends("KubePrometheusStackRelease")  # grafana-admin exists first
+
+
+def _passwords(values: object) -> list[str]:
+    """Keys named like a password (``password``, ``adminPassword``) that carry a value; a key
+    that names where a password is (``passwordKey: password``) is no credential."""
+    if isinstance(values, list):
+        return [found for item in values for found in _passwords(item)]
+    if not isinstance(values, dict):
+        return []
+    found = [k for k, v in values.items() if k.lower() in ("password", "adminpassword") and v]
+    return found + [f for v in values.values() for f in _passwords(v)]
+
+
+def test_a_password_in_helm_values_is_found_and_a_key_naming_one_is_not():
+    assert _passwords({"grafana": {"adminPassword": "hunter2"}, "db": [{"password": "x"}]}) == [
+        "adminPassword",
+        "password",
+    ]
+    assert _passwords({"existingSecret": {"passwordKey": "password"}, "auth": {"password": ""}}) == []
 
 
 def test_grafana_admin_comes_from_the_synced_secret_and_no_credential_is_in_any_template(synth):
@@ -179,20 +200,19 @@ def test_grafana_admin_comes_from_the_synced_secret_and_no_credential_is_in_any_
         ("monitoring", "grafana-admin"),
         ("dynamo-system", "hf-token"),
         ("minio", "minio-root"),
+        ("llm-serving", "hf-token-qwen-tgi"),  # the gated-model server's token
+        ("mlflow", "mlflow-database"),  # MLflow's PostgreSQL login
     }
     # No Secret object is ever applied from a template, and no Helm value carries a password.
     for (stage, stack), template in synth.templates.items():
         assert not [o for o in manifests_in_template(template) if o["kind"] == "Secret"], (stage, stack)
         for chart in (r for r in template["Resources"].values() if r["Type"] == HELM):
-            values = render(chart["Properties"].get("Values", "{}"))
-            assert '"password"' not in values.lower() and "adminpassword" not in values.lower(), (
-                stage,
-                stack,
-            )
+            values = json.loads(render(chart["Properties"].get("Values", "{}")))
+            assert not _passwords(values), (stage, stack)
     _, policy = resource(synth, "dev", "SecretSyncServiceAccountRoleDefaultPolicy", "AWS::IAM::Policy")
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert sorted(statement["Resource"]) == sorted(t["arn"] for t in targets)
+    assert sorted(statement["Resource"]) == sorted({t["arn"] for t in targets})
 
 
 def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
@@ -211,10 +231,16 @@ def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
         o for o in objects(synth, "dev", "ConfigMap") if o["metadata"]["labels"].get("grafana_dashboard")
     ]
     titles = {json.loads(next(iter(d["data"].values())))["title"] for d in dashboards}
-    assert titles == {"GPU fleet", "Triton Inference Server", "Dynamo"}
+    assert titles == {"GPU fleet", "GPU sharing", "Triton Inference Server", "Dynamo"}
     monitors = {o["metadata"]["name"] for o in objects(synth, "dev", "ServiceMonitor")}
-    assert monitors == {"nats", "triton", "minio"}
-    assert helm_values(synth, "dev", "DcgmExporterRelease")["serviceMonitor"]["enabled"] is True
+    assert monitors == {
+        "nats",
+        "triton",
+        "minio",
+        "qwen-vllm",
+        "qwen-tgi",
+        "nvidia-dcgm-exporter",
+    }  # the GPU Operator's exporter
 
 
 # The kube-state-metrics series the platform-job alerts may use, with their labels

@@ -56,11 +56,21 @@ class LineItem:
 
 
 @dataclass(frozen=True)
+class UnitCost:
+    pool: str
+    devices: str  # e.g. "16 nvidia.com/gpu per g4dn.12xlarge"
+    hourly: float  # one advertised device, an hour
+
+
+@dataclass(frozen=True)
 class StageCost:
     stage: str
     region: str
     items: list[LineItem]
     unpriced: list[str] = field(default_factory=list)  # "what (why)", left out of the totals
+    # Per GPU pool: what one advertised device (a GPU, a time-slice, an MPS client, a MIG
+    # instance) costs an hour, from the capacity metadata the model's capacity function wrote.
+    units: list[UnitCost] = field(default_factory=list)
 
     @property
     def idle_hour(self) -> float:
@@ -213,6 +223,26 @@ def _karpenter_items(prices: _StagePrices, pool: dict) -> list[LineItem]:
     return []
 
 
+def unit_cost(prices: _StagePrices, pool: dict) -> UnitCost | None:
+    """The hourly price of one device the pool advertises (``advertised_per_node``: the model's
+    capacity function): node price / devices per node, at the pool's dearest type per device.
+    None for CPU pools and unpriced types."""
+    advertised = pool.get("advertised_per_node")
+    if advertised is None:
+        return None
+    per_type = advertised if pool["kind"] == "karpenter-node-pool" else {pool["instance_type"]: advertised}
+    rates = {}
+    for instance_type, resources in per_type.items():
+        price = prices.instance(instance_type)
+        if price is None:
+            return None
+        rates[instance_type] = (price / sum(resources.values()), resources)
+    dearest = max(rates, key=lambda t: rates[t][0])
+    hourly, resources = rates[dearest]
+    devices = " + ".join(f"{n} {r}" for r, n in resources.items())
+    return UnitCost(pool["pool"], f"{devices} per {dearest}", hourly)
+
+
 # Resource type -> (line item, price key): what costs the same idle and at peak.
 FIXED_PRICES = {
     "AWS::EKS::Cluster": ("EKS control plane", "eks_cluster_hour"),
@@ -251,6 +281,7 @@ def stage_costs(out: Path, prices: PriceTable) -> list[StageCost]:
     regions = stack_regions(out)
     scaling: dict[str, list[LineItem]] = defaultdict(list)
     fixed: dict[str, list[dict]] = defaultdict(list)
+    units: dict[str, list[UnitCost]] = defaultdict(list)
     stage_prices: dict[str, _StagePrices] = {}
     for display_name, path in stack_templates(out).items():
         stage = display_name.split("/", 1)[0]
@@ -263,11 +294,13 @@ def stage_costs(out: Path, prices: PriceTable) -> list[StageCost]:
                 scaling[stage] += _node_group_items(lookup, resources, resource)
         for pool in template.get("Metadata", {}).get(CAPACITY_METADATA_KEY, []):
             scaling[stage] += _karpenter_items(lookup, pool)
+            unit = unit_cost(lookup, pool)
+            units[stage] += [unit] if unit else []
     costs = []
     for stage, lookup in stage_prices.items():
         items = _fixed_items(lookup, fixed[stage]) + scaling[stage]
         unpriced = [f"{what} ({why})" for what, why in sorted(lookup.unpriced.items())]
-        costs.append(StageCost(stage, lookup.region, items, unpriced))
+        costs.append(StageCost(stage, lookup.region, items, unpriced, units[stage]))
     return costs
 
 
@@ -293,6 +326,9 @@ def render(costs: list[StageCost], prices: PriceTable) -> str:
         lines.append(f"  {'item':<72} {'idle $/h':>10} {'peak $/h':>10}")
         for item in sorted(cost.items, key=lambda i: -i.peak_hour):
             lines.append(f"  {item.item:<72} {item.idle_hour:>10.3f} {item.peak_hour:>10.3f}")
+        if cost.units:
+            lines.append("  per advertised GPU device (a GPU, time-slice, MPS client or MIG instance):")
+            lines.extend(f"    {u.pool}: ${u.hourly:.4g}/device-h ({u.devices})" for u in cost.units)
         if cost.unpriced:
             lines.append("  unpriced, left out of the totals above:")
             lines.extend(f"    {u}" for u in cost.unpriced)

@@ -45,6 +45,9 @@ from k8s_charts.ray_clusters import CLIENT_PORT, DASHBOARD_PORT, GCS_PORT
 from k8s_charts.training import RDZV_PORT
 from platform_config import versions
 from platform_config.contract import TEAM_LABEL
+from platform_config.job_api import POSTGRES_PORT
+from platform_config.namespaces import GPU_CONTROLPLANE
+from platform_config.versions import MLFLOW
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
 from reservations.policy import Policy
@@ -58,6 +61,8 @@ HELM_CHART_TYPE = "Custom::AWSCDK-EKS-HelmChart"
 DEV_POD_NAME = "dev-pod"
 DEV_POD_ID = f"gpu-dev/{DEV_POD_NAME}"
 HTTPS = ContainerPort(443, "https")
+POSTGRES = ContainerPort(POSTGRES_PORT, "postgresql")
+JOB_API_ID = f"{GPU_CONTROLPLANE}/job-api"
 SAMPLE_RESERVATION = Reservation(
     reservation_id="00000000-0000-4000-8000-000000000000",
     user_id="alice",
@@ -124,6 +129,14 @@ CHART_PODS: tuple[ChartPod, ...] = (
             ContainerPort(9095, "grpc"),
             ContainerPort(7946, "http-memberlist"),
         ),
+    ),
+    # mlflow chart (community-charts), mlflow.selectorLabels; container port "mlflow"
+    # (service.containerPortName, service.containerPort 5000)
+    ChartPod(
+        MLFLOW.chart,
+        MLFLOW.chart,
+        {"app.kubernetes.io/name": MLFLOW.chart, "app.kubernetes.io/instance": "{release}"},
+        (ContainerPort(5000, "mlflow"),),
     ),
     # alloy chart, alloy.selectorLabels; container port http-metrics (alloy.listenPort)
     ChartPod(
@@ -508,6 +521,15 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
     if has(DEV_POD_ID):
         dev = cluster.workload(DEV_POD_ID)
         required.append(Flow(dev, internet, HTTPS, "a developer's workstation: packages, keys, models"))
+    for process in (w for w in cluster.workloads if w.namespace == GPU_CONTROLPLANE):
+        required += [
+            Flow(process, vpc, HTTPS, "API server and STS endpoint"),
+            Flow(process, vpc, POSTGRES, "the platform's PostgreSQL"),
+            Flow(process, internet, HTTPS, "Secrets Manager (no VPC endpoint)"),
+        ]
+    if has(JOB_API_ID):
+        api = cluster.workload(JOB_API_ID)
+        required.append(Flow(vpc, api, api.port("https"), "developers through the internal NLB"))
     required += _training_flows(flows)
     return required
 
@@ -553,9 +575,17 @@ def _operator_flows(flows: StageFlows, chart_pods: Mapping[str, ChartPod]) -> li
 
 
 def _forbidden(flows: StageFlows) -> list[Flow]:
-    """A developer's pod reaches no platform service (every port of every platform pod), and
-    no team's pods reach another team's."""
+    """A developer's pod reaches no platform service (every port of every platform pod), no
+    team's pods reach another team's, and only the job API's pods reach PostgreSQL (its
+    security group admits the cluster's, so NetworkPolicy is what keeps other pods out)."""
     forbidden = []
+    if flows.has(JOB_API_ID):
+        vpc = flows.endpoint("vpc")
+        forbidden += [
+            Flow(w, vpc, POSTGRES, "the platform's PostgreSQL")
+            for w in flows.cluster.workloads
+            if w.namespace not in (GPU_CONTROLPLANE, COREDNS.namespace)  # kube-system: EKS add-ons, no policy
+        ]
     if flows.has(DEV_POD_ID):
         dev = flows.cluster.workload(DEV_POD_ID)
         forbidden += [

@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from platform_config import cpu_catalog, gpu_catalog
+from platform_config import cpu_catalog, gpu_catalog, mig_catalog
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -49,7 +49,28 @@ def cpu_catalog_table() -> str:
     return "\n".join(rows)
 
 
-TABLES = {"gpu-catalog": gpu_catalog_table, "cpu-catalog": cpu_catalog_table}
+def mig_catalog_table() -> str:
+    """Per MIG-capable GPU: its profiles as compute/memory slices and the most per GPU."""
+    rows = [
+        "| GPU | Profiles: compute/7, memory/8 slices, at most n per GPU | Instance types | Source |",
+        "|---|---|---|---|",
+    ]
+    for gpu in mig_catalog.MIG_GPUS.values():
+        profiles = ", ".join(
+            f"`{p.name}` {p.compute}/{p.memory} x{p.max_instances}" for p in gpu.profiles.values()
+        )
+        families = sorted(
+            {t.family for t in gpu_catalog.GPU_INSTANCES.values() if t.gpu_model == gpu.gpu_model}
+        )
+        rows.append(f"| {gpu.gpu_model} | {profiles} | {', '.join(families)} | [NVIDIA]({gpu.source}) |")
+    return "\n".join(rows)
+
+
+TABLES = {
+    "gpu-catalog": gpu_catalog_table,
+    "cpu-catalog": cpu_catalog_table,
+    "mig-catalog": mig_catalog_table,
+}
 
 
 def _pattern(name: str) -> re.Pattern[str]:

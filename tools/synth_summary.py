@@ -44,12 +44,20 @@ def stage_summaries(out: Path) -> dict[str, list[StackSummary]]:
     return stages
 
 
+def _devices(advertised: dict[str, int]) -> str:
+    return " + ".join(f"{n} {resource}" for resource, n in advertised.items())
+
+
 def describe_pool(pool: dict) -> str:
+    """One line per pool; a pool that shares its GPUs adds its mode and what it advertises
+    (the model's capacity function, as the Nodes stack recorded it)."""
     efa = ", EFA" if pool.get("efa") else ""
+    shared = pool.get("sharing", "none") != "none"
     if pool["kind"] == "managed-node-group":
+        sharing = f", {pool['sharing']}: {_devices(pool['advertised_per_node'])} per node" if shared else ""
         return (
             f"{pool['pool']}: {pool['instance_type']} ({pool['gpus_per_node']} x {pool['gpu_model']}), "
-            f"{pool['min_nodes']}-{pool['max_nodes']} nodes, up to {pool['max_gpus']} GPUs{efa}"
+            f"{pool['min_nodes']}-{pool['max_nodes']} nodes, up to {pool['max_gpus']} GPUs{efa}{sharing}"
         )
     if pool["kind"] == "karpenter-cpu-node-pool":
         families = sorted({t.split(".", 1)[0] for t in pool["instance_types"]})
@@ -57,9 +65,10 @@ def describe_pool(pool: dict) -> str:
             f"{pool['pool']}: Karpenter CPU {'/'.join(families)}, weight {pool['weight']}, "
             f"0 to {pool['vcpu_limit']} vCPUs"
         )
+    sharing = f", {pool['sharing']}: {_devices(pool['advertised_per_gpu'])} per GPU" if shared else ""
     return (
         f"{pool['pool']}: Karpenter {'/'.join(pool['gpu_models'])}, weight {pool['weight']}, "
-        f"0 to {pool['max_gpus']} GPUs{efa}"
+        f"0 to {pool['max_gpus']} GPUs{efa}{sharing}"
     )
 
 
