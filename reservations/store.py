@@ -21,7 +21,8 @@ Rules every write here follows:
   offers GPUs a pod may still use. Indexes only FIND records (the queue, a user's list); every
   decision on one is a conditional write on the base table.
 * Records are found through the GSIs (``StatusIndex``, ``UserIndex``), paginated; the table is
-  never scanned.
+  never scanned. ``OwnerIndex`` (the sender's AWS user id, then the reservation id) is the CLI's
+  only way to its records: the developers' policy lets each Query only their own key.
 * Scheduling runs under a LEASE, the item ``reservation_id = "lock#scheduler"`` (no ``status``,
   so it is in no index): taken with a conditional put when absent or expired, released with a
   conditional delete by its owner. Its term (120 s) outlives the processor's Lambda timeout
@@ -29,7 +30,8 @@ Rules every write here follows:
   additionally fenced by the lease (a ``ConditionCheck`` in their transaction). The lease saves
   work (one planner at a time); the ledger's version condition is what makes over-allocation
   impossible, even for two passes that both believe they hold the lease.
-* Items without a ``status`` attribute (the lease, the ledgers, the summaries) are in no index.
+* Items without a ``status`` attribute (the lease, the ledgers, the summary, the forecasts) are
+  in no index.
 """
 
 from __future__ import annotations
@@ -45,20 +47,18 @@ import boto3
 from botocore.exceptions import ClientError
 
 from . import model
-from .model import Reservation, Status
+from .model import FORECAST_PREFIX, SUMMARY_KEY, Reservation, Status
 
 LEASE_KEY = "lock#scheduler"
 LEDGER_PREFIX = "ledger#"
-SUMMARY_KEY = "summary#capacity"
 LEASE_SECONDS = 120
 
 STATUS_INDEX = "StatusIndex"
 USER_INDEX = "UserIndex"
-STATUS_GPU_TYPE_INDEX = "StatusGpuTypeIndex"
 
-# Attributes a caller may not set through update(): the key, the version and the status (and
-# its index key) are managed here.
-_MANAGED = frozenset({"reservation_id", "version", "status", "status_gpu_type"})
+# Attributes a caller may not set through update(): the key, the version and the status are
+# managed here, and the owner is the sender of the request, for good.
+_MANAGED = frozenset({"reservation_id", "version", "status", "owner_id"})
 _FIELDS = frozenset(Reservation.__dataclass_fields__)
 
 
@@ -179,15 +179,6 @@ class ReservationStore:
         )
         return [Reservation.from_item(item) for item in items]
 
-    def by_status_gpu_type(self, status: Status, gpu_type: str) -> list[Reservation]:
-        """The records of one GPU type in one status, oldest first (``StatusGpuTypeIndex``)."""
-        items = self._query(
-            IndexName=STATUS_GPU_TYPE_INDEX,
-            KeyConditionExpression="status_gpu_type = :k",
-            ExpressionAttributeValues={":k": f"{status.value}#{gpu_type}"},
-        )
-        return [Reservation.from_item(item) for item in items]
-
     def by_user(self, user_id: str) -> list[Reservation]:
         """Every record of one user, oldest first (``UserIndex``)."""
         items = self._query(
@@ -286,8 +277,7 @@ class ReservationStore:
         removes = []
         if target is not None:
             values[":status"] = target.value
-            values[":sgt"] = new.status_gpu_type
-            sets += ["#s = :status", "status_gpu_type = :sgt"]
+            sets.append("#s = :status")
         item = new.to_item()
         for i, name in enumerate(sorted(changes)):
             names[f"#f{i}"] = name
@@ -424,6 +414,27 @@ class ReservationStore:
         except ClientError as exc:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise
+
+    # -- the queue forecasts (reservations.forecast) -------------------------------------------
+
+    def forecast_items(self, gpu_types: list[str]) -> dict[str, dict[str, Any]]:
+        """The forecast item of each GPU type that has one (one BatchGetItem, eventually
+        consistent: a forecast only decides whether to write the next one)."""
+        keys = [{"reservation_id": FORECAST_PREFIX + name} for name in gpu_types]
+        found: dict[str, dict[str, Any]] = {}
+        request = {self.table_name: {"Keys": keys}}
+        for attempt in range(8):
+            response = self.client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(self.table_name, []):
+                found[item["reservation_id"][len(FORECAST_PREFIX) :]] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        return found
+
+    def put_forecast(self, item: dict[str, Any]) -> None:
+        self.table.put_item(Item=item)
 
     # -- the capacity summary ---------------------------------------------------------------
 
