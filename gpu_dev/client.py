@@ -30,10 +30,8 @@ from botocore.exceptions import (
 
 from gpu_dev.errors import CliError
 from reservations import forecast, messages
-from reservations.model import SUMMARY_KEY, Reservation, Status, to_iso
+from reservations.model import OWNER_INDEX, SUMMARY_KEY, Reservation, Status, to_iso
 from reservations.policy import Policy, parameter_name
-
-OWNER_INDEX = "OwnerIndex"
 
 _BOTO = BotoConfig(connect_timeout=5, read_timeout=15, retries={"max_attempts": 4, "mode": "standard"})
 

@@ -23,15 +23,7 @@ from constructs import Construct
 
 from platform_config.model import StageConfig
 from platform_constructs.retention import removal_policy
-
-# index -> (partition key, sort key)
-INDEXES = {
-    "StatusIndex": ("status", "created_at"),
-    "UserIndex": ("user_id", "created_at"),
-    "StatusGpuTypeIndex": ("status_gpu_type", "created_at"),
-    "OwnerIndex": ("owner_id", "reservation_id"),
-}
-OWNER_INDEX = "OwnerIndex"
+from reservations.model import INDEXES
 
 
 def reservations_table(

@@ -23,6 +23,18 @@ SUMMARY_KEY = "summary#capacity"  # the capacity summary
 FORECAST_PREFIX = "forecast#"  # + GPU type: the queue's positions and ETAs, one item per type
 
 
+# The table's global secondary indexes, index -> (partition key, sort key): the contract between
+# the table (platform_constructs.reservations_table), the store and the CLI. Every index
+# projects every attribute.
+INDEXES = {
+    "StatusIndex": ("status", "created_at"),
+    "UserIndex": ("user_id", "created_at"),
+    "StatusGpuTypeIndex": ("status_gpu_type", "created_at"),
+    "OwnerIndex": ("owner_id", "reservation_id"),
+}
+OWNER_INDEX = "OwnerIndex"  # a developer's own records: the only index the CLI may query
+
+
 class Status(StrEnum):
     PENDING = "pending"  # requested, not yet recorded by the processor (the CLI's view)
     QUEUED = "queued"  # accepted, waiting for capacity

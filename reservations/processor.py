@@ -67,7 +67,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
 from . import dead_letters, dev_pod, forecast, messages, scheduler
 from .deadline import RESERVE_SECONDS, Deadline
@@ -113,7 +113,7 @@ class Runtime:
         store = ReservationStore(env["TABLE_NAME"], region_name=env.get("AWS_REGION"))
         return cls(
             store=store,
-            kube=KubeGateway.from_env(env),
+            kube=KubeGateway.from_env(dict(env)),
             policy=policy,
             dead_letter_queue=(
                 dead_letters.SqsDeadLetters(env["DEAD_LETTER_QUEUE_URL"], region_name=env.get("AWS_REGION"))
@@ -134,7 +134,7 @@ class PassReport:
     forecasts_written: int = 0
     kube_errors: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "lease": self.lease,
             "started": len(self.started),
@@ -205,7 +205,7 @@ def apply_batch(records: Iterable[dict[str, Any]], runtime: Runtime) -> list[str
     for record in records:
         message_id = record.get("messageId", "")
         try:
-            message = messages.parse(record.get("body"))
+            message = messages.parse(str(record.get("body") or ""))
             check_sender(record, message)
         except messages.MalformedMessage as exc:
             log.warning("message %s refused: %s", message_id, exc)
@@ -274,7 +274,7 @@ def apply_message(
     raise StaleRecord(f"{message.reservation_id}: still contended after {RETRIES} attempts")
 
 
-def _owned(record: Reservation | None, message) -> bool:
+def _owned(record: Reservation | None, message: messages.Cancel | messages.Extend) -> TypeGuard[Reservation]:
     if record is None:
         log.warning("%s for unknown reservation %s dropped", message.type, message.reservation_id)
         return False
@@ -363,7 +363,7 @@ def _extend(runtime: Runtime, message: messages.Extend, message_id: str) -> None
             f"the limit is {policy.max_hours:g} h"
         )
     if refusal:
-        changes = {"extension_refusal": refusal}
+        changes: dict[str, Any] = {"extension_refusal": refusal}
         if applied is not None:
             changes["applied_messages"] = applied
         store.update(record, **changes)
@@ -635,7 +635,7 @@ class _Pass:
             self.kube.create_service(namespace, dev_pod.service_manifest(record, self.policy))
             return record  # its node port is read next pass
         ports = [p.get("nodePort") for p in service.get("spec", {}).get("ports", []) if p.get("nodePort")]
-        node = (pod.get("spec") or {}).get("nodeName") or record.node_name
+        node = str((pod.get("spec") or {}).get("nodeName") or record.node_name)
         if node not in self.addresses:
             self.addresses[node] = self.kube.node_address(node)
         address = self.addresses[node]
@@ -673,7 +673,7 @@ class _Pass:
         pass's check of the holders creates what is missing. Returns the record as it stands."""
         namespace = self.policy.namespace
         try:
-            pod = dev_pod.pod_manifest(record, self.policy, record.node_name)
+            pod = dev_pod.pod_manifest(record, self.policy, str(record.node_name))
         except dev_pod.InvalidRequest as exc:
             return self.fail(record, str(exc))
         try:
@@ -755,7 +755,7 @@ def capacity_summary(
     nodes: list[scheduler.Node],
     allocations: list[scheduler.Allocation],
     queued: list[Reservation],
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """The ``gpu_types`` map of the capacity summary item, which every scheduling pass writes as
     ``{"reservation_id": "summary#capacity", "updated_at": <ISO time>, "gpu_types": ...}``
     (no ``status``, so it is in no index; ``gpu-dev avail``/``status`` read it with GetItem)::

@@ -45,9 +45,8 @@ from platform_config.versions import DEV_POD_BASE
 from platform_constructs.lambda_bundle import function_code, kubernetes_layer_code
 from platform_constructs.nag import acknowledge, managed_policy_finding
 from platform_constructs.platform_jobs import attach
-from platform_constructs.reservations_table import INDEXES, OWNER_INDEX
 from reservations.dead_letters import MAX_RECEIVES
-from reservations.model import FORECAST_PREFIX, SUMMARY_KEY
+from reservations.model import FORECAST_PREFIX, INDEXES, OWNER_INDEX, SUMMARY_KEY
 from reservations.policy import GpuType, Policy, parameter_name
 from stacks.workloads_stack import network_policies
 

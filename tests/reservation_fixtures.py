@@ -37,10 +37,9 @@ import boto3
 from botocore.client import BaseClient
 from moto import mock_aws
 
-from platform_constructs.reservations_table import INDEXES
 from reservations import forecast, messages, processor
 from reservations.kube import TRIES, KubeGateway, KubeUnavailable
-from reservations.model import Reservation, Status, to_iso
+from reservations.model import INDEXES, Reservation, Status, to_iso
 from reservations.policy import GpuType, Policy
 from reservations.processor import Runtime
 from reservations.store import ReservationStore

@@ -17,10 +17,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from gpu_dev import cli, client
-from platform_constructs.reservations_table import INDEXES
 from reservations import expiry, processor
 from reservations.dev_pod import WARNING_ANNOTATION
-from reservations.model import Status, from_iso
+from reservations.model import INDEXES, Status, from_iso
 from reservations.policy import parameter_name
 from tests.cli_fixtures import MOTO_USERID
 from tests.iam_policy import allowed, dynamodb_request

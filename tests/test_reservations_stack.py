@@ -12,9 +12,9 @@ from aws_cdk.assertions import Template
 
 from platform_config.contract import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL
 from platform_config.loader import StageConfigError, load_stages, parse_stage
-from platform_constructs.reservations_table import INDEXES, reservations_table
+from platform_constructs.reservations_table import reservations_table
 from reservations.dev_pod import pod_manifest
-from reservations.model import Reservation, Status
+from reservations.model import INDEXES, Reservation, Status
 from reservations.policy import Policy
 from stacks.reservations_stack import reservation_policy
 from tests.iam_policy import allowed, dynamodb_request
