@@ -1,4 +1,4 @@
-"""Reservation processor benchmark: one scheduling pass with 5,000 queued requests over 512 GPUs
+"""Reservation processor benchmark: scheduling passes with 5,000 queued requests over 512 GPUs
 of mixed types (16 T4 nodes x 4, 24 A100 nodes x 8, 32 H100 nodes x 8), against moto's
 DynamoDB and the in-process fake Kubernetes API (tests/fake_kube.py) with the real client.
 
@@ -116,11 +116,10 @@ class WriteUnits:
             self.units += units
 
 
-def run(requests: int, forecast_budget: float = 600.0) -> dict:
+def run(requests: int) -> dict:
     import boto3
     from moto import mock_aws
 
-    from reservations import processor
     from reservations.kube import KubeGateway
     from reservations.model import Reservation, Status, to_iso
     from reservations.policy import GpuType, Policy
@@ -178,10 +177,6 @@ def run(requests: int, forecast_budget: float = 600.0) -> dict:
         # The lease's term in the benchmark's virtual time: a pass over moto takes minutes of
         # wall time, which in DynamoDB would be seconds, and must not outlive its own lease.
         store.clock = lambda: clock.now.timestamp()
-        # The Lambda stops writing forecasts after 25 s (the rest next pass); moto is several
-        # times slower per call than DynamoDB, so the benchmark lifts the budget to count them all.
-        if hasattr(processor, "FORECAST_BUDGET"):
-            processor.FORECAST_BUDGET = timedelta(seconds=forecast_budget)
         runtime = Runtime(store=store, kube=KubeGateway(kube.api_client()), policy=policy, clock=clock)
         index_keys = [
             index["KeySchema"][0]["AttributeName"] for index in store.table.global_secondary_indexes
@@ -248,10 +243,9 @@ def _end_one_node_per_type(runtime, gpu_types: list[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--forecast-budget", type=float, default=600.0, help="seconds (the Lambda: 25)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
-    result = run(args.requests, args.forecast_budget)
+    result = run(args.requests)
     if args.json:
         print(json.dumps(result, indent=2, default=int))
         return 0
