@@ -30,6 +30,7 @@ ETA_TOLERANCE = timedelta(minutes=1)  # an ETA that moved less is not rewritten
 MAX_ENTRIES = 15_000
 _ENTRY = struct.Struct(">16sI")
 _NO_START = 0xFFFFFFFF
+_FURTHEST = 2**31  # minutes
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,11 @@ def encode(gpu_type: str, queue: list[tuple[str, datetime | None]], at: datetime
     base = at.replace(second=0, microsecond=0)
     entries = bytearray()
     for reservation_id, start_at in queue[:MAX_ENTRIES]:
-        minutes = _NO_START if start_at is None else max(0, int((start_at - base).total_seconds() // 60))
-        entries += _ENTRY.pack(uuid.UUID(reservation_id).bytes, min(minutes, _NO_START - 1))
+        if start_at is None:
+            minutes = _NO_START
+        else:  # a start beyond ~4,000 years is stored as that (datetime ends at year 9999)
+            minutes = min(max(0, int((start_at - base).total_seconds() // 60)), _FURTHEST)
+        entries += _ENTRY.pack(uuid.UUID(reservation_id).bytes, minutes)
     return {
         "reservation_id": key(gpu_type),
         "updated_at": to_iso(at),

@@ -20,7 +20,7 @@ from gpu_dev import cli
 from gpu_dev.client import user_from_arn
 from gpu_dev.config import Config, config_path, resolve_region
 from gpu_dev.errors import CliError
-from reservations import messages
+from reservations import forecast, messages
 from reservations.model import Status, to_iso
 
 pytest.register_assert_rewrite("tests.cli_fixtures")  # before the import: it is also a plugin below
@@ -547,6 +547,21 @@ def test_show_json(fake_stage, run):
     assert code == 0
     data = json.loads(out)
     assert data["reservation_id"] == ID_B and data["queue_position"] == 2 and data["status"] == "queued"
+
+
+def test_a_queued_request_is_placed_from_its_types_forecast_item(fake_stage, run):
+    fake_stage.put(ID_A, status=Status.QUEUED, gpu_type="a100")
+    others = [f"0000000{n}-0000-4000-8000-000000000000" for n in range(3)]  # someone else's, unread
+    queue = [
+        (others[0], START + timedelta(minutes=20)),
+        (others[1], None),
+        (ID_A, START + timedelta(hours=2)),
+    ]
+    fake_stage.table.put_item(Item=forecast.encode("a100", queue, START))
+    code, out, _ = run("show", ID_A, "--json")
+    data = json.loads(out)
+    assert (code, data["queue_position"], data["estimated_start"]) == (0, 3, iso(hours=2))
+    assert "2 h" in run("show", ID_A)[1] or "position 3" in run("show", ID_A)[1]
 
 
 # --- avail / status -----------------------------------------------------------------------------
