@@ -12,8 +12,7 @@ import pytest
 
 from reservations import dev_pod, processor
 from reservations.kube import EksToken
-from reservations.model import Status, from_iso
-from reservations.store import SUMMARY_KEY
+from reservations.model import SUMMARY_KEY, Status, from_iso
 from tests.reservation_fixtures import (
     CLUSTER,
     IMAGE,

@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from reservations.model import IllegalTransition, Reservation, Status
-from reservations.store import LEASE_KEY, SUMMARY_KEY, Hold, Lease, LeaseLost, LedgerMoved, StaleRecord
+from reservations.model import SUMMARY_KEY, IllegalTransition, Reservation, Status
+from reservations.store import LEASE_KEY, Hold, Lease, LeaseLost, LedgerMoved, StaleRecord
 
 
 def record(
