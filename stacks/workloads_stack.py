@@ -571,8 +571,8 @@ class WorkloadsStack(Stack):
                 ns.NETWORK_OPERATOR,
                 network_operator_values(),
             )
-            chart = RdmaChart(cdk8s.App(), "rdma", settings=workloads.rdma, queued=bool(after_kueue))
-            self._manifest("Rdma", chart, operator, *after_kueue)
+            rdma = RdmaChart(cdk8s.App(), "rdma", settings=workloads.rdma, queued=bool(after_kueue))
+            self._manifest("Rdma", rdma, operator, *after_kueue)
 
     def _example_agent(self) -> None:
         """After the server it calls and the team's queues (Kueue admits its pod)."""
