@@ -16,7 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from platform_config.checks import ROLE_ARN_PATTERN, Unique
+from platform_config.checks import ROLE_ARN_PATTERN, Unique, UniqueList
 
 # A Linux network interface name (IFNAMSIZ 16, so at most 15 characters): seed 004's lan2-lan5.
 INTERFACE_PATTERN = r"^[a-z][a-z0-9]{0,14}$"
@@ -99,10 +99,10 @@ class HybridNodes(_Settings):
     routes to the nodes, and to webhooks running on them) and a ``HYBRID_LINUX`` access entry for
     the role their credentials (SSM hybrid activations or IAM Roles Anywhere) assume."""
 
-    node_cidrs: list[str] = Field(
+    node_cidrs: UniqueList[str] = Field(
         min_length=1, description="The on-premises ranges the nodes' addresses are in."
     )
-    pod_cidrs: list[str] = Field(
+    pod_cidrs: UniqueList[str] = Field(
         default_factory=list,
         description="The ranges the nodes' CNI gives pods (needed for webhooks on them).",
     )
