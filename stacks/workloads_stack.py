@@ -571,7 +571,8 @@ class WorkloadsStack(Stack):
                 ns.NETWORK_OPERATOR,
                 network_operator_values(),
             )
-            self._manifest("Rdma", RdmaChart(cdk8s.App(), "rdma", settings=workloads.rdma), operator)
+            rdma = RdmaChart(cdk8s.App(), "rdma", settings=workloads.rdma, queued=bool(after_kueue))
+            self._manifest("Rdma", rdma, operator, *after_kueue)
 
     def _example_agent(self) -> None:
         """After the server it calls and the team's queues (Kueue admits its pod)."""
