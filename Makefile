@@ -152,7 +152,8 @@ destroy-guard:
 bench: install
 	$(PY) -m benchmarks.synth
 
-## bench-reservations: one processor pass over 5,000 queued requests (wall time, DynamoDB calls),
+## bench-reservations: processor passes over 5,000 queued requests (wall time, DynamoDB calls, writes
+##                     and write units: first, quiet, and the heads starting),
 ##                     and 30 days of requests, seed 002's FIFO against ours, side by side
 bench-reservations: install
 	$(PY) -m benchmarks.reservations_pass

@@ -87,44 +87,30 @@ class Context:
     def policy(self) -> Policy:
         return self.platform.policy
 
-    def resolve(self, text: str, *, own: bool, action: str) -> Reservation:
-        """A reservation from its full id, or from a unique prefix (>= 8 characters) of one of
-        the caller's reservations. ``own`` refuses someone else's reservation."""
+    def resolve(self, text: str) -> Reservation:
+        """One of the caller's reservations from its full id or a unique prefix (>= 8
+        characters). Records are private: nobody else's can be read (README, "Private records")."""
         text = text.strip().lower()
         platform = self.platform
-        if _FULL_ID.match(text):
-            record = platform.get(text)
-            if record is None:
-                raise UsageError(
-                    f"there is no reservation {text} in stage {self.stage} (a request just sent "
-                    "appears once the reservation processor has picked it up, usually within seconds)"
-                )
-        else:
-            if len(text) < MIN_PREFIX:
-                raise UsageError(
-                    f"give at least {MIN_PREFIX} characters of the reservation id "
-                    f"(`gpu-dev list` shows them), not {text!r}"
-                )
-            mine = platform.user_reservations(platform.user_id)
-            matches = [r for r in mine if r.reservation_id.startswith(text)]
-            if not matches:
-                raise UsageError(
-                    f"none of your reservations in stage {self.stage} has an id starting with {text} "
-                    "(`gpu-dev list --all` shows them all)"
-                )
-            if len(matches) > 1:
-                ids = ", ".join(r.reservation_id for r in matches)
-                raise UsageError(
-                    f"{text} matches {len(matches)} of your reservations ({ids}); give more characters"
-                )
-            record = platform.get(matches[0].reservation_id) or matches[0]
-        if own and record.user_id != platform.user_id:
-            sid = render.short_id(record.reservation_id)
+        if not _FULL_ID.match(text) and len(text) < MIN_PREFIX:
             raise UsageError(
-                f"reservation {sid} belongs to {record.user_id}, not to you "
-                f"({platform.user_id}); you can only {action} your own reservations"
+                f"give at least {MIN_PREFIX} characters of the reservation id "
+                f"(`gpu-dev list` shows them), not {text!r}"
             )
-        return record
+        matches = platform.user_reservations(text)
+        if not matches:
+            which = text if _FULL_ID.match(text) else f"starting with {text}"
+            raise UsageError(
+                f"you ({platform.user_id}) have no reservation {which} in stage {self.stage} "
+                "(`gpu-dev list --all` shows yours; a request just sent appears once the "
+                "reservation processor has picked it up, usually within seconds)"
+            )
+        if len(matches) > 1:
+            ids = ", ".join(r.reservation_id for r in matches)
+            raise UsageError(
+                f"{text} matches {len(matches)} of your reservations ({ids}); give more characters"
+            )
+        return matches[0]
 
 
 # A subcommand: it reads the context and its arguments and returns the exit code.
@@ -194,7 +180,7 @@ def cmd_reserve(ctx: Context, args: argparse.Namespace) -> int:
 
     platform = ctx.platform
     user_id = platform.user_id
-    open_ = [r for r in platform.user_reservations(user_id) if r.status not in ENDED]
+    open_ = [r for r in platform.user_reservations() if r.status not in ENDED]
     if len(open_) >= policy.max_open_per_user:
         ids = ", ".join(render.short_id(r.reservation_id) for r in open_)
         raise UsageError(
@@ -334,7 +320,7 @@ def wait_for(ctx: Context, record: Reservation, minutes: float) -> int:
 
 def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
     platform = ctx.platform
-    records = platform.user_reservations(platform.user_id)
+    records = platform.user_reservations()
     now = clock()
     if not args.all:
         records = [r for r in records if r.status not in ENDED or now - ended_at(r) <= RECENT]
@@ -350,7 +336,7 @@ def cmd_list(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_show(ctx: Context, args: argparse.Namespace) -> int:
-    record = ctx.resolve(args.id, own=False, action="show")
+    record = ctx.resolve(args.id)
     if args.json:
         print_json(render.record_json(record))
     else:
@@ -359,7 +345,7 @@ def cmd_show(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_cancel(ctx: Context, args: argparse.Namespace) -> int:
-    record = ctx.resolve(args.id, own=True, action="cancel")
+    record = ctx.resolve(args.id)
     sid = render.short_id(record.reservation_id)
     if record.status in ENDED:
         raise UsageError(f"reservation {sid} has already ended ({record.status}); there is nothing to cancel")
@@ -372,7 +358,7 @@ def cmd_cancel(ctx: Context, args: argparse.Namespace) -> int:
 
 def cmd_edit(ctx: Context, args: argparse.Namespace) -> int:
     check_hours(args.extend, "--extend")
-    record = ctx.resolve(args.id, own=True, action="extend")
+    record = ctx.resolve(args.id)
     sid = render.short_id(record.reservation_id)
     if record.status in ENDED:
         raise UsageError(f"reservation {sid} has already ended ({record.status}); reserve a new one instead")
@@ -408,7 +394,7 @@ def cmd_edit(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def cmd_connect(ctx: Context, args: argparse.Namespace) -> int:
-    record = ctx.resolve(args.id, own=True, action="connect to")
+    record = ctx.resolve(args.id)
     sid = render.short_id(record.reservation_id)
     if record.status != Status.ACTIVE or not record.ssh_command:
         detail = ""
@@ -484,9 +470,11 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     platform = ctx.platform
     settings = platform.settings
     policy = settings.policy
-    shown = (Status.PENDING, Status.QUEUED, Status.PREPARING, Status.ACTIVE)
-    queues = {t.name: {str(s): platform.count(s, t.name) for s in shown} for t in policy.gpu_types}
+    # Counts come from the capacity summary: records are private, so nobody can count them.
     summary = platform.capacity_summary()
+    types = (summary or {}).get("gpu_types", {})
+    shown = ("queued", "holding", "free", "total")
+    queues = {t.name: {key: types.get(t.name, {}).get(key) for key in shown} for t in policy.gpu_types}
     now = clock()
     age = summary_age(summary, now)
     updated_at = (summary or {}).get("updated_at")
@@ -525,12 +513,23 @@ def cmd_status(ctx: Context, args: argparse.Namespace) -> int:
     out()
     out(
         render.table(
-            ("TYPE", "MODEL", *(s.upper() for s in shown)),
-            [(t.name, t.gpu_model, *(str(queues[t.name][str(s)]) for s in shown)) for t in policy.gpu_types],
+            ("TYPE", "MODEL", *(key.upper() for key in shown)),
+            [
+                (
+                    t.name,
+                    t.gpu_model,
+                    *("-" if (n := queues[t.name][key]) is None else str(n) for key in shown),
+                )
+                for t in policy.gpu_types
+            ],
         )
     )
     warn_stale(age)
     return 0
+
+
+def _count(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def cmd_config_get(ctx: Context, args: argparse.Namespace) -> int:

@@ -29,13 +29,9 @@ from botocore.exceptions import (
 )
 
 from gpu_dev.errors import CliError
-from reservations import messages
-from reservations.model import Reservation, Status
+from reservations import forecast, messages
+from reservations.model import OWNER_INDEX, SUMMARY_KEY, Reservation, Status, to_iso
 from reservations.policy import Policy, parameter_name
-
-SUMMARY_ID = "summary#capacity"
-USER_INDEX = "UserIndex"
-STATUS_GPU_TYPE_INDEX = "StatusGpuTypeIndex"
 
 _BOTO = BotoConfig(connect_timeout=5, read_timeout=15, retries={"max_attempts": 4, "mode": "standard"})
 
@@ -162,11 +158,22 @@ class Platform:
         return self.settings.policy
 
     @cached_property
-    def user_id(self) -> str:
+    def _identity(self) -> dict[str, str]:
         sts = self._client("sts")
         with aws_errors(self.region, "find out who you are (sts:GetCallerIdentity)"):
-            arn = sts.get_caller_identity()["Arn"]
-        return user_from_arn(arn)
+            identity: dict[str, str] = sts.get_caller_identity()
+        return identity
+
+    @cached_property
+    def user_id(self) -> str:
+        """The user name messages carry (the session name of an assumed role)."""
+        return user_from_arn(self._identity["Arn"])
+
+    @property
+    def owner_id(self) -> str:
+        """The caller's AWS user id (``<role id>:<session>``, or ``AIDA...``): the key of the
+        caller's records in ``OwnerIndex`` and the only one IAM lets the caller query."""
+        return self._identity["UserId"]
 
     @cached_property
     def _table(self) -> Any:
@@ -180,60 +187,57 @@ class Platform:
 
     # --- reads -------------------------------------------------------------------------------
 
-    def get(self, reservation_id: str) -> Reservation | None:
-        with aws_errors(self.settings.region, f"read reservation {reservation_id}"):
-            response = self._table.get_item(Key={"reservation_id": reservation_id}, ConsistentRead=True)
-        item = response.get("Item")
-        if item is None or reservation_id == SUMMARY_ID:
-            return None
-        return Reservation.from_item(item)
+    # Records are private: the caller may Query only its own key of ``OwnerIndex`` (IAM's
+    # ``dynamodb:LeadingKeys`` = ``${aws:userid}``) and GetItem only the aggregate items. Index
+    # reads are eventually consistent: a change shows up a moment later, which the waiting
+    # ``reserve`` and every read command tolerate.
 
-    def user_reservations(self, user_id: str) -> list[Reservation]:
-        """All of the user's reservations, newest first (``UserIndex``)."""
-        items: list[dict[str, Any]] = []
+    def get(self, reservation_id: str) -> Reservation | None:
+        """One of the caller's reservations by id; None if the caller has none with that id."""
+        found = self._owned(Key("reservation_id").eq(reservation_id), f"read reservation {reservation_id}")
+        return found[0] if found else None
+
+    def user_reservations(self, prefix: str = "") -> list[Reservation]:
+        """The caller's reservations (those whose id starts with ``prefix``), newest first."""
+        condition = Key("reservation_id").begins_with(prefix) if prefix else None
+        records = self._owned(condition, "list your reservations")
+        records.sort(key=lambda record: record.created_at, reverse=True)
+        return records
+
+    def _owned(self, condition: Any, what: str) -> list[Reservation]:
+        key = Key("owner_id").eq(self.owner_id)
         query: dict[str, Any] = {
-            "IndexName": USER_INDEX,
-            "KeyConditionExpression": Key("user_id").eq(user_id),
-            "ScanIndexForward": False,
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": key if condition is None else key & condition,
         }
-        with aws_errors(self.settings.region, "list your reservations"):
+        items: list[dict[str, Any]] = []
+        with aws_errors(self.settings.region, what):
             while True:
                 page = self._table.query(**query)
                 items.extend(page.get("Items", []))
                 if "LastEvaluatedKey" not in page:
                     break
                 query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        records = []
-        for item in items:
-            if "status" not in item or "duration_hours" not in item:  # index without every attribute
-                record = self.get(item["reservation_id"])
-                if record is None:
-                    continue
-            else:
-                record = Reservation.from_item(item)
-            records.append(record)
-        records.sort(key=lambda record: record.created_at, reverse=True)
+        records = [Reservation.from_item(item) for item in items if "status" in item]
+        self._place(records)
         return records
 
-    def count(self, status: Status, gpu_type: str) -> int:
-        """Reservations of one status and GPU type (``StatusGpuTypeIndex``, ``Select=COUNT``)."""
-        total = 0
-        query: dict[str, Any] = {
-            "IndexName": STATUS_GPU_TYPE_INDEX,
-            "KeyConditionExpression": Key("status_gpu_type").eq(f"{status}#{gpu_type}"),
-            "Select": "COUNT",
-        }
-        with aws_errors(self.settings.region, "count the queue"):
-            while True:
-                page = self._table.query(**query)
-                total += int(page.get("Count", 0))
-                if "LastEvaluatedKey" not in page:
-                    return total
-                query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def _place(self, records: list[Reservation]) -> None:
+        """Give each queued record its position and ETA from its type's forecast item."""
+        queued = [r for r in records if r.status == Status.QUEUED]
+        for gpu_type in sorted({r.gpu_type for r in queued}):
+            with aws_errors(self.settings.region, f"read the {gpu_type} queue's forecast"):
+                item = self._table.get_item(Key={"reservation_id": forecast.key(gpu_type)}).get("Item")
+            places = forecast.decode(item)
+            for record in queued:
+                place = places.get(record.reservation_id) if record.gpu_type == gpu_type else None
+                if place is not None:
+                    record.queue_position = place.position
+                    record.estimated_start = None if place.start_at is None else to_iso(place.start_at)
 
     def capacity_summary(self) -> dict[str, Any] | None:
         with aws_errors(self.settings.region, "read the capacity summary"):
-            item = self._table.get_item(Key={"reservation_id": SUMMARY_ID}).get("Item")
+            item = self._table.get_item(Key={"reservation_id": SUMMARY_KEY}).get("Item")
         return None if item is None else plain(item)
 
     # --- requests ----------------------------------------------------------------------------

@@ -95,24 +95,19 @@ class ServiceSettings(_Frozen):
         for name in [*self.teams, *self.pools]:
             if not re.match(NAME, name):
                 raise ValueError(f"team/pool name {name!r} must match {NAME}")
-        types = [pool.gpu_type for pool in self.pools.values()]
-        duplicated = sorted({t for t in types if types.count(t) > 1})
-        if duplicated:
-            raise ValueError(
-                f"pools: GPU type(s) {', '.join(duplicated)} are offered by more than one pool; a job "
-                "naming a GPU type must resolve to exactly one pool"
-            )
         return self
 
-    def pool_for(self, *, pool: str | None, gpu_type: str | None) -> tuple[str, Pool] | None:
-        """The pool a job names, or the one pool of the GPU type it names."""
+    def pool_for(self, *, pool: str | None, gpu_type: str | None) -> list[tuple[str, Pool]]:
+        """The pool a job names, or every pool of the GPU type it names (a stage may offer one
+        GPU type whole in one pool and shared in another: the caller must then name the pool)."""
         if pool is not None:
             found = self.pools.get(pool)
-            return (pool, found) if found else None
-        for name, candidate in self.pools.items():
-            if candidate.gpu_type == gpu_type:
-                return name, candidate
-        return None
+            return [(pool, found)] if found else []
+        return [
+            (name, candidate)
+            for name, candidate in sorted(self.pools.items())
+            if candidate.gpu_type == gpu_type
+        ]
 
 
 def parse_settings(text: str, source: str) -> ServiceSettings:

@@ -114,11 +114,14 @@ def place(request: JobRequest, owner: str, settings: ServiceSettings) -> Placeme
     if (request.pool is None) == (request.gpu_type is None):
         raise Refused(400, "give exactly one of pool and gpu_type")
     found = settings.pool_for(pool=request.pool, gpu_type=request.gpu_type)
-    if found is None:
-        offered = ", ".join(f"{name} ({p.gpu_type})" for name, p in sorted(settings.pools.items()))
+    offered = ", ".join(f"{name} ({p.gpu_type})" for name, p in sorted(settings.pools.items()))
+    if not found:
         what = f"pool {request.pool!r}" if request.pool else f"GPU type {request.gpu_type!r}"
         raise Refused(400, f"{what} is not offered; pools: {offered}")
-    pool_name, pool = found
+    if len(found) > 1:
+        names = ", ".join(name for name, _ in found)
+        raise Refused(400, f"GPU type {request.gpu_type!r} is offered by pools {names}; give pool instead")
+    ((pool_name, pool),) = found
     if request.gpus > pool.gpus_per_node:
         raise Refused(
             400,

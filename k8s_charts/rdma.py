@@ -19,6 +19,7 @@ import json
 import cdk8s
 from constructs import Construct
 
+from k8s_charts.kueue_queues import KUEUE_API, LOCAL_QUEUE
 from k8s_charts.training import GPU_TOLERATION, api_object, restricted
 from platform_config.contract import GPU_RESOURCE
 from platform_config.namespaces import NETWORK_OPERATOR as NETWORK_OPERATOR_NAMESPACE
@@ -36,6 +37,10 @@ RDMA_NODES = {
     ]
 }
 RDMA_HCA_MAX = 63  # pods per HCA with the shared plugin (its documented maximum)
+# A training pod's share of a node per GPU (the pod template's shape and the queue's quota).
+CPU_PER_GPU = 8
+MEMORY_GIB_PER_GPU = 64
+RDMA_FLAVOR = "rdma"  # GPU pool names never take it: pools are named for their hardware
 
 
 def _component(image: str) -> dict:
@@ -192,8 +197,9 @@ def training_pod_template(settings: RdmaSettings) -> dict:
     """The pod a distributed training job on the RDMA nodes starts from (``kubectl get
     podtemplate -n rdma-jobs rdma-training -o yaml``): every GPU of the node, every network."""
     template = _rdma_pod(
-        settings, image=TRAINING_PYTORCH.uri, gpus=settings.gpus_per_node, cpu=8 * settings.gpus_per_node,
-        memory_gib=64 * settings.gpus_per_node, command=["sleep", "infinity"], restart="Never",
+        settings, image=TRAINING_PYTORCH.uri, gpus=settings.gpus_per_node,
+        cpu=CPU_PER_GPU * settings.gpus_per_node, memory_gib=MEMORY_GIB_PER_GPU * settings.gpus_per_node,
+        command=["sleep", "infinity"], restart="Never",
     )  # fmt: skip
     return {
         "apiVersion": "v1",
@@ -228,12 +234,58 @@ def rdma_test_pod(settings: RdmaSettings) -> dict:
     return {"apiVersion": "v1", "kind": "Pod", **pod}
 
 
+def rdma_queue(settings: RdmaSettings) -> list[dict]:
+    """Kueue's objects for the RDMA nodes: a ResourceFlavor on their label (Kueue adds the
+    selector and the GPU toleration to what it admits there), a ClusterQueue whose quota is the
+    nodes' GPUs with each GPU's share of CPU and memory, and the LocalQueue ``default`` in
+    ``rdma-jobs``, the namespace the RDMA networks live in. The queue is no team's and in no
+    cohort: the RDMA nodes are not lent, and no team queue lists the flavor."""
+    gpus = settings.nodes * settings.gpus_per_node
+    quota = [
+        {"name": "cpu", "nominalQuota": CPU_PER_GPU * gpus},
+        {"name": "memory", "nominalQuota": f"{MEMORY_GIB_PER_GPU * gpus}Gi"},
+        {"name": GPU_RESOURCE, "nominalQuota": gpus},
+    ]
+    return [
+        {
+            "apiVersion": KUEUE_API,
+            "kind": "ResourceFlavor",
+            "metadata": {"name": RDMA_FLAVOR},
+            "spec": {"nodeLabels": {RDMA_NODE_LABEL: "true"}, "tolerations": [GPU_TOLERATION]},
+        },
+        {
+            "apiVersion": KUEUE_API,
+            "kind": "ClusterQueue",
+            "metadata": {"name": RDMA_JOBS_NAMESPACE},
+            "spec": {
+                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": RDMA_JOBS_NAMESPACE}},
+                "queueingStrategy": "BestEffortFIFO",
+                "resourceGroups": [
+                    {
+                        "coveredResources": ["cpu", "memory", GPU_RESOURCE],
+                        "flavors": [{"name": RDMA_FLAVOR, "resources": quota}],
+                    }
+                ],
+            },
+        },
+        {
+            "apiVersion": KUEUE_API,
+            "kind": "LocalQueue",
+            "metadata": {"name": LOCAL_QUEUE, "namespace": RDMA_JOBS_NAMESPACE},
+            "spec": {"clusterQueue": RDMA_JOBS_NAMESPACE},
+        },
+    ]
+
+
 class RdmaChart(cdk8s.Chart):
     """The NicClusterPolicy, the IP pools, the networks and the training pod template (after
-    the Network Operator's chart, which installs their CRDs)."""
+    the Network Operator's chart, which installs their CRDs); with Kueue (``queued``), the RDMA
+    queue (after Kueue's chart)."""
 
-    def __init__(self, scope: Construct, chart_id: str, *, settings: RdmaSettings) -> None:
+    def __init__(self, scope: Construct, chart_id: str, *, settings: RdmaSettings, queued: bool) -> None:
         super().__init__(scope, chart_id)
+        for obj in rdma_queue(settings) if queued else []:
+            api_object(self, obj)
         api_object(self, nic_cluster_policy(settings))
         for interface in settings.interfaces:
             api_object(self, ip_pool(interface))

@@ -20,7 +20,7 @@ from platform_config.contract import EFA_RESOURCE, GPU_RESOURCE, GPU_TAINT_KEY, 
 from platform_config.gpu_catalog import GpuInstance
 from platform_config.tenancy import TenancySettings
 from platform_config.training import TrainingSettings
-from platform_config.versions import TRAINING_PYTORCH
+from platform_config.versions import TRAINING_PYTORCH, TRAINING_PYTORCH_EFA
 
 TRAINER_API = "trainer.kubeflow.org/v1alpha1"
 TORCH_RUNTIME = "torch-distributed-efs"
@@ -173,8 +173,11 @@ def example_trainjob(pool: str, instances: list[GpuInstance], *, efa: bool, node
     }
     name = f"ddp-{pool}"
     env = [{"name": "RUN_NAME", "value": name}]
+    trainer: dict = {}
     if efa:
-        # libfabric's EFA provider for NCCL, when the image carries the aws-ofi-nccl plugin
+        # The runtime's PyTorch image has no aws-ofi-nccl, so NCCL would fall back to sockets:
+        # on an EFA pool the job runs AWS's Deep Learning Container, with libfabric's EFA provider.
+        trainer["image"] = TRAINING_PYTORCH_EFA.uri
         env.append({"name": "FI_PROVIDER", "value": "efa"})
     return {
         "apiVersion": TRAINER_API,
@@ -187,6 +190,7 @@ def example_trainjob(pool: str, instances: list[GpuInstance], *, efa: bool, node
                 "apiGroup": "trainer.kubeflow.org",
             },
             "trainer": {
+                **trainer,
                 "numNodes": nodes,
                 "resourcesPerNode": {"requests": per_node, "limits": per_node},
                 "command": ["bash", "-c"],

@@ -18,6 +18,8 @@ from pydantic import BaseModel, GetCoreSchemaHandler
 from pydantic_core import core_schema
 
 T = TypeVar("T")
+# An IAM role ARN in any partition (the settings that name roles).
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
 
 
 def pascal(name: str) -> str:

@@ -17,7 +17,7 @@ from typing import Annotated, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from platform_config import cpu_catalog, cron, gpu_catalog, llm_servers, mig_catalog, offerings
-from platform_config.checks import Unique, UniqueList, pascal, value_of
+from platform_config.checks import ROLE_ARN_PATTERN, Unique, UniqueList, pascal, value_of
 from platform_config.contract import GPU_RESOURCE
 from platform_config.gpu_sharing import BOTTLEROCKET_MIG_GPUS, PoolCapacity, SharingSettings, advertised
 from platform_config.job_api import JobApiSettings
@@ -28,7 +28,6 @@ from platform_config.workloads import WorkloadsSettings
 KUBERNETES_VERSION: Final = "1.35"
 ACCOUNT_PATTERN = r"^\d{12}$"
 NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
-ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$"
 DURATION_PATTERN = r"^(\d+h)?(\d+m)?(\d+s)?$"
 
 

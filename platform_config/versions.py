@@ -244,6 +244,14 @@ NCCL_TESTS = ImagePin(
     tag="cuda13.0.2-efa1.48.0-ofiv1.19.0-ncclv2.30.4-1-testsv2.18.3",
 )
 RAY_GPU = ImagePin(repository="docker.io/rayproject/ray", tag="2.52.1-py312-gpu")
+# The example TrainJob's image on EFA pools: AWS's Deep Learning Container, the same PyTorch 2.8.0
+# and CUDA 12.9 line as TRAINING_PYTORCH plus the EFA installer 1.43.1 (libfabric, aws-ofi-nccl)
+# and NCCL 2.27.3 (aws/deep-learning-containers, docs/releasenotes/pytorch/
+# pytorch-training-2.8-gpu-ec2.md). AWS republishes patched builds under this tag.
+TRAINING_PYTORCH_EFA = ImagePin(
+    repository="public.ecr.aws/deep-learning-containers/pytorch-training",
+    tag="2.8.0-gpu-py312-cu129-ubuntu22.04-ec2",
+)
 
 HELM_CHARTS += (KUBEFLOW_TRAINER, KUBERAY_OPERATOR, NETWORK_OPERATOR)
-IMAGES += (NETWORK_OPERATOR_COMPONENTS, TRAINING_PYTORCH, NCCL_TESTS, RAY_GPU)
+IMAGES += (NETWORK_OPERATOR_COMPONENTS, TRAINING_PYTORCH, NCCL_TESTS, RAY_GPU, TRAINING_PYTORCH_EFA)

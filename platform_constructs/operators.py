@@ -20,6 +20,7 @@ from platform_config import namespaces as ns
 from platform_config import versions
 from platform_config.contract import (
     EFA_LABEL,
+    EFA_RESOURCE,
     GPU_MODEL_LABEL,
     GPU_TOLERATION,
     GRAFANA_ADMIN_SECRET,
@@ -265,11 +266,37 @@ KUEUE_FRAMEWORKS = [
 ]
 
 
+# All-or-nothing admission for multi-node jobs (Kueue's waitForPodsReady, config v1beta2: its
+# presence enables it). An admitted workload whose pods are not all ready within the timeout is
+# evicted and requeued with backoff, so two half-placed gangs never hold each other's GPUs. The
+# timeout covers Karpenter launching a GPU node and pulling a multi-GB training image; after
+# five requeues the workload is deactivated (a user reactivates it: README, "Distributed training").
+# blockAdmission stays off: it would serialize every admission of a queue behind the slowest job.
+KUEUE_WAIT_FOR_PODS_READY = {
+    "timeout": "15m",
+    "recoveryTimeout": "10m",
+    "blockAdmission": False,
+    "requeuingStrategy": {
+        "timestamp": "Eviction",
+        "backoffLimitCount": 5,
+        "backoffBaseSeconds": 60,
+        "backoffMaxSeconds": 1800,
+    },
+}
+
+# Node devices Kueue has no quota for (a ClusterQueue covers CPU, memory and GPUs): Kueue leaves
+# a workload that requests a resource no ClusterQueue covers pending for ever ("resource X
+# unavailable in ClusterQueue"), so an EFA TrainJob or an RDMA job would never be admitted.
+# The GPUs they come with are the quota; the scheduler fits the devices on the node.
+KUEUE_EXCLUDED_RESOURCES = [EFA_RESOURCE, "hugepages-", "nvidia.com/rdma_", "rdma/"]
+
+
 def kueue_configuration() -> dict:
     """Kueue's Configuration (config.kueue.x-k8s.io/v1beta2): the chart's defaults, plus
     - Kueue manages the team namespaces only (the team label), and there every job and pod,
       with or without a queue name (a pod cannot use a team's GPUs without being admitted);
       the platform's own namespaces are never touched;
+    - gang admission (waitForPodsReady, above), and the node devices above left out of quota;
     - fair sharing on, with Kueue's default preemption strategies: pending work reclaims
       borrowed capacity until each team has its fair share."""
     return {
@@ -292,6 +319,8 @@ def kueue_configuration() -> dict:
         "clientConnection": {"qps": 300, "burst": 500},
         "manageJobsWithoutQueueName": True,
         "managedJobsNamespaceSelector": {"matchExpressions": [{"key": TEAM_LABEL, "operator": "Exists"}]},
+        "waitForPodsReady": KUEUE_WAIT_FOR_PODS_READY,
+        "resources": {"excludeResourcePrefixes": KUEUE_EXCLUDED_RESOURCES},
         "integrations": {"frameworks": KUEUE_FRAMEWORKS},
         "fairSharing": {"preemptionStrategies": ["LessThanOrEqualToFinalShare", "LessThanInitialShare"]},
     }

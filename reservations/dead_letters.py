@@ -20,6 +20,7 @@ nothing: the developer reserves again.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import messages
@@ -31,9 +32,17 @@ MAX_RECEIVES = 3  # the request queue's maxReceiveCount: receives before SQS dea
 PEEKS = 10  # receives of up to 10 messages each per expiry pass
 
 
+@dataclass(frozen=True)
+class Letter:
+    """A message in the DLQ: its body and who sent it (``SenderId``, the record's owner)."""
+
+    body: str
+    sender: str = ""
+
+
 class DeadLetterQueue(Protocol):
-    def peek(self) -> list[str]:
-        """Bodies of messages in the queue, left in it."""
+    def peek(self) -> list[Letter]:
+        """Messages in the queue, left in it."""
         ...
 
 
@@ -44,29 +53,38 @@ class SqsDeadLetters:
         self.queue_url = queue_url
         self.client = client or boto3.client("sqs", region_name=region_name)
 
-    def peek(self) -> list[str]:
-        seen: dict[str, str] = {}
+    def peek(self) -> list[Letter]:
+        seen: dict[str, Letter] = {}
         for _ in range(PEEKS):
             response = self.client.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0, WaitTimeSeconds=0
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=0,
+                WaitTimeSeconds=0,
+                AttributeNames=["SenderId"],
             )
             batch = response.get("Messages", [])
             fresh = [m for m in batch if m["MessageId"] not in seen]
             if not fresh:
                 break
-            seen.update({m["MessageId"]: m["Body"] for m in fresh})
+            seen.update(
+                {
+                    m["MessageId"]: Letter(m["Body"], m.get("Attributes", {}).get("SenderId", ""))
+                    for m in fresh
+                }
+            )
         return list(seen.values())
 
 
-def record(store: Any, message: messages.Reserve, reason: str, at: str) -> bool:
+def record(store: Any, message: messages.Reserve, reason: str, at: str, sender: str) -> bool:
     """Create ``message``'s record as ``failed`` with ``reason`` unless it has one."""
-    failed = requested(message, Status.FAILED, failure_reason=reason[:500], reservation_ended=at)
+    failed = requested(message, Status.FAILED, sender, failure_reason=reason[:500], reservation_ended=at)
     return bool(store.create_if_absent(failed))
 
 
-def requested(message: messages.Reserve, status: Status, **fields: Any) -> Reservation:
+def requested(message: messages.Reserve, status: Status, sender: str, **fields: Any) -> Reservation:
     """The record of what a Reserve asked for, in ``status`` (queued by the processor, failed
-    when the request dead-lettered), with the status's own ``fields``."""
+    when the request dead-lettered), owned by its ``sender``, with the status's own ``fields``."""
     return Reservation(
         reservation_id=message.reservation_id,
         user_id=message.user_id,
@@ -76,6 +94,7 @@ def requested(message: messages.Reserve, status: Status, **fields: Any) -> Reser
         duration_hours=float(message.duration_hours),
         status=status,
         created_at=message.created_at,
+        owner_id=sender or None,
         **fields,
     )
 
@@ -83,9 +102,9 @@ def requested(message: messages.Reserve, status: Status, **fields: Any) -> Reser
 def sweep(store: Any, queue: DeadLetterQueue, now: str) -> list[str]:
     """Record every dead-lettered Reserve without a record; the ids recorded."""
     recorded = []
-    for body in queue.peek():
+    for letter in queue.peek():
         try:
-            message = messages.parse(body)
+            message = messages.parse(letter.body)
         except messages.MalformedMessage:
             continue  # nothing to record: the on-call reads it from the DLQ
         if not isinstance(message, messages.Reserve) or store.get(message.reservation_id) is not None:
@@ -93,10 +112,10 @@ def sweep(store: Any, queue: DeadLetterQueue, now: str) -> list[str]:
         reason = (
             "the request reached the dead-letter queue unprocessed; the platform team is paged; reserve again"
         )
-        if record(store, message, reason, now):
+        if record(store, message, reason, now, letter.sender):
             log.error("dead-lettered request %s recorded as failed", message.reservation_id)
             recorded.append(message.reservation_id)
     return recorded
 
 
-__all__ = ["DeadLetterQueue", "SqsDeadLetters", "record", "sweep"]
+__all__ = ["DeadLetterQueue", "Letter", "SqsDeadLetters", "record", "sweep"]

@@ -17,6 +17,23 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+# Keys of the table's items that are not reservations (no ``status``: in no index). The
+# developers' policy lets the CLI get these and nothing else by key (see ``reservations.store``).
+SUMMARY_KEY = "summary#capacity"  # the capacity summary
+FORECAST_PREFIX = "forecast#"  # + GPU type: the queue's positions and ETAs, one item per type
+
+
+# The table's global secondary indexes, index -> (partition key, sort key): the contract between
+# the table (platform_constructs.reservations_table), the store and the CLI. Every index
+# projects every attribute.
+INDEXES = {
+    "StatusIndex": ("status", "created_at"),
+    "UserIndex": ("user_id", "created_at"),
+    "StatusGpuTypeIndex": ("status_gpu_type", "created_at"),
+    "OwnerIndex": ("owner_id", "reservation_id"),
+}
+OWNER_INDEX = "OwnerIndex"  # a developer's own records: the only index the CLI may query
+
 
 class Status(StrEnum):
     PENDING = "pending"  # requested, not yet recorded by the processor (the CLI's view)
@@ -100,11 +117,11 @@ class Reservation:
     extension_refusal: str | None = None
     # SQS message ids of the extensions applied, so a redelivered message extends only once.
     applied_messages: list[str] = field(default_factory=list)
-
-    @property
-    def status_gpu_type(self) -> str:
-        """Partition key of ``StatusGpuTypeIndex``: the queue of one GPU type, e.g. ``queued#t4``."""
-        return f"{self.status}#{self.gpu_type}"
+    # Who sent the request, as SQS stamps it (``SenderId``: ``<role id>:<session name>`` for a
+    # role session, the user id ``AIDA...`` for an IAM user) -- the value IAM's ``${aws:userid}``
+    # has for the same caller, so the developers' policy can let each read only the records
+    # whose ``OwnerIndex`` key is their own (README, "Private records"). None: no sender known.
+    owner_id: str | None = None
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {}
@@ -115,7 +132,6 @@ class Reservation:
             if isinstance(value, float):
                 value = Decimal(str(value))
             item[spec.name] = value.value if isinstance(value, Status) else value
-        item["status_gpu_type"] = self.status_gpu_type
         return item
 
     @classmethod

@@ -63,16 +63,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import math
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 
-from . import dead_letters, dev_pod, messages, scheduler
+from . import dead_letters, dev_pod, forecast, messages, scheduler
 from .deadline import RESERVE_SECONDS, Deadline
 from .kube import GpuNode, KubeError, KubeGateway, KubeUnavailable
 from .model import ENDED, Reservation, Status, from_iso, to_iso
@@ -83,11 +80,7 @@ from .store import Hold, Lease, LeaseLost, Ledger, LedgerMoved, ReservationStore
 log = logging.getLogger("reservation-processor")
 
 RETRIES = 3  # re-reads after a lost race before a message is handed back to SQS
-ETA_TOLERANCE = timedelta(minutes=1)
 HELD_UNTIL_ENDED = timedelta(minutes=1)  # an active record past its end still holds GPUs
-FORECAST_WORKERS = 16  # parallel UpdateItems (the boto3 client is thread-safe)
-# Of the Lambda's 60 s; what is left unwritten still differs next pass and is written then.
-FORECAST_BUDGET = timedelta(seconds=25)
 MAX_APPLIED_MESSAGES = 20
 
 
@@ -120,7 +113,7 @@ class Runtime:
         store = ReservationStore(env["TABLE_NAME"], region_name=env.get("AWS_REGION"))
         return cls(
             store=store,
-            kube=KubeGateway.from_env(env),
+            kube=KubeGateway.from_env(dict(env)),
             policy=policy,
             dead_letter_queue=(
                 dead_letters.SqsDeadLetters(env["DEAD_LETTER_QUEUE_URL"], region_name=env.get("AWS_REGION"))
@@ -141,7 +134,7 @@ class PassReport:
     forecasts_written: int = 0
     kube_errors: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "lease": self.lease,
             "started": len(self.started),
@@ -184,13 +177,18 @@ class ForgedMessage(ValueError):
     pass
 
 
-def check_sender(record: dict, message: messages.Message) -> None:
+def sender_of(record: dict[str, Any]) -> str:
+    """The ``SenderId`` SQS stamped on a message (empty when the event does not carry it)."""
+    return str(record.get("attributes", {}).get("SenderId", ""))
+
+
+def check_sender(record: dict[str, Any], message: messages.Message) -> None:
     """A message sent from a role session (or as a federated user) must name that session's
     user. SQS stamps every message with its sender, ``SenderId``: ``<role id>:<session name>``
     (``<account>:<name>`` for a federated user), which the sender cannot choose, and the CLI
     names the user by that same session name. An IAM user's ``SenderId`` (``AIDA...``) carries
     no name, so such messages pass on the name they give (README, "Known limits")."""
-    sender = record.get("attributes", {}).get("SenderId", "")
+    sender = sender_of(record)
     if ":" in sender and sender.split(":", 1)[1] != message.user_id:
         raise ForgedMessage(f"sent by {sender} but names user {message.user_id!r}")
 
@@ -207,7 +205,7 @@ def apply_batch(records: Iterable[dict[str, Any]], runtime: Runtime) -> list[str
     for record in records:
         message_id = record.get("messageId", "")
         try:
-            message = messages.parse(record.get("body"))
+            message = messages.parse(str(record.get("body") or ""))
             check_sender(record, message)
         except messages.MalformedMessage as exc:
             log.warning("message %s refused: %s", message_id, exc)
@@ -226,12 +224,12 @@ def apply_batch(records: Iterable[dict[str, Any]], runtime: Runtime) -> list[str
             failures.append(message_id)
             continue
         try:
-            apply_message(runtime, message, message_id)
+            apply_message(runtime, message, message_id, sender_of(record))
         except Exception as exc:
             log.exception("message %s failed; SQS will redeliver it", message_id)
             failures.append(message_id)
             if isinstance(message, messages.Reserve) and _receives(record) >= runtime.max_receives:
-                _record_dead_letter(runtime, message, exc)
+                _record_dead_letter(runtime, message, exc, sender_of(record))
     return failures
 
 
@@ -242,7 +240,7 @@ def _receives(record: dict[str, Any]) -> int:
         return 1
 
 
-def _record_dead_letter(runtime: Runtime, message: messages.Reserve, exc: Exception) -> None:
+def _record_dead_letter(runtime: Runtime, message: messages.Reserve, exc: Exception, sender: str) -> None:
     """The last receive of a Reserve failed: SQS moves it to the DLQ. Leave a ``failed``
     record naming why (unless a record exists), so the request is not silently gone."""
     reason = (
@@ -250,7 +248,7 @@ def _record_dead_letter(runtime: Runtime, message: messages.Reserve, exc: Except
         f"({type(exc).__name__}: {exc}); the platform team is paged; reserve again"
     )
     try:
-        dead_letters.record(runtime.store, message, reason, to_iso(runtime.clock()))
+        dead_letters.record(runtime.store, message, reason, to_iso(runtime.clock()), sender)
     except Exception:
         log.exception("could not record the dead-lettered request %s", message.reservation_id)
 
@@ -258,22 +256,25 @@ def _record_dead_letter(runtime: Runtime, message: messages.Reserve, exc: Except
 # -- messages -------------------------------------------------------------------------------
 
 
-def apply_message(runtime: Runtime, message: messages.Message, message_id: str = "") -> None:
-    handler = {
-        messages.Reserve: _accept,
-        messages.Cancel: _cancel,
-        messages.Extend: _extend,
-    }[type(message)]
+def apply_message(
+    runtime: Runtime, message: messages.Message, message_id: str = "", sender: str = ""
+) -> None:
+    """Apply one message; ``sender``: its ``SenderId``, recorded as a new record's owner."""
     for _ in range(RETRIES):
         try:
-            handler(runtime, message, message_id)
+            if isinstance(message, messages.Reserve):
+                _accept(runtime, message, sender)
+            elif isinstance(message, messages.Cancel):
+                _cancel(runtime, message)
+            else:
+                _extend(runtime, message, message_id)
             return
         except StaleRecord as exc:
             log.info("lost a race on %s (%s); re-reading", message.reservation_id, exc)
     raise StaleRecord(f"{message.reservation_id}: still contended after {RETRIES} attempts")
 
 
-def _owned(record: Reservation | None, message) -> bool:
+def _owned(record: Reservation | None, message: messages.Cancel | messages.Extend) -> TypeGuard[Reservation]:
     if record is None:
         log.warning("%s for unknown reservation %s dropped", message.type, message.reservation_id)
         return False
@@ -285,7 +286,7 @@ def _owned(record: Reservation | None, message) -> bool:
     return True
 
 
-def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> None:
+def _accept(runtime: Runtime, message: messages.Reserve, sender: str) -> None:
     """Create the record from the message, already accepted (``queued``) or refused
     (``failed``), in ONE conditional put: a redelivery, or the same message in a concurrent
     invocation, finds the record and changes nothing."""
@@ -293,7 +294,7 @@ def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> No
     if store.get(message.reservation_id) is not None:
         return  # a redelivery
     now = runtime.clock()
-    request = _new_record(message, runtime)
+    request = _new_record(message, runtime, sender)
     reason = _acceptance_refusal(runtime, request)
     if reason:
         request.status = Status.FAILED
@@ -304,8 +305,8 @@ def _accept(runtime: Runtime, message: messages.Reserve, _message_id: str) -> No
         log.info("reservation %s already created (a redelivery)", message.reservation_id)
 
 
-def _new_record(message: messages.Reserve, runtime: Runtime) -> Reservation:
-    return dead_letters.requested(message, Status.QUEUED, last_queue_update=to_iso(runtime.clock()))
+def _new_record(message: messages.Reserve, runtime: Runtime, sender: str) -> Reservation:
+    return dead_letters.requested(message, Status.QUEUED, sender, last_queue_update=to_iso(runtime.clock()))
 
 
 def _acceptance_refusal(runtime: Runtime, record: Reservation) -> str | None:
@@ -332,7 +333,7 @@ def _acceptance_refusal(runtime: Runtime, record: Reservation) -> str | None:
     return None
 
 
-def _cancel(runtime: Runtime, message: messages.Cancel, _message_id: str) -> None:
+def _cancel(runtime: Runtime, message: messages.Cancel) -> None:
     record = runtime.store.get(message.reservation_id)
     if not _owned(record, message):
         return
@@ -362,7 +363,7 @@ def _extend(runtime: Runtime, message: messages.Extend, message_id: str) -> None
             f"the limit is {policy.max_hours:g} h"
         )
     if refusal:
-        changes = {"extension_refusal": refusal}
+        changes: dict[str, Any] = {"extension_refusal": refusal}
         if applied is not None:
             changes["applied_messages"] = applied
         store.update(record, **changes)
@@ -474,6 +475,7 @@ class _Pass:
         self.now = runtime.clock()
         self.addresses: dict[str, str | None] = {}
         self.ledgers: dict[str, Ledger] = {}
+        self.queued: dict[str, Reservation] = {}  # still queued after this pass's starts
 
     def _kube_error(self, exc: KubeError) -> None:
         if str(exc) not in self.report.kube_errors:
@@ -512,7 +514,8 @@ class _Pass:
         allocations += [self.allocation(record) for record in started]
         for record in started:
             self.create_objects(record)
-        self.write_forecasts(by_id, plan.forecasts)
+        self.queued = by_id
+        self.write_forecasts(plan.forecasts)
         self.write_summary(nodes, allocations, list(by_id.values()))
 
     # -- steps ------------------------------------------------------------------------------
@@ -632,7 +635,7 @@ class _Pass:
             self.kube.create_service(namespace, dev_pod.service_manifest(record, self.policy))
             return record  # its node port is read next pass
         ports = [p.get("nodePort") for p in service.get("spec", {}).get("ports", []) if p.get("nodePort")]
-        node = (pod.get("spec") or {}).get("nodeName") or record.node_name
+        node = str((pod.get("spec") or {}).get("nodeName") or record.node_name)
         if node not in self.addresses:
             self.addresses[node] = self.kube.node_address(node)
         address = self.addresses[node]
@@ -670,7 +673,7 @@ class _Pass:
         pass's check of the holders creates what is missing. Returns the record as it stands."""
         namespace = self.policy.namespace
         try:
-            pod = dev_pod.pod_manifest(record, self.policy, record.node_name)
+            pod = dev_pod.pod_manifest(record, self.policy, str(record.node_name))
         except dev_pod.InvalidRequest as exc:
             return self.fail(record, str(exc))
         try:
@@ -686,40 +689,22 @@ class _Pass:
             cleanup(self.rt, current)
         return current or record
 
-    def write_forecasts(
-        self, queued: dict[str, Reservation], forecasts: dict[str, scheduler.Forecast]
-    ) -> None:
-        """Write the forecasts that changed (position, or ETA by more than a minute), heads of
-        the queues first, :data:`FORECAST_WORKERS` at a time, within :data:`FORECAST_BUDGET`;
-        what the budget leaves unwritten still differs next pass and is written then."""
-        changed = [
-            (queued[f.reservation_id], f)
-            for f in sorted(forecasts.values(), key=lambda f: f.position)
-            if f.reservation_id in queued and _forecast_changed(queued[f.reservation_id], f)
-        ]
-        if not changed:
-            return
-        deadline = time.monotonic() + FORECAST_BUDGET.total_seconds()
-        with ThreadPoolExecutor(max_workers=FORECAST_WORKERS) as pool:
-            written = pool.map(lambda pair: self.write_forecast(*pair, deadline=deadline), changed)
-            self.report.forecasts_written += sum(written)
-
-    def write_forecast(self, record: Reservation, forecast: scheduler.Forecast, *, deadline: float) -> bool:
-        if time.monotonic() > deadline:
-            return False
-        start_at = forecast.start_at
-        wait = max(0, math.ceil((start_at - self.now).total_seconds() / 60)) if start_at is not None else None
-        try:
-            self.store.update(
-                record,
-                queue_position=forecast.position,
-                estimated_start=to_iso(start_at) if start_at is not None else None,
-                estimated_wait_minutes=wait,
-                last_queue_update=to_iso(self.now),
-            )
-        except StaleRecord:
-            return False
-        return True
+    def write_forecasts(self, forecasts: dict[str, scheduler.Forecast]) -> None:
+        """One forecast item per GPU type (:mod:`reservations.forecast`), written only when its
+        queue's order or an ETA changed: a pass costs a write per type whose queue moved, not
+        one per queued request."""
+        queues: dict[str, list[scheduler.Forecast]] = {t.name: [] for t in self.policy.gpu_types}
+        for plan in forecasts.values():
+            record = self.queued.get(plan.reservation_id)
+            if record is not None:
+                queues[record.gpu_type].append(plan)
+        written = self.store.forecast_items(list(queues))
+        for name, plans in queues.items():
+            queue = [(p.reservation_id, p.start_at) for p in sorted(plans, key=lambda p: p.position)]
+            if name in written and not forecast.changed(forecast.decode(written[name]), queue):
+                continue
+            self.store.put_forecast(forecast.encode(name, queue, self.now))
+            self.report.forecasts_written += 1
 
     def write_summary(
         self, nodes: list[scheduler.Node], allocations: list[scheduler.Allocation], queued: list[Reservation]
@@ -765,22 +750,12 @@ def _orphan(reservation_id: str) -> Reservation:
     return Reservation(reservation_id, "", "", "", 0, 0.0, Status.FAILED, "")
 
 
-def _forecast_changed(record: Reservation, forecast: scheduler.Forecast) -> bool:
-    return record.queue_position != forecast.position or _eta_moved(record.estimated_start, forecast.start_at)
-
-
-def _eta_moved(written: str | None, start_at: datetime | None) -> bool:
-    if written is None or start_at is None:
-        return (written is None) != (start_at is None)
-    return abs(from_iso(written) - start_at) > ETA_TOLERANCE
-
-
 def capacity_summary(
     policy: Policy,
     nodes: list[scheduler.Node],
     allocations: list[scheduler.Allocation],
     queued: list[Reservation],
-) -> dict[str, dict]:
+) -> dict[str, dict[str, Any]]:
     """The ``gpu_types`` map of the capacity summary item, which every scheduling pass writes as
     ``{"reservation_id": "summary#capacity", "updated_at": <ISO time>, "gpu_types": ...}``
     (no ``status``, so it is in no index; ``gpu-dev avail``/``status`` read it with GetItem)::
@@ -790,6 +765,7 @@ def capacity_summary(
             "total": 8,                 # allocatable GPUs on schedulable, Ready nodes of the pool
             "free": 3,                  # total minus GPUs held by preparing/active reservations
             "queued": 2,                # accepted requests of this type still waiting
+            "holding": 1,               # reservations holding GPUs of the type
             "next_free_at": "2025-01-12T18:30:00.000Z" | None,  # soonest end (expires_at) among
                                         # held GPUs of the type; None if none held
         }}
@@ -807,6 +783,7 @@ def capacity_summary(
             "total": total,
             "free": max(0, total - sum(a.gpus for a in held)),
             "queued": sum(1 for r in queued if r.gpu_type == gpu_type.name),
+            "holding": len(held),  # reservations holding GPUs (preparing or active)
             "next_free_at": to_iso(next_free) if next_free is not None else None,
         }
     return summary

@@ -21,7 +21,8 @@ Rules every write here follows:
   offers GPUs a pod may still use. Indexes only FIND records (the queue, a user's list); every
   decision on one is a conditional write on the base table.
 * Records are found through the GSIs (``StatusIndex``, ``UserIndex``), paginated; the table is
-  never scanned.
+  never scanned. ``OwnerIndex`` (the sender's AWS user id, then the reservation id) is the CLI's
+  only way to its records: the developers' policy lets each Query only their own key.
 * Scheduling runs under a LEASE, the item ``reservation_id = "lock#scheduler"`` (no ``status``,
   so it is in no index): taken with a conditional put when absent or expired, released with a
   conditional delete by its owner. Its term (120 s) outlives the processor's Lambda timeout
@@ -29,7 +30,8 @@ Rules every write here follows:
   additionally fenced by the lease (a ``ConditionCheck`` in their transaction). The lease saves
   work (one planner at a time); the ledger's version condition is what makes over-allocation
   impossible, even for two passes that both believe they hold the lease.
-* Items without a ``status`` attribute (the lease, the ledgers, the summaries) are in no index.
+* Items without a ``status`` attribute (the lease, the ledgers, the summary, the forecasts) are
+  in no index.
 """
 
 from __future__ import annotations
@@ -45,20 +47,18 @@ import boto3
 from botocore.exceptions import ClientError
 
 from . import model
-from .model import Reservation, Status
+from .model import FORECAST_PREFIX, SUMMARY_KEY, Reservation, Status
 
 LEASE_KEY = "lock#scheduler"
 LEDGER_PREFIX = "ledger#"
-SUMMARY_KEY = "summary#capacity"
 LEASE_SECONDS = 120
 
 STATUS_INDEX = "StatusIndex"
 USER_INDEX = "UserIndex"
-STATUS_GPU_TYPE_INDEX = "StatusGpuTypeIndex"
 
-# Attributes a caller may not set through update(): the key, the version and the status (and
-# its index key) are managed here.
-_MANAGED = frozenset({"reservation_id", "version", "status", "status_gpu_type"})
+# Attributes a caller may not set through update(): the key, the version and the status are
+# managed here, and the owner is the sender of the request, for good.
+_MANAGED = frozenset({"reservation_id", "version", "status", "owner_id"})
 _FIELDS = frozenset(Reservation.__dataclass_fields__)
 
 
@@ -99,7 +99,7 @@ class Ledger:
         return Ledger(self.gpu_type, self.version + 1, holds)
 
     @classmethod
-    def from_item(cls, gpu_type: str, item: dict | None) -> Ledger:
+    def from_item(cls, gpu_type: str, item: dict[str, Any] | None) -> Ledger:
         if item is None:
             return cls(gpu_type, 0, {})
         holds = {
@@ -155,7 +155,7 @@ class ReservationStore:
                 time.sleep(min(0.05 * 2**attempt, 1.0))
         return found
 
-    def _query(self, **kwargs) -> Iterator[dict]:
+    def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         while True:
             response = self.table.query(**kwargs)
             yield from response["Items"]
@@ -167,7 +167,7 @@ class ReservationStore:
         """Every record in ``status``, oldest first (``StatusIndex``); optionally only those
         created before a timestamp (a key condition, so nothing newer is read)."""
         condition = "#s = :s"
-        values: dict = {":s": status.value}
+        values: dict[str, Any] = {":s": status.value}
         if created_before is not None:
             condition += " AND created_at < :before"
             values[":before"] = created_before
@@ -176,15 +176,6 @@ class ReservationStore:
             KeyConditionExpression=condition,
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues=values,
-        )
-        return [Reservation.from_item(item) for item in items]
-
-    def by_status_gpu_type(self, status: Status, gpu_type: str) -> list[Reservation]:
-        """The records of one GPU type in one status, oldest first (``StatusGpuTypeIndex``)."""
-        items = self._query(
-            IndexName=STATUS_GPU_TYPE_INDEX,
-            KeyConditionExpression="status_gpu_type = :k",
-            ExpressionAttributeValues={":k": f"{status.value}#{gpu_type}"},
         )
         return [Reservation.from_item(item) for item in items]
 
@@ -219,7 +210,7 @@ class ReservationStore:
             raise ValueError("a start holds GPUs: use start_many, which writes the ledger with it")
         return self._write(record, target, changes)
 
-    def update(self, record: Reservation, **changes) -> Reservation:
+    def update(self, record: Reservation, **changes: Any) -> Reservation:
         """Change fields of ``record`` (as read) without changing its status."""
         return self._write(record, None, changes)
 
@@ -270,7 +261,9 @@ class ReservationStore:
                 chunk = [entry for index, entry in enumerate(chunk) if index not in bad]
         return written, stale, ledgers
 
-    def _prepare(self, record: Reservation, target: Status | None, changes: dict) -> tuple[Reservation, dict]:
+    def _prepare(
+        self, record: Reservation, target: Status | None, changes: dict[str, Any]
+    ) -> tuple[Reservation, dict[str, Any]]:
         bad = set(changes) & _MANAGED or set(changes) - _FIELDS
         if bad:
             raise ValueError(f"cannot set {sorted(bad)} through the store")
@@ -281,13 +274,12 @@ class ReservationStore:
         if target is not None:
             new.status = target
         names = {"#v": "version", "#s": "status"}
-        values: dict = {":read": record.version, ":next": new.version, ":was": record.status.value}
+        values: dict[str, Any] = {":read": record.version, ":next": new.version, ":was": record.status.value}
         sets = ["#v = :next"]
         removes = []
         if target is not None:
             values[":status"] = target.value
-            values[":sgt"] = new.status_gpu_type
-            sets += ["#s = :status", "status_gpu_type = :sgt"]
+            sets.append("#s = :status")
         item = new.to_item()
         for i, name in enumerate(sorted(changes)):
             names[f"#f{i}"] = name
@@ -318,7 +310,7 @@ class ReservationStore:
             raise
         return new
 
-    def _lease_check(self, lease: Lease) -> dict:
+    def _lease_check(self, lease: Lease) -> dict[str, Any]:
         return {
             "TableName": self.table_name,
             "Key": {"reservation_id": LEASE_KEY},
@@ -327,7 +319,7 @@ class ReservationStore:
             "ExpressionAttributeValues": {":owner": lease.owner, ":now": int(self.clock())},
         }
 
-    def _transact(self, check: dict, updates: list[dict]) -> set[int] | None:
+    def _transact(self, check: dict[str, Any], updates: list[dict[str, Any]]) -> set[int] | None:
         """One transaction: ``check`` then ``updates``. None if it committed, else the indexes
         (0 = the check) whose condition failed."""
         items = [{"ConditionCheck": check}] + [
@@ -350,7 +342,7 @@ class ReservationStore:
     def ledgers(self, gpu_types: list[str]) -> dict[str, Ledger]:
         """The ledger of each GPU type, read consistently (one BatchGetItem)."""
         keys = [{"reservation_id": LEDGER_PREFIX + name} for name in gpu_types]
-        items: dict[str, dict] = {}
+        items: dict[str, dict[str, Any]] = {}
         request = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
         for attempt in range(8):
             response = self.client.batch_get_item(RequestItems=request)
@@ -362,11 +354,11 @@ class ReservationStore:
             time.sleep(min(0.05 * 2**attempt, 1.0))
         return {name: Ledger.from_item(name, items.get(LEDGER_PREFIX + name)) for name in gpu_types}
 
-    def _ledger_update(self, ledger: Ledger, new: Ledger) -> dict:
+    def _ledger_update(self, ledger: Ledger, new: Ledger) -> dict[str, Any]:
         """The conditional write taking ``ledger`` (as read) to ``new``."""
         holds = {rid: {"node": hold.node, "gpus": hold.gpus} for rid, hold in new.holds.items()}
         condition = "attribute_not_exists(#v)" if ledger.version == 0 else "#v = :read"
-        values: dict = {":next": new.version, ":holds": holds}
+        values: dict[str, Any] = {":next": new.version, ":holds": holds}
         if ledger.version:
             values[":read"] = ledger.version
         return {
@@ -425,17 +417,39 @@ class ReservationStore:
             if _code(exc) != "ConditionalCheckFailedException":
                 raise
 
+    # -- the queue forecasts (reservations.forecast) -------------------------------------------
+
+    def forecast_items(self, gpu_types: list[str]) -> dict[str, dict[str, Any]]:
+        """The forecast item of each GPU type that has one (one BatchGetItem, eventually
+        consistent: a forecast only decides whether to write the next one)."""
+        keys = [{"reservation_id": FORECAST_PREFIX + name} for name in gpu_types]
+        found: dict[str, dict[str, Any]] = {}
+        request = {self.table_name: {"Keys": keys}}
+        for attempt in range(8):
+            response = self.client.batch_get_item(RequestItems=request)
+            for item in response["Responses"].get(self.table_name, []):
+                found[item["reservation_id"][len(FORECAST_PREFIX) :]] = item
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        return found
+
+    def put_forecast(self, item: dict[str, Any]) -> None:
+        self.table.put_item(Item=item)
+
     # -- the capacity summary ---------------------------------------------------------------
 
-    def put_summary(self, gpu_types: dict[str, dict], at: datetime) -> None:
+    def put_summary(self, gpu_types: dict[str, dict[str, Any]], at: datetime) -> None:
         """Write the capacity summary item (see :func:`processor.capacity_summary` for its shape)."""
         self.table.put_item(
             Item={"reservation_id": SUMMARY_KEY, "updated_at": model.to_iso(at), "gpu_types": gpu_types}
         )
 
-    def get_summary(self) -> dict | None:
-        return self.table.get_item(Key={"reservation_id": SUMMARY_KEY}).get("Item")
+    def get_summary(self) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self.table.get_item(Key={"reservation_id": SUMMARY_KEY}).get("Item")
+        return item
 
 
 def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
+    return str(exc.response.get("Error", {}).get("Code", ""))

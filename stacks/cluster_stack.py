@@ -24,6 +24,7 @@ from platform_config import namespaces
 from platform_config.contract import cluster_name
 from platform_config.model import StageConfig
 from platform_constructs.ecr_token_refresh import EcrTokenRefresh
+from platform_constructs.hybrid_nodes import grant_hybrid_nodes, remote_networks
 from platform_constructs.managed_addons import ManagedAddons
 from platform_constructs.nag import acknowledge, managed_policy_finding
 from stacks.workloads_stack import meshed_namespaces, network_policies
@@ -81,6 +82,7 @@ class ClusterStack(Stack):
             cluster_logging=[LOG_TYPES[t] for t in settings.control_plane_logs],
             endpoint_access=_endpoint_access(settings.endpoint_public_access_cidrs),
             service_ipv4_cidr=settings.service_ipv4_cidr,
+            **remote_networks(config.workloads.rdma),
             kubectl_provider_options=eks.KubectlProviderOptions(
                 kubectl_layer=KubectlV35Layer(self, "KubectlLayer"),
                 private_subnets=vpc.private_subnets,
@@ -106,6 +108,7 @@ class ClusterStack(Stack):
                 ],
             )
 
+        grant_hybrid_nodes(self, self.interface, config.workloads.rdma)
         self.addons = ManagedAddons(self, "Addons", cluster=self.interface)
 
         self.storage_classes = self.cluster.add_cdk8s_chart(

@@ -29,7 +29,7 @@ from k8s_charts.linkerd_identity import ROOT_ISSUER
 from k8s_charts.namespaces import NamespacesChart
 from platform_config import namespaces
 from platform_config.checks import pascal
-from platform_config.contract import GPU_RESOURCE, GPU_TAINT_KEY, POOL_LABEL
+from platform_config.contract import GPU_TAINT_KEY, POOL_LABEL
 from platform_config.model import StageConfig
 from platform_config.versions import PLATFORM_JOBS_BASE
 from platform_constructs.platform_jobs import attach
@@ -64,15 +64,19 @@ def service_settings(config: StageConfig) -> dict[str, Any]:
         for team in tenancy.teams
         if team.gpus  # a team without a GPU quota has nothing the API could admit
     }
+    # Jobs go to every GPU pool but the reservations' (the planner promises those nodes' GPUs to
+    # developer servers alone); a job asks for what its pool advertises (the capacity function).
+    reserved = config.reservations.gpu_pools if config.reservations.enabled else []
     pools = {
         name: {
-            "gpu_type": instances[0].gpu_model,
-            "resource": GPU_RESOURCE,
-            "gpus_per_node": max(i.gpus for i in instances),
+            "gpu_type": capacity.instances[0].gpu_model,
+            "resource": capacity.unit,
+            "gpus_per_node": max(capacity.units_per_node(i) for i in capacity.instances),
             "node_selector": {POOL_LABEL: name},
             "tolerations": [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}],
         }
-        for name, instances in config.gpu_pool_instances().items()
+        for name, capacity in config.gpu_pool_capacity().items()
+        if name not in reserved
     }
     return {
         "stage": config.name,

@@ -46,13 +46,17 @@ from platform_config.versions import DEV_POD_BASE
 from platform_constructs.lambda_bundle import function_code, kubernetes_layer_code
 from platform_constructs.nag import acknowledge, managed_policy_finding
 from platform_constructs.platform_jobs import attach
-from platform_constructs.reservations_table import INDEXES
 from reservations.dead_letters import MAX_RECEIVES
+from reservations.model import FORECAST_PREFIX, INDEXES, OWNER_INDEX, SUMMARY_KEY
 from reservations.policy import GpuType, Policy, parameter_name
 from stacks.workloads_stack import network_policies
 
 NAMESPACE = namespaces.GPU_DEV  # seed 002's namespace of dev pods
 PROCESSOR_TIMEOUT = Duration.seconds(60)
+# IAM's policy variable for the caller's user id: equal to the SenderId SQS stamps on the
+# caller's messages (AWS Knowledge Center, "dynamodb-table-restrict-attributes": LeadingKeys
+# ${aws:userid} matches role-id:caller-specified-role-name).
+OWNER_KEY = "${aws:userid}"
 DEV_POD_SOURCE = Path(__file__).resolve().parent.parent / "images" / "dev_pod"
 # What reservations.store calls (transactions need the per-item actions); never Scan.
 TABLE_ACTIONS = [
@@ -314,9 +318,7 @@ class ReservationsStack(Stack):
             statements=[
                 iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.parameter.parameter_arn]),
                 iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.queue.queue_arn]),
-                iam.PolicyStatement(
-                    actions=["dynamodb:GetItem", "dynamodb:Query"], resources=self._table_resources()
-                ),
+                *self._private_reads(),
                 self._key_use("kms:Decrypt"),
             ],
         )
@@ -324,6 +326,42 @@ class ReservationsStack(Stack):
             self, "UsersPolicyArn", value=policy.managed_policy_arn, description="Attach to developer roles"
         )
         return policy
+
+    def _private_reads(self) -> list[iam.PolicyStatement]:
+        """A developer reads only their own records and the aggregate items. DynamoDB checks
+        ``dynamodb:LeadingKeys`` (the partition key a request reads) against ``${aws:userid}``,
+        which for a role session is ``<role id>:<session name>`` and for an IAM user its user id:
+        the very ``SenderId`` SQS stamps on the developer's request, which the processor stores
+        as the record's ``owner_id``, the partition key of ``OwnerIndex``. The base table is
+        keyed by reservation id, so its only items a developer may get are the capacity summary
+        and the per-type forecasts. The explicit denials keep it so when another policy of the
+        developers' role grants broader DynamoDB reads (a Scan, a Query on another index, a
+        GetItem of a record)."""
+        arn = self.table.table_arn
+        aggregates = [SUMMARY_KEY, FORECAST_PREFIX + "*"]
+        return [
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[f"{arn}/index/{OWNER_INDEX}"],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [OWNER_KEY]}},
+            ),
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem"],
+                resources=[arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": aggregates}},
+            ),
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:PartiQLSelect"],
+                resources=self._table_resources(),
+            ),
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["dynamodb:GetItem", "dynamodb:Query"],
+                resources=self._table_resources(),
+                conditions={"ForAnyValue:StringNotLike": {"dynamodb:LeadingKeys": [OWNER_KEY, *aggregates]}},
+            ),
+        ]
 
     def _alarms(self) -> None:
         """A message in the DLQ is a request nobody served; a Lambda error is a pass that did

@@ -543,7 +543,8 @@ class WorkloadsStack(Stack):
             self._release("KubeRayOperator", operators.kuberay_operator(), *after_kueue)
         if workloads.rdma.enabled:
             operator = self._release("NetworkOperator", operators.network_operator())
-            self._manifest("Rdma", RdmaChart(cdk8s.App(), "rdma", settings=workloads.rdma), operator)
+            rdma = RdmaChart(cdk8s.App(), "rdma", settings=workloads.rdma, queued=bool(after_kueue))
+            self._manifest("Rdma", rdma, operator, *after_kueue)
 
     def _example_agent(self) -> None:
         """After the server it calls and the team's queues (Kueue admits its pod)."""

@@ -29,6 +29,13 @@ from tests.reservation_fixtures import create_table
 STAGE = "dev"
 REGION = "us-east-2"
 START = datetime(2025, 6, 2, 12, 0, 0, tzinfo=UTC)
+MOTO_USERID = "AKIAIOSFODNN7EXAMPLE"  # moto's caller identity's UserId (its default IAM user "moto")
+
+
+def owner_of(user_id: str) -> str:
+    """The owner id (SenderId / ``${aws:userid}``) of a user's records: moto's default caller's
+    own id for ``moto``, else a session of the developers' role named after the user."""
+    return MOTO_USERID if user_id == "moto" else f"AROAEXAMPLEROLEID:{user_id}"
 
 
 def test_policy(stage: str = STAGE, **overrides: Any) -> Policy:
@@ -123,6 +130,7 @@ class FakeStage:
             "created_at": to_iso(START - timedelta(hours=1)),
         }
         defaults.update(values)
+        defaults.setdefault("owner_id", owner_of(defaults["user_id"]))
         record = Reservation(reservation_id=reservation_id, **defaults)
         self.table.put_item(Item=record.to_item())
         return record

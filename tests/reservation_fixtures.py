@@ -22,6 +22,7 @@ with a deadline (virtual time, or real time for the brown-out tests) that kills 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import threading
 import uuid
@@ -36,9 +37,9 @@ import boto3
 from botocore.client import BaseClient
 from moto import mock_aws
 
-from reservations import messages, processor
+from reservations import forecast, messages, processor
 from reservations.kube import TRIES, KubeGateway, KubeUnavailable
-from reservations.model import Reservation, Status, to_iso
+from reservations.model import INDEXES, Reservation, Status, to_iso
 from reservations.policy import GpuType, Policy
 from reservations.processor import Runtime
 from reservations.store import ReservationStore
@@ -74,28 +75,23 @@ FAKE_CREDENTIALS = {
 
 
 def create_table(dynamodb, name: str = TABLE) -> None:
-    def index(name: str, pk: str) -> dict:
-        return {
-            "IndexName": name,
-            "KeySchema": [
-                {"AttributeName": pk, "KeyType": "HASH"},
-                {"AttributeName": "created_at", "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-
+    """The table with the stack's key and indexes (``reservations_table.INDEXES``)."""
+    keys = sorted({"reservation_id", *(key for pair in INDEXES.values() for key in pair)})
     dynamodb.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "reservation_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": key, "AttributeType": "S"}
-            for key in ("reservation_id", "status", "created_at", "user_id", "status_gpu_type")
-        ],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in keys],
         GlobalSecondaryIndexes=[
-            index("StatusIndex", "status"),
-            index("UserIndex", "user_id"),
-            index("StatusGpuTypeIndex", "status_gpu_type"),
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": partition, "KeyType": "HASH"},
+                    {"AttributeName": sort, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, (partition, sort) in INDEXES.items()
         ],
     )
 
@@ -324,6 +320,12 @@ class World:
         assert found is not None, reservation_id
         return found
 
+    def place(self, reservation_id: str) -> forecast.Place | None:
+        """A queued request's position and ETA, as the CLI reads them (its type's forecast item)."""
+        record = self.record(reservation_id)
+        item = self.store.table.get_item(Key={"reservation_id": forecast.key(record.gpu_type)}).get("Item")
+        return forecast.decode(item).get(reservation_id)
+
     def pod_name(self, reservation_id: str) -> str:
         return f"gpu-dev-{reservation_id}"
 
@@ -360,6 +362,18 @@ class World:
         return {name: gpus for name, _, gpus in self.node_specs}
 
 
+ROLE_ID = "AROAEXAMPLEROLEID"  # the developers' role, as its sessions' SenderId starts
+
+
+def sender_id(body: str) -> str:
+    """The ``SenderId`` SQS stamps on a message sent from the developers' role in a session
+    named after the user the message names (moto's is one fixed id); ``""`` if it names none."""
+    try:
+        return f"{ROLE_ID}:{json.loads(body)['user_id']}"
+    except (ValueError, KeyError, TypeError):
+        return ""
+
+
 def sqs_event(received: list[dict]) -> dict:
     return {
         "Records": [
@@ -367,7 +381,7 @@ def sqs_event(received: list[dict]) -> dict:
                 "messageId": message["MessageId"],
                 "receiptHandle": message["ReceiptHandle"],
                 "body": message["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
+                "attributes": {"ApproximateReceiveCount": "1", "SenderId": sender_id(message["Body"])},
                 "messageAttributes": {},
                 "md5OfBody": message["MD5OfBody"],
                 "eventSource": "aws:sqs",

@@ -38,10 +38,10 @@ from datetime import timedelta
 
 from boto3.dynamodb.types import TypeDeserializer
 
-from reservations import expiry, messages, processor
+from reservations import dead_letters, expiry, messages, processor
 from reservations.dev_pod import RESERVATION_LABEL
 from reservations.model import ENDED, Reservation, Status, to_iso
-from tests.reservation_fixtures import NAMESPACE, SCHEDULED_EVENT, World, sqs_event
+from tests.reservation_fixtures import NAMESPACE, SCHEDULED_EVENT, World, sender_id, sqs_event
 
 RANK = {Status.QUEUED: 0, Status.PREPARING: 1, Status.ACTIVE: 2}
 USERS = [f"dev{n}" for n in range(8)]
@@ -61,8 +61,8 @@ class Queue:
     waiting: list[Message] = field(default_factory=list)
     dead: list[Message] = field(default_factory=list)
 
-    def peek(self) -> list[str]:  # the DLQ, as reservations.dead_letters reads it
-        return [m.body for m in self.dead]
+    def peek(self) -> list[dead_letters.Letter]:  # the DLQ, as reservations.dead_letters reads it
+        return [dead_letters.Letter(m.body, sender_id(m.body)) for m in self.dead]
 
     def batch(self, rng: random.Random) -> list[Message]:
         return self.waiting[: rng.randint(1, 10)]

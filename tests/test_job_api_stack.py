@@ -375,11 +375,14 @@ def test_the_settings_config_map_is_the_stage(synth):
         "max_active_gpus": 20,
         "members": ["arn:aws:iam::111111111111:role/GpuDevelopers"],
     }
-    assert set(settings["pools"]) == {"t4", "g6", "g5", "h100-efa"}
-    t4 = settings["pools"]["t4"]
-    assert t4["gpu_type"] == "T4" and t4["gpus_per_node"] == 4 and t4["resource"] == "nvidia.com/gpu"
-    assert t4["node_selector"] == {POOL_LABEL: "t4"}
-    assert t4["tolerations"] == [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]
+    # every GPU pool but the reservations' t4 (its GPUs are promised to developer servers)
+    assert set(settings["pools"]) == {"g6", "g5", "h100-efa", "l4-shared"}
+    g6, shared = settings["pools"]["g6"], settings["pools"]["l4-shared"]
+    assert g6["gpu_type"] == "L4" and g6["gpus_per_node"] == 8 and g6["resource"] == "nvidia.com/gpu"
+    assert g6["node_selector"] == {POOL_LABEL: "g6"}
+    assert g6["tolerations"] == [{"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}]
+    # a time-sliced pool offers what the capacity function says: 4 replicas of each of 8 L4s
+    assert shared["gpu_type"] == "L4" and shared["gpus_per_node"] == 32
 
 
 def test_settings_match_the_services_model_when_it_is_there(synth):
@@ -537,7 +540,10 @@ def test_inside_the_stack_the_service_goes_before_its_namespace_policies_roles_a
     ("changes", "message"),
     [
         ({"job_api.allowed_principal_arns": []}, "job_api.allowed_principal_arns is empty"),
-        ({"tenancy.teams": [], "workloads.training": {}, "workloads.ray": {}}, "needs tenancy.teams"),
+        (
+            {"tenancy.teams": [], "workloads.training": {}, "workloads.ray": {}, "workloads.example_agent": {}},
+            "needs tenancy.teams",
+        ),
         ({"workloads.linkerd": {"enabled": False}}, "job_api.enabled needs cert-manager"),
         ({"job_api.team_members": {"nobody": [DEVELOPERS]}}, "'nobody' is not a team"),
         ({"job_api.team_members": {"training": [f"{DEVELOPERS}2"]}}, "not in allowed_principal_arns"),

@@ -12,8 +12,7 @@ import pytest
 
 from reservations import dev_pod, processor
 from reservations.kube import EksToken
-from reservations.model import Status, from_iso
-from reservations.store import SUMMARY_KEY
+from reservations.model import SUMMARY_KEY, Status, from_iso
 from tests.reservation_fixtures import (
     CLUSTER,
     IMAGE,
@@ -109,7 +108,7 @@ def test_the_pod_requests_gpus_on_the_planned_node_and_is_shaped_as_documented(w
     assert service["spec"]["type"] == "NodePort" and service["spec"]["ports"][0]["targetPort"] == 2222
 
 
-def test_a_full_type_queues_fifo_with_position_and_eta_written_only_when_changed(world):
+def test_a_full_type_queues_fifo_with_position_and_eta_in_one_forecast_written_only_when_changed(world):
     first = world.reserve(gpus=8, gpu_type="a100", hours=2)
     run(world, world.drain())
     world.make_ready(first)
@@ -119,11 +118,14 @@ def test_a_full_type_queues_fifo_with_position_and_eta_written_only_when_changed
     run(world, world.drain())
     records = [world.record(r) for r in waiting]
     assert [r.status for r in records] == [Status.QUEUED, Status.QUEUED]
-    assert [r.queue_position for r in records] == [1, 2]
+    places = [world.place(r) for r in waiting]
+    assert [p.position for p in places] == [1, 2]
     active = world.record(first)
-    assert from_iso(records[0].estimated_start) >= from_iso(active.expires_at)
-    assert records[0].estimated_wait_minutes > 100
-    assert from_iso(records[1].estimated_start) > from_iso(records[0].estimated_start)
+    # stored to the minute, rounded down
+    assert places[0].start_at >= from_iso(active.expires_at) - timedelta(minutes=1)
+    assert places[0].start_at - world.clock.now > timedelta(minutes=100)
+    assert places[1].start_at > places[0].start_at
+    assert records[0].queue_position is None  # not on the records: one item per GPU type
 
     versions = [world.record(r).version for r in waiting]
     world.clock.advance(minutes=1)
@@ -190,12 +192,12 @@ def test_cancel_of_a_queued_request_ends_it_and_frees_its_place(world):
     second = world.reserve(gpus=8, gpu_type="a100", user="bob")
     third = world.reserve(gpus=8, gpu_type="a100", user="carol")
     run(world, world.drain())
-    assert world.record(third).queue_position == 2
+    assert world.place(third).position == 2
     world.cancel(second, user="bob")
     run(world, world.drain())
     assert world.record(second).status == Status.CANCELLED
     assert world.record(second).cancelled_at is not None
-    assert world.record(third).queue_position == 1
+    assert world.place(third).position == 1 and world.place(second) is None
     assert world.record(first).status == Status.PREPARING
 
 
@@ -275,14 +277,16 @@ def test_unknown_event_is_refused(world):
         run(world, {"hello": "world"})
 
 
-def test_forecasts_beyond_the_time_budget_are_written_by_the_next_pass(world, monkeypatch):
-    world.reserve(gpus=8, gpu_type="a100")
-    waiting = [world.reserve(gpus=8, gpu_type="a100", user=f"u{n}") for n in range(3)]
-    monkeypatch.setattr(processor, "FORECAST_BUDGET", timedelta(0))
-    report = run(world, world.drain())
-    assert report == {"batchItemFailures": []}
-    assert [world.record(r).queue_position for r in waiting] == [None, None, None]
-    monkeypatch.undo()
+def test_when_the_head_starts_the_queue_behind_it_costs_one_write(world):
+    running = world.reserve(gpus=8, gpu_type="a100")
+    waiting = [world.reserve(gpus=8, gpu_type="a100", user=f"u{n}") for n in range(4)]
+    run(world, world.drain())
+    assert [world.place(r).position for r in waiting] == [1, 2, 3, 4]
+    versions = [world.record(r).version for r in waiting]
+    processor.end(world.runtime, world.record(running), Status.CANCELLED, cancelled=True)  # no pass yet
     world.clock.advance(minutes=1)
-    assert run(world, SCHEDULED_EVENT)["forecasts_written"] == 3
-    assert [world.record(r).queue_position for r in waiting] == [1, 2, 3]
+    report = run(world, SCHEDULED_EVENT)
+    assert report["started"] == 1 and world.record(waiting[0]).status == Status.PREPARING
+    assert report["forecasts_written"] == 1  # the a100 queue's item; every place moved up
+    assert [world.place(r).position for r in waiting[1:]] == [1, 2, 3]
+    assert [world.record(r).version for r in waiting[1:]] == versions[1:]  # no record written

@@ -12,11 +12,12 @@ from aws_cdk.assertions import Template
 
 from platform_config.contract import GPU_TAINT_KEY, GPU_TAINT_VALUE, POOL_LABEL
 from platform_config.loader import StageConfigError, load_stages, parse_stage
-from platform_constructs.reservations_table import INDEXES, reservations_table
+from platform_constructs.reservations_table import reservations_table
 from reservations.dev_pod import pod_manifest
-from reservations.model import Reservation, Status
+from reservations.model import INDEXES, Reservation, Status
 from reservations.policy import Policy
 from stacks.reservations_stack import reservation_policy
+from tests.iam_policy import allowed, dynamodb_request
 from tests.manifests import manifests_in_template, render
 from tests.test_config import stage_with
 
@@ -41,11 +42,12 @@ def test_table_has_the_seed_schema_plus_the_per_type_queue_index(synth):
     props = table["Properties"]
     assert props["KeySchema"] == [{"AttributeName": "reservation_id", "KeyType": "HASH"}]
     indexes = {i["IndexName"]: i for i in props["GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"StatusIndex", "UserIndex", "StatusGpuTypeIndex"}
-    for name, partition in INDEXES.items():
+    assert set(indexes) == {"StatusIndex", "UserIndex", "StatusGpuTypeIndex", "OwnerIndex"}
+    assert INDEXES["OwnerIndex"] == ("owner_id", "reservation_id")  # a developer's own records, by id
+    for name, (partition, sort) in INDEXES.items():
         assert indexes[name]["KeySchema"] == [
             {"AttributeName": partition, "KeyType": "HASH"},
-            {"AttributeName": "created_at", "KeyType": "RANGE"},
+            {"AttributeName": sort, "KeyType": "RANGE"},
         ]
         assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -152,7 +154,8 @@ def test_the_cli_finds_queue_table_and_rules_in_one_parameter(synth):
     assert set(value) == {"policy", "queue_url", "table_name", "region"}
     assert Policy.from_json(json.dumps(value["policy"])).stage == "dev"
     users = only(synth, "AWS::IAM::ManagedPolicy")["PolicyDocument"]["Statement"]
-    actions = {a for s in users for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    allows = [s for s in users if s["Effect"] == "Allow"]
+    actions = {a for s in allows for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert actions == {
         "ssm:GetParameter",
         "sqs:SendMessage",
@@ -213,3 +216,66 @@ def test_dev_pods_land_where_the_platform_labels_and_taints_gpu_nodes():
     ]
     keys = {e["key"]: e["values"] for term in terms for e in term["matchExpressions"]}
     assert keys[POOL_LABEL] == ["t4"] and keys["kubernetes.io/hostname"] == ["ip-10-10-1-5"]
+
+
+# -- private records: the developers' policy, as synthesized, evaluated as IAM does ----------------
+
+TABLE_ARN = "arn:aws:dynamodb:us-east-2:123456789012:table/reservations"
+ALICE = "AROAEXAMPLEROLEID:alice"  # ${aws:userid} of alice's session of the developers' role
+BOB = "AROAEXAMPLEROLEID:bob"
+IAM_USER = "AIDAEXAMPLEUSERID"  # ${aws:userid} of an IAM user: its unique id
+RECORD = "0b1b2b3b-0000-4000-8000-000000000000"
+
+
+def users_policy(synth) -> list[dict]:
+    statements: list[dict] = only(synth, "AWS::IAM::ManagedPolicy")["PolicyDocument"]["Statement"]
+    return statements
+
+
+def may(statements: list[dict], caller: str, operation: str, **body) -> bool:
+    keys = {"": "reservation_id", **{name: pair[0] for name, pair in INDEXES.items()}}
+    request = dynamodb_request(operation, body, TABLE_ARN, keys)
+    return allowed(statements, request, {"aws:userid": caller}, lambda r: render(r, lambda _: TABLE_ARN))
+
+
+def query(index: str, key: str, value: str) -> dict:
+    return {
+        "IndexName": index,
+        "KeyConditionExpression": "#k = :v",
+        "ExpressionAttributeNames": {"#k": key},
+        "ExpressionAttributeValues": {":v": {"S": value}},
+    }
+
+
+def get(key: str) -> dict:
+    return {"Key": {"reservation_id": {"S": key}}}
+
+
+@pytest.mark.parametrize("caller", [ALICE, IAM_USER])
+def test_a_developer_may_query_only_their_own_owner_key_and_get_only_the_aggregates(synth, caller):
+    statements = users_policy(synth)
+    assert may(statements, caller, "Query", **query("OwnerIndex", "owner_id", caller))
+    assert not may(statements, caller, "Query", **query("OwnerIndex", "owner_id", BOB))
+    assert may(statements, caller, "GetItem", **get("summary#capacity"))
+    assert may(statements, caller, "GetItem", **get("forecast#t4"))
+    assert not may(statements, caller, "GetItem", **get(RECORD))  # a record, by its id
+    assert not may(statements, caller, "GetItem", **get("ledger#t4"))  # who holds which node
+    for index, (key, _) in INDEXES.items():
+        if index != "OwnerIndex":
+            assert not may(
+                statements, caller, "Query", **query(index, key, "bob" if key == "user_id" else "x")
+            )
+    assert not may(statements, caller, "Scan")
+    assert not may(statements, caller, "Scan", IndexName="UserIndex")
+    assert not may(statements, caller, "BatchGetItem")
+    assert not may(statements, caller, "PutItem", Item={"reservation_id": {"S": RECORD}})
+
+
+def test_the_denials_hold_when_another_policy_of_the_role_allows_every_read(synth):
+    broad = {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}
+    statements = [*users_policy(synth), broad]
+    assert may(statements, ALICE, "Query", **query("OwnerIndex", "owner_id", ALICE))
+    assert not may(statements, ALICE, "Query", **query("OwnerIndex", "owner_id", BOB))
+    assert not may(statements, ALICE, "Query", **query("UserIndex", "user_id", "bob"))
+    assert not may(statements, ALICE, "GetItem", **get(RECORD))
+    assert not may(statements, ALICE, "Scan")

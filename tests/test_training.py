@@ -10,12 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from aws_cdk import App
 
 from k8s_charts.efa_test import INSTANCE_TYPE_LABEL, EfaTest
 from k8s_charts.kueue_queues import LOCAL_QUEUE
 from k8s_charts.ray_clusters import CLUSTER_LABEL, ray_cluster, ray_pools
-from k8s_charts.rdma import network_name, rdma_test_pod, resource_name
+from k8s_charts.rdma import network_name, rdma_test_pod, resource_name, training_pod_template
 from k8s_charts.training import (
     CHECKPOINT_CLAIM,
     CHECKPOINT_PATH,
@@ -24,7 +25,7 @@ from k8s_charts.training import (
     TORCH_RUNTIME,
     example_trainjob,
 )
-from platform_config import gpu_catalog
+from platform_config import gpu_catalog, versions
 from platform_config.contract import EFA_RESOURCE, GPU_RESOURCE, GPU_TAINT_KEY, POOL_LABEL
 from platform_config.loader import StageConfigError, load_stages, parse_stage
 from platform_config.model import CPU_POOL
@@ -32,7 +33,7 @@ from platform_constructs.operators import KUEUE_FRAMEWORKS
 from stacks.platform_stage import PlatformStage
 from tests.conftest import read_assembly
 from tests.manifests import manifests_in_template, validate
-from tests.test_helm_values import problems_with, releases
+from tests.test_helm_values import DEFAULTS, chart_defaults, problems_with, releases, unknown_keys
 from tools import training_templates
 from tools.cdk_context import cdk_context
 
@@ -40,6 +41,11 @@ DEV = load_stages()[0]
 SEED_004_INTERFACES = [
     {"name": f"lan{i}", "subnet": f"192.168.{i}.0/24", "hca": f"mlx5_{i}"} for i in range(2, 6)
 ]
+HYBRID = {
+    "node_cidrs": ["10.200.0.0/16"],
+    "pod_cidrs": ["10.201.0.0/16"],
+    "role_arn": "arn:aws:iam::111111111111:role/hybrid-nodes",
+}
 BARE_STAGE = {
     "name": "bare",
     "tier": "dev",
@@ -57,7 +63,7 @@ TEST_STAGE = {
     "tenancy": {"teams": [{"name": "research", "namespaces": ["team-research"], "cpu": 8, "memory_gib": 32}]},
     "workloads": {
         "training": {"enabled": True},
-        "rdma": {"enabled": True, "interfaces": SEED_004_INTERFACES},
+        "rdma": {"enabled": True, "interfaces": SEED_004_INTERFACES, "hybrid_nodes": HYBRID, "nodes": 4},
     },
 }
 
@@ -84,21 +90,51 @@ def objects(synth, stage: str) -> list[dict]:
         ({"tenancy": {"teams": []}}, "workloads.training.enabled is true but tenancy.teams is empty"),
         (
             {"workloads.rdma": {"enabled": True, "device_plugin": "shared",
-                                "interfaces": SEED_004_INTERFACES}},
+                                "interfaces": SEED_004_INTERFACES, "hybrid_nodes": HYBRID}},
             "device_plugin is 'shared' with link_layer 'infiniband'",
         ),
         ({"workloads.rdma": {"enabled": True}}, "workloads.rdma.interfaces is empty but rdma is enabled"),
         (
-            {"workloads.rdma": {"enabled": True, "interfaces": [
+            {"workloads.rdma": {"enabled": True, "hybrid_nodes": HYBRID, "interfaces": [
                 {"name": "lan2", "subnet": "192.168.0.0/16"}, {"name": "lan3", "subnet": "192.168.3.0/24"}]}},
             "lan2 192.168.0.0/16 overlaps lan3 192.168.3.0/24",
         ),
         (
-            {"workloads.rdma": {"enabled": True, "interfaces": [{"name": "lan2", "subnet": "10.10.8.0/24"}]}},
+            {"workloads.rdma": {"enabled": True, "hybrid_nodes": HYBRID,
+                                "interfaces": [{"name": "lan2", "subnet": "10.10.8.0/24"}]}},
             "interfaces[lan2].subnet 10.10.8.0/24 overlaps network.vpc_cidr 10.10.0.0/16",
         ),
         (
-            {"workloads.rdma": {"enabled": True, "interfaces": [
+            {"workloads.rdma": {"enabled": True, "interfaces": SEED_004_INTERFACES}},
+            "workloads.rdma.hybrid_nodes is not set but rdma is enabled",
+        ),
+        (
+            {"workloads.rdma": {"enabled": True, "interfaces": SEED_004_INTERFACES,
+                                "hybrid_nodes": {**HYBRID, "node_cidrs": ["10.10.128.0/20"]}}},
+            "workloads.rdma.hybrid_nodes.node_cidrs[0] 10.10.128.0/20 overlaps network.vpc_cidr 10.10.0.0/16",
+        ),
+        (
+            {"workloads.rdma": {"enabled": True, "interfaces": SEED_004_INTERFACES,
+                                "hybrid_nodes": {**HYBRID, "pod_cidrs": ["172.20.0.0/24"]}}},
+            "hybrid_nodes.pod_cidrs[0] 172.20.0.0/24 overlaps cluster.service_ipv4_cidr 172.20.0.0/16",
+        ),
+        (
+            {"workloads.rdma": {"enabled": True, "interfaces": SEED_004_INTERFACES,
+                                "hybrid_nodes": {**HYBRID, "pod_cidrs": ["10.200.64.0/18"]}}},
+            "node_cidrs[0] 10.200.0.0/16 overlaps workloads.rdma.hybrid_nodes.pod_cidrs[0] 10.200.64.0/18",
+        ),
+        (
+            {"workloads.rdma": {"enabled": True, "interfaces": SEED_004_INTERFACES,
+                                "hybrid_nodes": {**HYBRID, "node_cidrs": ["100.64.0.0/16"]}}},
+            "hybrid_nodes.node_cidrs[0] '100.64.0.0/16' is not allowed; allowed: a range inside 10.0.0.0/8",
+        ),
+        (
+            {"workloads.rdma": {"enabled": True, "interfaces": [{"name": "lan2", "subnet": "10.201.2.0/24"}],
+                                "hybrid_nodes": HYBRID}},
+            "subnet 10.201.2.0/24 overlaps workloads.rdma.hybrid_nodes.pod_cidrs[0] 10.201.0.0/16",
+        ),
+        (
+            {"workloads.rdma": {"enabled": True, "hybrid_nodes": HYBRID, "interfaces": [
                 {"name": "lan2", "subnet": "192.168.2.0/30", "per_node_block_size": 4}]}},
             "per_node_block_size 4 leaves room for fewer than 2 nodes",
         ),
@@ -141,6 +177,54 @@ def test_dev_installs_trainer_and_kuberay_after_kueue_whose_integrations_queue_t
         )
 
 
+def chart_wait_for_pods_ready() -> dict:
+    """The ``waitForPodsReady`` block the pinned Kueue chart documents (commented out) in its
+    default manager configuration, uncommented: the key paths the chart's Kueue knows."""
+    config = chart_defaults(DEFAULTS[("kueue", versions.KUEUE.version)])["managerConfig"]
+    lines = config["controllerManagerConfigYaml"].splitlines()
+    start = lines.index("#waitForPodsReady:")
+    block = [lines[start]]
+    for line in lines[start + 1 :]:
+        if not line.startswith("#  "):
+            break
+        block.append(line)
+    return yaml.safe_load("\n".join(line[1:] for line in block))["waitForPodsReady"]
+
+
+def test_multi_node_jobs_are_admitted_as_a_gang_with_a_timeout_and_bounded_requeues(synth):
+    found = {chart: values for stage, _, chart, _, values in releases(synth) if stage == "dev"}
+    config = json.loads(found["kueue"]["managerConfig"]["controllerManagerConfigYaml"])
+    wait = config["waitForPodsReady"]
+    assert wait["timeout"] == "15m" and wait["recoveryTimeout"] == "10m"
+    assert wait["blockAdmission"] is False
+    assert wait["requeuingStrategy"]["backoffLimitCount"] == 5  # then deactivated, not requeued forever
+    # Every key is one the pinned chart's Kueue documents for config v1beta2 (no ``enable``:
+    # v1beta2 enables the feature by the block's presence).
+    assert unknown_keys(wait, chart_wait_for_pods_ready(), {}) == []
+    assert "enable" not in wait
+
+
+def test_kueue_leaves_out_of_quota_the_node_devices_efa_and_rdma_jobs_request(test_stage):
+    """A resource no ClusterQueue covers keeps a workload pending for ever, so every device an
+    EFA TrainJob or an RDMA pod asks for beside CPU, memory and GPUs is excluded from quota."""
+    config, synth = test_stage
+    found = {chart: values for _, _, chart, _, values in releases(synth)}
+    excluded = json.loads(found["kueue"]["managerConfig"]["controllerManagerConfigYaml"])["resources"][
+        "excludeResourcePrefixes"
+    ]
+    covered = {"cpu", "memory", GPU_RESOURCE}
+    efa_job = example_trainjob("p4", config.gpu_pool_instances()["p4"], efa=True)
+    requested = set(efa_job["spec"]["trainer"]["resourcesPerNode"]["limits"])
+    requested |= set(EfaTest("p5", gpu_catalog.lookup("p5.48xlarge")).node_resources()["limits"])
+    rdma = config.workloads.rdma
+    for pod in (rdma_test_pod(rdma)["spec"], training_pod_template(rdma)["template"]["spec"]):
+        requested |= set(pod["containers"][0]["resources"]["limits"])
+    assert EFA_RESOURCE in requested and "hugepages-2Mi" in requested
+    uncovered = requested - covered
+    assert uncovered and all(r.startswith(tuple(excluded)) for r in uncovered), uncovered
+    assert not any(r.startswith(tuple(excluded)) for r in covered)
+
+
 def test_the_runtime_and_a_checkpoint_volume_per_team_namespace_are_deployed(synth):
     deployed = objects(synth, "dev")
     (runtime,) = [o for o in deployed if o["kind"] == "ClusterTrainingRuntime"]
@@ -170,6 +254,9 @@ def test_example_trainjob_is_a_two_node_gang_of_the_pool_queued_to_the_team(pool
     limits = trainer["resourcesPerNode"]["limits"]
     assert limits[GPU_RESOURCE] == min(i.gpus for i in instances)
     assert (EFA_RESOURCE in limits) == efa
+    # An EFA pool's job runs an image with aws-ofi-nccl (else NCCL falls back to sockets); the
+    # others keep the runtime's image.
+    assert trainer.get("image") == (versions.TRAINING_PYTORCH_EFA.uri if efa else None)
     patch = job["spec"]["runtimePatches"][0]["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"][0]
     pod = patch["template"]["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {POOL_LABEL: pool}
@@ -384,6 +471,7 @@ def test_rdma_shared_mode_on_roce_uses_macvlan_and_the_shared_plugin():
         "link_layer": "ethernet",
         "device_plugin": "shared",
         "interfaces": SEED_004_INTERFACES,
+        "hybrid_nodes": HYBRID,
     }
     settings = parse_stage({**BARE_STAGE, "workloads": {"rdma": rdma}}, "x").workloads.rdma
     policy = nic_cluster_policy(settings)
@@ -396,3 +484,57 @@ def test_rdma_shared_mode_on_roce_uses_macvlan_and_the_shared_plugin():
     pod = rdma_test_pod(settings)
     validate(pod)
     assert pod["spec"]["containers"][0]["resources"]["limits"]["rdma/rdma_shared_lan2"] == 1
+
+
+def test_rdma_jobs_are_queued_on_a_flavor_of_the_rdma_nodes_with_their_gpus_as_quota(test_stage):
+    config, synth = test_stage
+    deployed = {(o["kind"], o["metadata"]["name"]): o for o in objects(synth, "rdma-test")}
+    flavor = deployed[("ResourceFlavor", "rdma")]["spec"]
+    assert flavor["nodeLabels"] == {"gpuplatform.io/rdma": "true"}
+    assert flavor["tolerations"][0]["key"] == GPU_TAINT_KEY
+    queue = deployed[("ClusterQueue", "rdma-jobs")]["spec"]
+    assert "cohortName" not in queue  # the RDMA nodes are not lent to the teams
+    assert queue["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "rdma-jobs"}}
+    (group,) = queue["resourceGroups"]
+    quota = {r["name"]: r["nominalQuota"] for r in group["flavors"][0]["resources"]}
+    rdma = config.workloads.rdma
+    assert quota[GPU_RESOURCE] == 4 * 8 == rdma.nodes * rdma.gpus_per_node
+    # The training pod template fits the quota exactly once per node.
+    limits = training_pod_template(rdma)["template"]["spec"]["containers"][0]["resources"]["limits"]
+    assert quota["cpu"] == rdma.nodes * limits["cpu"]
+    assert quota["memory"] == f"{rdma.nodes * int(limits['memory'].removesuffix('Gi'))}Gi"
+    local = [o for o in objects(synth, "rdma-test") if o["kind"] == "LocalQueue"]
+    assert {"namespace": "rdma-jobs", "name": LOCAL_QUEUE} in [
+        {"namespace": o["metadata"]["namespace"], "name": o["metadata"]["name"]} for o in local
+    ]
+    assert next(o for o in local if o["metadata"]["namespace"] == "rdma-jobs")["spec"] == {
+        "clusterQueue": "rdma-jobs"
+    }
+    workloads = synth.template("rdma-test", "Workloads")["Resources"]
+    rdma_manifest = next(r for k, r in workloads.items() if k.startswith("Rdma") and "DependsOn" in r)
+    assert any(str(dep).startswith("KueueRelease") for dep in rdma_manifest["DependsOn"])
+
+
+def test_hybrid_nodes_join_through_the_clusters_remote_networks_and_a_hybrid_access_entry(test_stage):
+    _, synth = test_stage
+    resources = synth.template("rdma-test", "Cluster")["Resources"].values()
+    (cluster,) = [r for r in resources if r["Type"] == "AWS::EKS::Cluster"]
+    assert cluster["Properties"]["RemoteNetworkConfig"] == {
+        "RemoteNodeNetworks": [{"Cidrs": HYBRID["node_cidrs"]}],
+        "RemotePodNetworks": [{"Cidrs": HYBRID["pod_cidrs"]}],
+    }
+    (entry,) = [
+        r for r in resources
+        if r["Type"] == "AWS::EKS::AccessEntry" and r["Properties"].get("Type") == "HYBRID_LINUX"
+    ]  # fmt: skip
+    assert entry["Properties"]["PrincipalArn"] == HYBRID["role_arn"]
+    assert not entry["Properties"].get("AccessPolicies")  # EKS refuses policies on HYBRID_LINUX
+
+
+def test_stages_without_rdma_have_no_remote_networks(synth):
+    for stage in ("dev", "staging", "prod"):
+        resources = synth.template(stage, "Cluster")["Resources"].values()
+        (cluster,) = [r for r in resources if r["Type"] == "AWS::EKS::Cluster"]
+        assert "RemoteNetworkConfig" not in cluster["Properties"]
+        assert not any(r["Properties"].get("Type") == "HYBRID_LINUX" for r in resources
+                       if r["Type"] == "AWS::EKS::AccessEntry")  # fmt: skip

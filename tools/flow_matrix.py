@@ -43,6 +43,7 @@ from pathlib import Path
 from k8s_charts.network_policies import JOBSET_NAME_LABEL, RAY_CLUSTER_LABEL, RAY_HEAD
 from k8s_charts.ray_clusters import CLIENT_PORT, DASHBOARD_PORT, GCS_PORT
 from k8s_charts.training import RDZV_PORT
+from platform_config import namespaces as ns
 from platform_config import versions
 from platform_config.contract import TEAM_LABEL
 from platform_config.job_api import POSTGRES_PORT
@@ -63,6 +64,8 @@ DEV_POD_ID = f"gpu-dev/{DEV_POD_NAME}"
 HTTPS = ContainerPort(443, "https")
 POSTGRES = ContainerPort(POSTGRES_PORT, "postgresql")
 JOB_API_ID = f"{GPU_CONTROLPLANE}/job-api"
+# The platform PostgreSQL's clients: the job API's processes and the MLflow server (its backend store).
+DATABASE_CLIENTS = (GPU_CONTROLPLANE, ns.MLFLOW)
 SAMPLE_RESERVATION = Reservation(
     reservation_id="00000000-0000-4000-8000-000000000000",
     user_id="alice",
@@ -527,6 +530,8 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
             Flow(process, vpc, POSTGRES, "the platform's PostgreSQL"),
             Flow(process, internet, HTTPS, "Secrets Manager (no VPC endpoint)"),
         ]
+    for server in (w for w in cluster.workloads if w.namespace == ns.MLFLOW and w.kind == "Deployment"):
+        required.append(Flow(server, vpc, POSTGRES, "its backend store on PostgreSQL"))
     if has(JOB_API_ID):
         api = cluster.workload(JOB_API_ID)
         required.append(Flow(vpc, api, api.port("https"), "developers through the internal NLB"))
@@ -576,15 +581,17 @@ def _operator_flows(flows: StageFlows, chart_pods: Mapping[str, ChartPod]) -> li
 
 def _forbidden(flows: StageFlows) -> list[Flow]:
     """A developer's pod reaches no platform service (every port of every platform pod), no
-    team's pods reach another team's, and only the job API's pods reach PostgreSQL (its
-    security group admits the cluster's, so NetworkPolicy is what keeps other pods out)."""
+    team's pods reach another team's, and only the database's clients (the job API's pods and
+    MLflow) reach PostgreSQL (its security group admits the cluster's, so NetworkPolicy is what
+    keeps other pods out)."""
     forbidden = []
     if flows.has(JOB_API_ID):
         vpc = flows.endpoint("vpc")
         forbidden += [
             Flow(w, vpc, POSTGRES, "the platform's PostgreSQL")
             for w in flows.cluster.workloads
-            if w.namespace not in (GPU_CONTROLPLANE, COREDNS.namespace)  # kube-system: EKS add-ons, no policy
+            # kube-system: EKS add-ons, no policy
+            if w.namespace not in (*DATABASE_CLIENTS, COREDNS.namespace)
         ]
     if flows.has(DEV_POD_ID):
         dev = flows.cluster.workload(DEV_POD_ID)
