@@ -445,10 +445,10 @@ def contract_job(settings: dict) -> dict:
 def rendered_job(settings: dict) -> dict:
     """``job_api.manifests.render_job`` when the service package is there, else the contract's Job."""
     try:
-        from job_api.manifests import render_job  # type: ignore[import-not-found]
+        from job_api.manifests import render_job
     except ImportError:
         return contract_job(settings)
-    from job_api.settings import ServiceSettings  # type: ignore[import-not-found]
+    from job_api.settings import ServiceSettings
 
     job = {
         "id": "0123456789ab4cdef0123456789abcde", "team": "training", "pool": "g6", "gpus": 2,
@@ -541,7 +541,12 @@ def test_inside_the_stack_the_service_goes_before_its_namespace_policies_roles_a
     [
         ({"job_api.allowed_principal_arns": []}, "job_api.allowed_principal_arns is empty"),
         (
-            {"tenancy.teams": [], "workloads.training": {}, "workloads.ray": {}, "workloads.example_agent": {}},
+            {
+                "tenancy.teams": [],
+                "workloads.training": {},
+                "workloads.ray": {},
+                "workloads.example_agent": {},
+            },
             "needs tenancy.teams",
         ),
         ({"workloads.linkerd": {"enabled": False}}, "job_api.enabled needs cert-manager"),
