@@ -529,12 +529,13 @@ class StageConfig(_Settings):
         self._team_quotas_fit()
         self._types_offered_in_region()
         self._training_fits()
-        self._minio_client_teams_exist()
-        self._kueue_has_two_cpu_nodes()
         self.workloads.example_agent.check_against_stage(self.workloads.llm_servers, self.tenancy)
         self.job_api.check_against_stage(
             teams=[t.name for t in self.tenancy.teams], cert_manager=self.workloads.linkerd.enabled
         )
+        # Last: a stage without teams names the settings that need them first.
+        self._minio_client_teams_exist()
+        self._kueue_has_two_cpu_nodes()
         return self
 
     def _training_fits(self) -> None:
