@@ -541,7 +541,10 @@ def test_inside_the_stack_the_service_goes_before_its_namespace_policies_roles_a
     [
         ({"job_api.allowed_principal_arns": []}, "job_api.allowed_principal_arns is empty"),
         (
-            {"tenancy.teams": [], "workloads.training": {}, "workloads.ray": {}, "workloads.example_agent": {}},
+            {
+                "tenancy.teams": [],
+                **{f"workloads.{name}": {} for name in ("training", "ray", "example_agent")},
+            },
             "needs tenancy.teams",
         ),
         ({"workloads.linkerd": {"enabled": False}}, "job_api.enabled needs cert-manager"),
