@@ -543,9 +543,7 @@ def test_inside_the_stack_the_service_goes_before_its_namespace_policies_roles_a
         (
             {
                 "tenancy.teams": [],
-                "workloads.training": {},
-                "workloads.ray": {},
-                "workloads.example_agent": {},
+                **{f"workloads.{name}": {} for name in ("training", "ray", "example_agent")},
             },
             "needs tenancy.teams",
         ),
