@@ -13,6 +13,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Template
 
+from job_api.manifests import render_job
+from job_api.settings import ServiceSettings
 from k8s_charts import job_api as chart
 from platform_config.contract import GPU_TAINT_KEY, POOL_LABEL
 from platform_config.job_api import DatabaseSettings
@@ -385,70 +387,16 @@ def test_the_settings_config_map_is_the_stage(synth):
     assert shared["gpu_type"] == "L4" and shared["gpus_per_node"] == 32
 
 
-def test_settings_match_the_services_model_when_it_is_there(synth):
-    service = pytest.importorskip(
-        "job_api.settings", reason="the job_api package (h/jobapi) is not merged yet"
-    )
+def test_settings_match_the_services_model(synth):
     config_map = one(objects(synth), "ConfigMap", chart.SETTINGS_CONFIG_MAP, "gpu-controlplane")
-    service.ServiceSettings.model_validate_json(config_map["data"]["settings.json"])
+    ServiceSettings.model_validate_json(config_map["data"]["settings.json"])
 
 
 # --- the Jobs the dispatcher creates --------------------------------------------------------------
 
 
-def contract_job(settings: dict) -> dict:
-    """A Job as the contract describes it (job_api_contract.md), used until job_api lands."""
-    team, pool = settings["teams"]["training"], settings["pools"]["g6"]
-    labels = {
-        "kueue.x-k8s.io/queue-name": team["local_queue"],
-        "kueue.x-k8s.io/priority-class": team["priority_class"],
-        "gpuplatform.io/job-id": "0123456789ab4cdef0123456789abcde",
-        "gpuplatform.io/team": "training",
-        "app.kubernetes.io/managed-by": "job-api",
-    }
-    restricted = {
-        "runAsNonRoot": True, "allowPrivilegeEscalation": False,
-        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
-    }  # fmt: skip
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {"name": "job-0123456789ab", "namespace": team["namespace"], "labels": labels},
-        "spec": {
-            "suspend": True,
-            "backoffLimit": 0,
-            "activeDeadlineSeconds": settings["max_runtime_minutes"] * 60,
-            "ttlSecondsAfterFinished": 86400,
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "priorityClassName": team["priority_class"],
-                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-                    "nodeSelector": pool["node_selector"],
-                    "tolerations": pool["tolerations"],
-                    "containers": [
-                        {
-                            "name": "job",
-                            "image": f"{settings['allowed_registries'][0]}/training/trainer:1.0",
-                            "command": ["python", "train.py"],
-                            "resources": {"limits": {pool["resource"]: 2}},
-                            "securityContext": restricted,
-                        }
-                    ],
-                },
-            },
-        },
-    }
-
-
 def rendered_job(settings: dict) -> dict:
-    """``job_api.manifests.render_job`` when the service package is there, else the contract's Job."""
-    try:
-        from job_api.manifests import render_job
-    except ImportError:
-        return contract_job(settings)
-    from job_api.settings import ServiceSettings
+    """The Job the dispatcher creates for a 2-GPU training job on g6 (``job_api.manifests``)."""
 
     job = {
         "id": "0123456789ab4cdef0123456789abcde", "team": "training", "pool": "g6", "gpus": 2,
