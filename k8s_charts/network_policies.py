@@ -238,7 +238,7 @@ class NetworkPoliciesChart(cdk8s.Chart):
         for service in self._services:
             clients = sorted({client.split("/", 1)[0] for client in service.clients})
             ports = _ports(*(port.port for port in service.ports))
-            if service.namespace == namespace:
+            if service.namespace == namespace and clients:  # none: its scrape rule only
                 self._policy(
                     namespace, f"allow-{service.name}-clients", service.pod_labels,
                     [{"from": [_namespaces(clients)], "ports": ports}], [],

@@ -173,7 +173,9 @@ def team_services(config: StageConfig) -> list[ProtectedService]:
 def protected_services(config: StageConfig) -> list[ProtectedService]:
     """The mesh-protected endpoints of the enabled components, with their allowed clients.
     Prometheus (itself meshed when Linkerd is on) may always scrape the Dynamo frontends,
-    whose metrics share the API port."""
+    whose metrics share the API port: a scraper, not a client, so that NetworkPolicy admits
+    its pods by their own scrape rule and not the whole ``monitoring`` namespace (Grafana,
+    Alloy), as the LLM servers do."""
     workloads, linkerd = config.workloads, config.workloads.linkerd
     services = []
     if workloads.triton.enabled:
@@ -186,16 +188,22 @@ def protected_services(config: StageConfig) -> list[ProtectedService]:
             )
         )  # fmt: skip
     if workloads.dynamo.enabled:
-        scraper = [f"{ns.MONITORING}/{PROMETHEUS_SERVICE_ACCOUNT}"]
         services.append(
             ProtectedService(
                 name="dynamo-frontend", namespace=ns.DYNAMO, pod_labels=FRONTEND_LABEL,
                 ports=(ProtectedPort("dynamo-frontend-http", FRONTEND_PORT, "HTTP/1"),),
-                clients=tuple(linkerd.dynamo_clients + (scraper if workloads.observability.enabled else [])),
+                clients=tuple(linkerd.dynamo_clients), scrapers=prometheus_identity(config),
             )
         )  # fmt: skip
     services += llm_services(config)
     return services
+
+
+def prometheus_identity(config: StageConfig) -> tuple[str, ...]:
+    """Prometheus's service account, the scraper of the endpoints whose metrics share the API
+    port, when the stage runs it."""
+    enabled = config.workloads.observability.enabled
+    return (f"{ns.MONITORING}/{PROMETHEUS_SERVICE_ACCOUNT}",) if enabled else ()
 
 
 def llm_services(config: StageConfig) -> list[ProtectedService]:
@@ -207,10 +215,7 @@ def llm_services(config: StageConfig) -> list[ProtectedService]:
     unauthenticated in-cluster callers, and its NetworkPolicy (which admits only the client
     namespaces) is what keeps everyone else out. Other clients (``apps/...``) are meshed
     applications, held to their identities as Triton's are."""
-    teams = config.tenancy.namespaces
-    scraper = (
-        (f"{ns.MONITORING}/{PROMETHEUS_SERVICE_ACCOUNT}",) if config.workloads.observability.enabled else ()
-    )
+    teams, scraper = config.tenancy.namespaces, prometheus_identity(config)
     services = []
     for server in config.workloads.llm_servers:
         clients = tuple(server.clients)
