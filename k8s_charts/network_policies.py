@@ -50,7 +50,7 @@ from collections.abc import Collection, Sequence
 import cdk8s
 from constructs import Construct
 
-from k8s_charts import job_api, llm_servers, minio, nats, triton
+from k8s_charts import job_api, llm_servers, minio, nats, triton, velero
 from k8s_charts.dynamo_graphs import FRONTEND_PORT, SYSTEM_PORT
 from k8s_charts.mesh_policy import ProtectedService
 from k8s_charts.observability import DCGM_EXPORTER_LABELS, DCGM_EXPORTER_PORT
@@ -318,6 +318,7 @@ class NetworkPoliciesChart(cdk8s.Chart):
     def _velero(self) -> None:
         self._api_server(ns.VELERO)  # the API server and STS
         self._internet_https(ns.VELERO)  # S3 (gateway endpoint) and the EC2 API for EBS snapshots
+        self._scraped(ns.VELERO, velero.POD_LABELS, velero.METRICS_PORT)
 
     def _minio(self) -> None:
         pods = {NAME_LABEL: minio.NAME}

@@ -626,6 +626,7 @@ class WorkloadsStack(Stack):
         chart = VeleroChart(
             cdk8s.App(), "velero-backups", settings=self.config.workloads.velero, namespace=ns.VELERO,
             bucket=bucket.bucket_name, region=self.region, backed_up=backed_up_namespaces(self.config),
+            monitored=self.config.workloads.observability.enabled,
         )  # fmt: skip
         self._manifest("VeleroBackups", chart, release)
 
