@@ -9,7 +9,8 @@ manifest of one stage's templates, plus the pods those manifests do not show:
   component's pod-template labels and the ports the operator adds (ai-dynamo/dynamo,
   deploy/operator/internal/dynamo/component_frontend.go and component_worker.go: a frontend
   gets ``http`` 8000, every other component ``system`` 9090 and ``nixl`` 19090);
-* CoreDNS (the EKS add-on, ``k8s-app: kube-dns``, 53 over UDP and TCP);
+* CoreDNS (the EKS add-on, ``k8s-app: kube-dns``, 53 over UDP and TCP), and metrics-server
+  when the stage installs its add-on (10251: the EKS build's port, not upstream's 10250);
 * a developer's pod, exactly as the reservations processor creates it
   (``reservations.dev_pod.pod_manifest`` with the stage's ``Policy`` read from the processor
   Lambda's environment), renamed ``dev-pod`` for the table;
@@ -40,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from k8s_charts import velero
 from k8s_charts.network_policies import JOBSET_NAME_LABEL, RAY_CLUSTER_LABEL, RAY_HEAD
 from k8s_charts.ray_clusters import CLIENT_PORT, DASHBOARD_PORT, GCS_PORT
 from k8s_charts.training import RDZV_PORT
@@ -47,7 +49,7 @@ from platform_config import namespaces as ns
 from platform_config.contract import TEAM_LABEL
 from platform_config.job_api import POSTGRES_PORT
 from platform_config.namespaces import GPU_CONTROLPLANE
-from platform_config.versions import MLFLOW
+from platform_config.versions import MLFLOW, VELERO
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
 from reservations.policy import Policy
@@ -86,6 +88,9 @@ class ChartPod:
     name: str
     labels: Mapping[str, str]
     ports: tuple[ContainerPort, ...]
+    # the port Prometheus scrapes through a ServiceMonitor on the chart's Service (which the
+    # templates do not show, so the scrape is listed here); "" when none
+    metrics: str = ""
 
     def workload(self, release: str, namespace: str) -> Workload:
         labels = {key: value.format(release=release) for key, value in self.labels.items()}
@@ -135,6 +140,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
         MLFLOW.chart,
         {"app.kubernetes.io/name": MLFLOW.chart, "app.kubernetes.io/instance": "{release}"},
         (ContainerPort(5000, "mlflow"),),
+        metrics="mlflow",  # the chart's own ServiceMonitor (operators.mlflow_values)
     ),
     # alloy chart, alloy.selectorLabels; container port http-metrics (alloy.listenPort)
     ChartPod(
@@ -144,6 +150,15 @@ CHART_PODS: tuple[ChartPod, ...] = (
         (ContainerPort(12345, "http-metrics"),),
     ),
 )
+# velero chart, deployment.yaml's pod labels and its one container port (k8s_charts/velero.py
+# keeps the same facts for its ServiceMonitor and the NetworkPolicy's scrape rule)
+CHART_PODS += (
+    ChartPod(VELERO.chart, VELERO.chart,
+             {"name": "velero", "app.kubernetes.io/name": VELERO.chart,
+              "app.kubernetes.io/instance": "{release}"},
+             (ContainerPort(velero.METRICS_PORT, velero.METRICS_PORT_NAME),),
+             metrics=velero.METRICS_PORT_NAME),
+)  # fmt: skip
 # The training controllers: the platform's policies in their namespaces select every pod, so
 # the labels play no part; the ports are their charts' webhook (Trainer, 9443) and metrics/HTTP
 # (KubeRay, service.port 8080) ports.
@@ -160,6 +175,17 @@ COREDNS = Workload(
     (ContainerPort(53, "dns", "UDP"), ContainerPort(53, "dns-tcp"), ContainerPort(9153, "metrics")),
     kind="EKS add-on",
 )
+# The EKS community add-on (the metrics-server chart's labels); it serves the Metrics API on
+# 10251 (AWS EKS User Guide, "metrics-server": the add-on is "pre-configured to use port 10251").
+METRICS_SERVER = Workload(
+    "kube-system",
+    "metrics-server",
+    {"app.kubernetes.io/name": "metrics-server"},
+    (ContainerPort(10251, "https"),),
+    kind="EKS add-on",
+)
+KUBELET = ContainerPort(10250, "kubelet")
+ADDON_TYPE = "AWS::EKS::Addon"
 # A team's own work (a training job, a notebook) as the matrix sees it: one pod per team
 # namespace with a service port, since the manifests hold no team workloads.
 TEAM_POD_PORTS = (ContainerPort(8080, "http"),)
@@ -217,6 +243,16 @@ def _helm_releases(templates: Mapping[str, dict]) -> list[tuple[str, str, str]]:
                 p = resource["Properties"]
                 releases.append((p["Chart"], p.get("Release", p["Chart"]), p.get("Namespace", "default")))
     return releases
+
+
+def _addons(templates: Mapping[str, dict]) -> set[str]:
+    """The names of the EKS add-ons the stage installs."""
+    return {
+        resource["Properties"]["AddonName"]
+        for template in templates.values()
+        for resource in template.get("Resources", {}).values()
+        if resource["Type"] == ADDON_TYPE
+    }
 
 
 def _dynamo_workloads(objects: list[dict]) -> list[Workload]:
@@ -350,6 +386,8 @@ def stage_flows(templates: Mapping[str, dict]) -> StageFlows:
     if (dev_pod := _dev_pod(templates)) is not None:
         objects.append(dev_pod)
     extra = [COREDNS, *_dynamo_workloads(objects), *_team_workloads(objects)]
+    if "metrics-server" in _addons(templates):
+        extra.append(METRICS_SERVER)
     for chart, release, namespace in _helm_releases(templates):
         extra += [pod.workload(release, namespace) for pod in CHART_PODS if pod.chart == chart]
     extra += _training_workloads(objects, {chart for chart, _, _ in _helm_releases(templates)})
@@ -375,8 +413,22 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
         if w is not dns
         for port in (dns.port("dns"), dns.port("dns-tcp"))
     ]
+    if has(METRICS_SERVER.id):
+        metrics = cluster.workload(METRICS_SERVER.id)
+        required += [
+            Flow(vpc, metrics, metrics.port("https"), "API server to the Metrics API (APIService)"),
+            Flow(metrics, vpc, KUBELET, "metrics-server reads the kubelets"),
+        ]
     if has("monitoring/prometheus"):
-        required += _scrape_flows(objects, cluster, cluster.workload("monitoring/prometheus"))
+        prometheus = cluster.workload("monitoring/prometheus")
+        required += _scrape_flows(objects, cluster, prometheus)
+        required += [
+            Flow(prometheus, w, w.port(pod.metrics), f"{pod.chart} metrics")
+            for pod in CHART_PODS
+            if pod.metrics
+            for w in cluster.workloads
+            if w.kind == f"Helm {pod.chart}" and w.name == pod.name
+        ]
     if has("nats/nats"):
         nats = cluster.workload("nats/nats")
         required.append(Flow(nats, nats, nats.port("cluster"), "JetStream cluster routes"))
@@ -463,6 +515,7 @@ def _forbidden(flows: StageFlows) -> list[Flow]:
             if w.namespace not in (dev.namespace, COREDNS.namespace)
             for port in w.ports
         ]
+    forbidden += _scrape_only(flows)
     teams = [w for w in flows.cluster.workloads if TEAM_LABEL in w.labels]
     jobs = [w for w in teams if w.kind in ("TrainJob", "RayCluster")]
     forbidden += [
@@ -480,6 +533,22 @@ def _forbidden(flows: StageFlows) -> list[Flow]:
         for port in b.ports
     ]
     return forbidden
+
+
+def _scrape_only(flows: StageFlows) -> list[Flow]:
+    """The endpoints whose metrics share the API port (the Dynamo frontends, the LLM servers)
+    admit Prometheus by a rule of its own: the rest of ``monitoring`` (Grafana, Alloy) is no
+    client of theirs."""
+    cluster = flows.cluster
+    served = [
+        (w, w.port("http"))
+        for w in cluster.workloads
+        if w.kind == "DynamoGraphDeployment" and w.ports == DYNAMO_FRONTEND_PORTS
+    ]
+    served += [(w, w.port("http")) for w in cluster.workloads if w.namespace == ns.LLM_SERVING]
+    bystanders = [w for w in cluster.workloads if w.namespace == ns.MONITORING and w.name != "prometheus"]
+    return [Flow(b, w, port, "not a client: monitoring's scrape rule is Prometheus's") for b in bystanders
+            for w, port in served]  # fmt: skip
 
 
 def templates_of_stage(out: Path, stage: str) -> dict[str, dict]:
