@@ -19,7 +19,8 @@ from platform_config.contract import (
     POOL_LABEL,
     TEAM_LABEL,
 )
-from platform_config.mlflow import PostgresDatabase
+from platform_config.job_api import POSTGRES_PORT
+from platform_config.mlflow import DATABASE as MLFLOW_DATABASE
 from platform_config.model import CPU_POOL
 from platform_config.versions import KUEUE_CONTROLLER, MLFLOW_SERVER, VELERO_PLUGIN_FOR_AWS
 from platform_config.workloads import LinkerdSettings, ObservabilitySettings
@@ -369,10 +370,10 @@ def velero_values(*, role_arn: str) -> dict:
 # --- MLflow ---------------------------------------------------------------------------------
 
 MLFLOW_SERVICE_ACCOUNT = "mlflow-server"
-MLFLOW_DATABASE_SECRET = "mlflow-database"  # the secret sync's copy of database.secret_arn
+MLFLOW_DATABASE_SECRET = "mlflow-database"  # the secret sync's copy of its login's secret
 
 
-def mlflow_values(*, replicas: int, database: PostgresDatabase, role_arn: str, bucket: str) -> dict:
+def mlflow_values(*, replicas: int, database_host: str, role_arn: str, bucket: str) -> dict:
     """The tracking server on the CPU pool: PostgreSQL for runs and the registry (the login
     from the synced Secret; the chart's migration init container creates and upgrades the
     schema), artifacts proxied to its S3 bucket under the IRSA role, a ClusterIP Service and
@@ -392,9 +393,9 @@ def mlflow_values(*, replicas: int, database: PostgresDatabase, role_arn: str, b
             "databaseMigration": True,
             "postgres": {
                 "enabled": True,
-                "host": database.host,
-                "port": database.port,
-                "database": database.name,
+                "host": database_host,
+                "port": POSTGRES_PORT,
+                "database": MLFLOW_DATABASE,
             },
             "existingDatabaseSecret": {
                 "name": MLFLOW_DATABASE_SECRET,

@@ -210,9 +210,13 @@ def test_grafana_admin_comes_from_the_synced_secret_and_no_credential_is_in_any_
             values = json.loads(render(chart["Properties"].get("Values", "{}")))
             assert not _passwords(values), (stage, stack)
     _, policy = resource(synth, "dev", "SecretSyncServiceAccountRoleDefaultPolicy", "AWS::IAM::Policy")
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert sorted(statement["Resource"]) == sorted({t["arn"] for t in targets})
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # the secrets, and the stage key MLflow's login (a Storage-stack secret) is encrypted with
+    assert {s["Action"] for s in statements} == {"secretsmanager:GetSecretValue", "kms:Decrypt"}
+    (read,) = [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
+    named = {t["arn"] for t in targets if t["arn"].startswith("arn:")}  # the stage file's ARNs
+    assert {r for r in read["Resource"] if isinstance(r, str)} == named
+    assert len(read["Resource"]) == len({t["arn"] for t in targets})  # and MLflow's, imported from Storage
 
 
 def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):

@@ -67,6 +67,7 @@ POSTGRES = ContainerPort(POSTGRES_PORT, "postgresql")
 JOB_API_ID = f"{GPU_CONTROLPLANE}/job-api"
 # The platform PostgreSQL's clients: the job API's processes and the MLflow server (its backend store).
 DATABASE_CLIENTS = (GPU_CONTROLPLANE, ns.MLFLOW)
+MLFLOW_ID = f"{ns.MLFLOW}/{MLFLOW.chart}"  # the mlflow chart's server pod (CHART_PODS)
 SAMPLE_RESERVATION = Reservation(
     reservation_id="00000000-0000-4000-8000-000000000000",
     user_id="alice",
@@ -462,8 +463,8 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
             Flow(process, vpc, POSTGRES, "the platform's PostgreSQL"),
             Flow(process, internet, HTTPS, "Secrets Manager (no VPC endpoint)"),
         ]
-    for server in (w for w in cluster.workloads if w.namespace == ns.MLFLOW and w.kind == "Deployment"):
-        required.append(Flow(server, vpc, POSTGRES, "its backend store on PostgreSQL"))
+    if has(MLFLOW_ID):  # a Helm release's pod (kind "Helm mlflow"), not a Deployment of ours
+        required.append(Flow(cluster.workload(MLFLOW_ID), vpc, POSTGRES, "its backend store on PostgreSQL"))
     if has(JOB_API_ID):
         api = cluster.workload(JOB_API_ID)
         required.append(Flow(vpc, api, api.port("https"), "developers through the internal NLB"))
@@ -499,7 +500,7 @@ def _forbidden(flows: StageFlows) -> list[Flow]:
     MLflow) reach PostgreSQL (its security group admits the cluster's, so NetworkPolicy is what
     keeps other pods out)."""
     forbidden = []
-    if flows.has(JOB_API_ID):
+    if any(w.namespace in DATABASE_CLIENTS for w in flows.cluster.workloads):  # the stage has the database
         vpc = flows.endpoint("vpc")
         forbidden += [
             Flow(w, vpc, POSTGRES, "the platform's PostgreSQL")
