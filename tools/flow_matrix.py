@@ -98,6 +98,7 @@ class ChartPod:
         return Workload(namespace, self.name, labels, self.ports, kind=f"Helm {self.chart}")
 
 
+MLFLOW_SERVER_PORT = ContainerPort(5000, "mlflow")
 CHART_PODS: tuple[ChartPod, ...] = (
     # prometheus-operator labels the pods of the Prometheus it runs (kube-prometheus-stack names
     # it <release>-prometheus); the container port is named by prometheusSpec.portName, which
@@ -140,8 +141,8 @@ CHART_PODS: tuple[ChartPod, ...] = (
         MLFLOW.chart,
         MLFLOW.chart,
         {"app.kubernetes.io/name": MLFLOW.chart, "app.kubernetes.io/instance": "{release}"},
-        (ContainerPort(5000, "mlflow"),),
-        metrics="mlflow",  # the chart's own ServiceMonitor (operators.mlflow_values)
+        (MLFLOW_SERVER_PORT,),
+        metrics=MLFLOW_SERVER_PORT.name,  # the chart's own ServiceMonitor (operators.mlflow_values)
     ),
     # alloy chart, alloy.selectorLabels; container port http-metrics (alloy.listenPort)
     ChartPod(
@@ -155,7 +156,7 @@ CHART_PODS: tuple[ChartPod, ...] = (
 # keeps the same facts for its ServiceMonitor and the NetworkPolicy's scrape rule)
 CHART_PODS += (
     ChartPod(VELERO.chart, VELERO.chart,
-             {"name": "velero", "app.kubernetes.io/name": VELERO.chart,
+             {"name": VELERO.chart, "app.kubernetes.io/name": VELERO.chart,  # "name: velero", literal there
               "app.kubernetes.io/instance": "{release}"},
              (ContainerPort(velero.METRICS_PORT, velero.METRICS_PORT_NAME),),
              metrics=velero.METRICS_PORT_NAME),
