@@ -28,7 +28,8 @@ exactly the allows its pods need, selected by the labels the workloads' own char
 * ``gpu-controlplane``: the job API admits the VPC on its HTTPS port (developers, through the
   internal NLB, which keeps their address); the API and the dispatcher reach the API server,
   STS and the database (5432) in the VPC and Secrets Manager on the internet (no VPC
-  endpoint). No other namespace has egress on 5432, so only these pods reach PostgreSQL.
+  endpoint). Only these pods and MLflow's server (``mlflow``: STS and 5432 in the VPC) have
+  egress on 5432, so only they reach PostgreSQL.
 * ``gpu-dev``: sshd (2222) from anywhere (the NodePort Service); egress to the internet but
   not into the VPC, so a dev pod reaches no platform service but DNS and what a client setting
   names.
@@ -52,7 +53,7 @@ from collections.abc import Collection, Sequence
 import cdk8s
 from constructs import Construct
 
-from k8s_charts import job_api, llm_servers, minio, nats, triton
+from k8s_charts import job_api, llm_servers, minio, nats, triton, velero
 from k8s_charts.dynamo_graphs import FRONTEND_PORT, SYSTEM_PORT
 from k8s_charts.mesh_policy import ProtectedService
 from k8s_charts.observability import DCGM_EXPORTER_LABELS, DCGM_EXPORTER_PORT
@@ -133,15 +134,13 @@ class NetworkPoliciesChart(cdk8s.Chart):
         services: Sequence[ProtectedService] = (),
         training_namespaces: Collection[str] = (),
         ray_namespaces: Collection[str] = (),
-        database_ports: Collection[int] = (),
     ) -> None:
         """``namespaces``: those this chart guards (the ones its stack creates); ``meshed``:
         every namespace whose pods carry Linkerd's proxy; ``services``: the client-guarded
         endpoints (Triton, the Dynamo frontends, the LLM servers, MLflow) with their client
-        namespaces; ``database_ports``: the PostgreSQL ports MLflow dials in the VPC."""
+        namespaces."""
         super().__init__(scope, chart_id)
         self._vpc, self._meshed, self._services = vpc_cidr, set(meshed), list(services)
-        self._database_ports = sorted(set(database_ports))
         own_rules = {
             ns.MONITORING: self._monitoring, ns.NATS: self._nats, ns.DYNAMO: self._dynamo_system,
             ns.INFERENCE: self._inference, ns.MINIO: self._minio, ns.PLATFORM_SECRETS: self._platform_secrets,
@@ -327,13 +326,14 @@ class NetworkPoliciesChart(cdk8s.Chart):
         self._scraped(ns.LLM_SERVING, {NAME_LABEL: llm_servers.NAME}, llm_servers.PORT)
 
     def _mlflow(self) -> None:
-        self._api_server(ns.MLFLOW, *self._database_ports)  # STS, and PostgreSQL in the VPC
+        self._api_server(ns.MLFLOW, POSTGRES_PORT)  # STS, and the platform's PostgreSQL in the VPC
         self._internet_https(ns.MLFLOW)  # its artifact bucket through the S3 gateway endpoint
         self._scraped(ns.MLFLOW, MLFLOW_PODS, MLFLOW_PORT)
 
     def _velero(self) -> None:
         self._api_server(ns.VELERO)  # the API server and STS
         self._internet_https(ns.VELERO)  # S3 (gateway endpoint) and the EC2 API for EBS snapshots
+        self._scraped(ns.VELERO, velero.POD_LABELS, velero.METRICS_PORT)
 
     def _minio(self) -> None:
         pods = {NAME_LABEL: minio.NAME}

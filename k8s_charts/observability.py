@@ -218,7 +218,7 @@ def dashboard(uid: str, title: str, panels: list[tuple[str, str]]) -> dict:
     }
 
 
-def _rules(alerts: tuple[Alert, ...]) -> list[monitoring.PrometheusRuleSpecGroupsRules]:
+def alert_rules(alerts: tuple[Alert, ...]) -> list[monitoring.PrometheusRuleSpecGroupsRules]:
     return [
         monitoring.PrometheusRuleSpecGroupsRules(
             alert=alert.name,
@@ -253,18 +253,20 @@ class ObservabilityChart(cdk8s.Chart):
             )  # fmt: skip
         labels = app_labels("gpu-platform-observability")
         groups = [
-            monitoring.PrometheusRuleSpecGroups(name="gpu", rules=_rules(GPU_ALERTS)),
-            monitoring.PrometheusRuleSpecGroups(name="serving", rules=_rules(SERVING_ALERTS)),
+            monitoring.PrometheusRuleSpecGroups(name="gpu", rules=alert_rules(GPU_ALERTS)),
+            monitoring.PrometheusRuleSpecGroups(name="serving", rules=alert_rules(SERVING_ALERTS)),
         ]
         if expected_capacity:
             groups.append(
                 monitoring.PrometheusRuleSpecGroups(
-                    name="gpu-sharing", rules=_rules(sharing_alerts(expected_capacity))
+                    name="gpu-sharing", rules=alert_rules(sharing_alerts(expected_capacity))
                 )
             )
         if jobs:
             job_rules = tuple(alert for job in jobs for alert in job_alerts(job))
-            groups.append(monitoring.PrometheusRuleSpecGroups(name="platform-jobs", rules=_rules(job_rules)))
+            groups.append(
+                monitoring.PrometheusRuleSpecGroups(name="platform-jobs", rules=alert_rules(job_rules))
+            )
         monitoring.PrometheusRule(
             self,
             "rules",

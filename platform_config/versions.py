@@ -207,6 +207,18 @@ EKS_ADDONS: dict[str, AddonPin] = {
     "aws-ebs-csi-driver": AddonPin("v1.62.0-eksbuild.1", "1.35", _CONVOX_135),
     "aws-efs-csi-driver": AddonPin("v3.3.0-eksbuild.1", "1.35", _CONVOX_135),
     "eks-pod-identity-agent": AddonPin("v1.3.10-eksbuild.3", "1.35", _CONVOX_135),
+    # Community add-on (AWS EKS User Guide, "Community add-ons": name metrics-server, namespace
+    # kube-system, no IAM); it listens on 10251, not upstream's 10250 (User Guide,
+    # "metrics-server": "pre-configured to use port 10251"; aws/containers-roadmap#2589).
+    # The HPA's resource metrics (metrics.k8s.io) come from it.
+    "metrics-server": AddonPin(
+        "v0.8.1-eksbuild.6",
+        "1.35",
+        "public EKS 1.35 add-on pins beside this list's kube-proxy/pod-identity builds "
+        "(code search 'v0.8.1-eksbuild': 'v0.8.1-eksbuild.6 is in the compatibility list for "
+        "K8s 1.35'); confirm with `aws eks describe-addon-versions --addon-name metrics-server "
+        "--kubernetes-version 1.35` before deploying",
+    ),
 }
 
 # AMI of Karpenter-launched nodes: an amazon-eks-ami release (github.com/awslabs/amazon-eks-ami

@@ -1,6 +1,7 @@
 """EKS managed add-ons with their IAM wired: vpc-cni (network policy on), coredns, kube-proxy,
-the EBS and EFS CSI drivers, and the Pod Identity agent they rely on; every one at the build
-pinned in ``platform_config/versions.py``."""
+the EBS and EFS CSI drivers, the Pod Identity agent they rely on, and the community
+metrics-server (the Metrics API every CPU/memory HPA reads); every one at the build pinned in
+``platform_config/versions.py``."""
 
 from __future__ import annotations
 
@@ -83,6 +84,9 @@ class ManagedAddons(Construct):
             "kube-proxy": self._addon("KubeProxy", cluster, "kube-proxy"),
             "aws-ebs-csi-driver": self._addon("EbsCsi", cluster, "aws-ebs-csi-driver"),
             "aws-efs-csi-driver": self._addon("EfsCsi", cluster, "aws-efs-csi-driver"),
+            # The API server calls it (an APIService) on 10251 through the cluster security
+            # group every node carries; it calls the kubelets on 10250 the same way.
+            "metrics-server": self._addon("MetricsServer", cluster, "metrics-server"),
         }
         for name in ("aws-ebs-csi-driver", "aws-efs-csi-driver"):
             self.addons[name].node.add_dependency(self.pod_identity_agent)

@@ -32,7 +32,8 @@ from platform_config.contract import (
 )
 from platform_config.gpu_node_config import GpuPool, device_plugin_config, mig_parted_config
 from platform_config.gpu_sharing import SharingSettings
-from platform_config.mlflow import PostgresDatabase
+from platform_config.job_api import POSTGRES_PORT
+from platform_config.mlflow import DATABASE as MLFLOW_DATABASE
 from platform_config.model import CPU_POOL, AmiFamily, StageConfig
 from platform_config.workloads import LinkerdSettings, ObservabilitySettings
 from platform_constructs.helm import Release
@@ -540,10 +541,10 @@ def velero(*, role_arn: str) -> Release:
 # --- MLflow ---------------------------------------------------------------------------------
 
 MLFLOW_SERVICE_ACCOUNT = "mlflow-server"
-MLFLOW_DATABASE_SECRET = "mlflow-database"  # the secret sync's copy of database.secret_arn
+MLFLOW_DATABASE_SECRET = "mlflow-database"  # the secret sync's copy of its login's secret
 
 
-def mlflow(*, replicas: int, database: PostgresDatabase, role_arn: str, bucket: str) -> Release:
+def mlflow(*, replicas: int, database_host: str, role_arn: str, bucket: str) -> Release:
     """The tracking server on the CPU pool: PostgreSQL for runs and the registry (the login
     from the synced Secret; the chart's migration init container creates and upgrades the
     schema), artifacts proxied to its S3 bucket under the IRSA role, a ClusterIP Service and
@@ -563,9 +564,9 @@ def mlflow(*, replicas: int, database: PostgresDatabase, role_arn: str, bucket: 
             "databaseMigration": True,
             "postgres": {
                 "enabled": True,
-                "host": database.host,
-                "port": database.port,
-                "database": database.name,
+                "host": database_host,
+                "port": POSTGRES_PORT,
+                "database": MLFLOW_DATABASE,
             },
             "existingDatabaseSecret": {
                 "name": MLFLOW_DATABASE_SECRET,

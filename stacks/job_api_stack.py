@@ -120,9 +120,8 @@ class JobApiStack(Stack):
             for account in (job_api.API, job_api.DISPATCHER)
         }
         # Pods use the EKS cluster security group (managed nodes carry it; no security groups
-        # for pods): the database admits it, and NetworkPolicy narrows 5432 to these pods.
-        database.admit(cluster.cluster_security_group_id, "cluster pods", scope=self)
-        ingress = self.node.find_child("PostgresFromClusterPods")
+        # for pods): the database admits it in the Workloads stack, deployed before this one
+        # (one rule for every consumer's pods), and NetworkPolicy narrows 5432 to these pods.
 
         created: list[Construct] = []
         if NAMESPACE not in owned_namespaces:
@@ -148,7 +147,7 @@ class JobApiStack(Stack):
             cert_manager_namespace=namespaces.CERT_MANAGER,
         )
         self.service = attach(self, "Service", cluster, chart)
-        self.service.node.add_dependency(*created, ingress, *roles.values())
+        self.service.node.add_dependency(*created, *roles.values())
 
     def _role(
         self, account: str, *, cluster: eks.ICluster, secret: secretsmanager.ISecret, key: kms.IKey

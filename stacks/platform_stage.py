@@ -57,6 +57,7 @@ class PlatformStage(Stage):
                 model_bucket=self.storage.model_bucket,
                 backup_bucket=self.storage.backup_bucket,
                 mlflow_bucket=self.storage.mlflow_bucket,
+                database=self.storage.database,
                 owned_namespaces=self.cluster.namespace_names,
                 nodes_ready=self.nodes.cpu,
                 **common,
@@ -78,7 +79,7 @@ class PlatformStage(Stage):
             self.reservations.add_stack_dependency(self.nodes)
 
         self.job_api: JobApiStack | None = None
-        if self.storage.database is not None and self.workloads is not None:
+        if config.job_api.enabled and self.storage.database is not None and self.workloads is not None:
             self.job_api = JobApiStack(
                 self,
                 "JobApi",

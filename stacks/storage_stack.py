@@ -1,6 +1,6 @@
 """Stateful: the shared EFS file system (model cache and workspace), the S3 model bucket,
 when reservations are on the reservations table, and when the job API is on the platform's
-PostgreSQL (its consumers: the job API).
+PostgreSQL (its consumers: the job API and MLflow).
 
 All are encrypted with a stage key, kept on stack deletion in stages that retain data, and
 reachable only from inside the VPC (EFS) or over TLS (S3).
@@ -15,6 +15,7 @@ from aws_cdk import aws_efs as efs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from platform_config.mlflow import DATABASE as MLFLOW_DATABASE
 from platform_config.model import StageConfig
 from platform_constructs.keys import stage_key
 from platform_constructs.postgres import PlatformDatabase
@@ -115,8 +116,15 @@ class StorageStack(Stack):
                 self, "ReservationsTable", config=config, key=self.key
             )
 
+        # One cluster for every consumer: the job API and MLflow (its size settings are
+        # job_api.database's, which apply whichever consumer the stage runs).
         self.database: PlatformDatabase | None = None
-        if config.job_api.enabled:
+        consumers = [
+            name
+            for name, enabled in ((JOB_API_DATABASE, config.job_api.enabled), (MLFLOW_DATABASE, mlflow))
+            if enabled
+        ]
+        if consumers:
             self.database = PlatformDatabase(
                 self,
                 "Database",
@@ -125,7 +133,8 @@ class StorageStack(Stack):
                 settings=config.job_api.database,
                 removal_policy=policy,
             )
-            self.database.add_consumer(JOB_API_DATABASE)
+            for name in consumers:
+                self.database.add_consumer(name)
 
     def _data_bucket(
         self, construct_id: str, log_prefix: str, config: StageConfig, access_logs: s3.IBucket | None

@@ -55,12 +55,13 @@ from platform_config.contract import (
     MESH_INJECT,
     PROMETHEUS_SERVICE_ACCOUNT,
 )
-from platform_config.mlflow import PostgresDatabase
+from platform_config.mlflow import DATABASE as MLFLOW_DATABASE
 from platform_config.model import StageConfig
 from platform_constructs import operators
 from platform_constructs.helm import Release, install
 from platform_constructs.nag import acknowledge
 from platform_constructs.platform_jobs import attach
+from platform_constructs.postgres import PlatformDatabase
 from platform_constructs.secret_sync import SecretSync
 from platform_constructs.workload_identity import irsa_role
 from stacks.storage_stack import bucket_arn_export, model_bucket_arn_export
@@ -75,7 +76,7 @@ def workload_namespaces(config: StageConfig) -> list[str]:
         ns.NATS: workloads.nats.enabled,
         ns.INFERENCE: workloads.triton.enabled,
         ns.DYNAMO: workloads.dynamo.enabled,
-        ns.PLATFORM_SECRETS: bool(secret_targets(config)),
+        ns.PLATFORM_SECRETS: needs_secret_sync(config),
         ns.LINKERD: workloads.linkerd.enabled,
         ns.MINIO: workloads.minio.enabled,
         ns.KUEUE: bool(teams),
@@ -140,13 +141,7 @@ def network_policies(config: StageConfig, namespaces: list[str]) -> NetworkPolic
         services=protected_services(config) + team_services(config) + minio_clients(config),
         training_namespaces=list(config.tenancy.namespaces) if config.workloads.training.enabled else [],
         ray_namespaces=list(config.tenancy.namespaces) if config.workloads.ray.enabled else [],
-        database_ports=mlflow_database_ports(config),
     )  # fmt: skip
-
-
-def mlflow_database_ports(config: StageConfig) -> list[int]:
-    mlflow = config.workloads.mlflow
-    return [mlflow.database.port] if mlflow.enabled and mlflow.database else []
 
 
 def team_services(config: StageConfig) -> list[ProtectedService]:
@@ -167,7 +162,9 @@ def team_services(config: StageConfig) -> list[ProtectedService]:
 def protected_services(config: StageConfig) -> list[ProtectedService]:
     """The mesh-protected endpoints of the enabled components, with their allowed clients.
     Prometheus (itself meshed when Linkerd is on) may always scrape the Dynamo frontends,
-    whose metrics share the API port."""
+    whose metrics share the API port: a scraper, not a client, so that NetworkPolicy admits
+    its pods by their own scrape rule and not the whole ``monitoring`` namespace (Grafana,
+    Alloy), as the LLM servers do."""
     workloads, linkerd = config.workloads, config.workloads.linkerd
     services = []
     if workloads.triton.enabled:
@@ -180,16 +177,22 @@ def protected_services(config: StageConfig) -> list[ProtectedService]:
             )
         )  # fmt: skip
     if workloads.dynamo.enabled:
-        scraper = [f"{ns.MONITORING}/{PROMETHEUS_SERVICE_ACCOUNT}"]
         services.append(
             ProtectedService(
                 name="dynamo-frontend", namespace=ns.DYNAMO, pod_labels=FRONTEND_LABEL,
                 ports=(ProtectedPort("dynamo-frontend-http", FRONTEND_PORT, "HTTP/1"),),
-                clients=tuple(linkerd.dynamo_clients + (scraper if workloads.observability.enabled else [])),
+                clients=tuple(linkerd.dynamo_clients), scrapers=prometheus_identity(config),
             )
         )  # fmt: skip
     services += llm_services(config)
     return services
+
+
+def prometheus_identity(config: StageConfig) -> tuple[str, ...]:
+    """Prometheus's service account, the scraper of the endpoints whose metrics share the API
+    port, when the stage runs it."""
+    enabled = config.workloads.observability.enabled
+    return (f"{ns.MONITORING}/{PROMETHEUS_SERVICE_ACCOUNT}",) if enabled else ()
 
 
 def llm_services(config: StageConfig) -> list[ProtectedService]:
@@ -201,10 +204,7 @@ def llm_services(config: StageConfig) -> list[ProtectedService]:
     unauthenticated in-cluster callers, and its NetworkPolicy (which admits only the client
     namespaces) is what keeps everyone else out. Other clients (``apps/...``) are meshed
     applications, held to their identities as Triton's are."""
-    teams = config.tenancy.namespaces
-    scraper = (
-        (f"{ns.MONITORING}/{PROMETHEUS_SERVICE_ACCOUNT}",) if config.workloads.observability.enabled else ()
-    )
+    teams, scraper = config.tenancy.namespaces, prometheus_identity(config)
     services = []
     for server in config.workloads.llm_servers:
         clients = tuple(server.clients)
@@ -235,8 +235,15 @@ def minio_clients(config: StageConfig) -> list[ProtectedService]:
     ]  # fmt: skip
 
 
-def secret_targets(config: StageConfig) -> list[dict[str, str]]:
-    """Every Kubernetes Secret a component reads, with the Secrets Manager ARN it comes from."""
+def needs_secret_sync(config: StageConfig) -> bool:
+    """Whether any component reads a synced Secret (MLflow's comes from a secret the stage
+    creates, whose ARN ``secret_targets`` only gets in the stack)."""
+    return bool(secret_targets(config)) or config.workloads.mlflow.enabled
+
+
+def secret_targets(config: StageConfig, mlflow_database_secret: str | None = None) -> list[dict[str, str]]:
+    """Every Kubernetes Secret a component reads, with the Secrets Manager ARN it comes from
+    (``mlflow_database_secret``: MLflow's login on the platform's PostgreSQL, a token)."""
     workloads = config.workloads
     wanted = [
         (workloads.observability.enabled, ns.MONITORING, GRAFANA_ADMIN_SECRET,
@@ -244,8 +251,7 @@ def secret_targets(config: StageConfig) -> list[dict[str, str]]:
         (workloads.dynamo.enabled, ns.DYNAMO, "hf-token", workloads.dynamo.hf_token_secret_arn),
         (workloads.minio.enabled, ns.MINIO, MINIO_ROOT_SECRET, workloads.minio.root_secret_arn),
         *((True, ns.LLM_SERVING, hf_token_secret(s), s.hf_token_secret_arn) for s in workloads.llm_servers),
-        (workloads.mlflow.enabled, ns.MLFLOW, operators.MLFLOW_DATABASE_SECRET,
-         workloads.mlflow.database.secret_arn if workloads.mlflow.database else None),
+        (workloads.mlflow.enabled, ns.MLFLOW, operators.MLFLOW_DATABASE_SECRET, mlflow_database_secret),
     ]  # fmt: skip
     return [
         {"namespace": ns, "name": name, "arn": arn} for enabled, ns, name, arn in wanted if enabled and arn
@@ -263,7 +269,7 @@ def watched_jobs(config: StageConfig) -> list[ScheduledJob]:
                 "docs/runbooks/ecr-token-refresh-failures.md",
             )
         )  # fmt: skip
-    if secret_targets(config):
+    if needs_secret_sync(config):
         jobs.append(
             ScheduledJob(
                 secret_sync.NAME, ns.PLATFORM_SECRETS, secret_sync.SCHEDULE,
@@ -309,12 +315,15 @@ class WorkloadsStack(Stack):
         model_bucket: s3.IBucket | None,
         backup_bucket: s3.IBucket | None = None,
         mlflow_bucket: s3.IBucket | None = None,
+        database: PlatformDatabase | None = None,
         owned_namespaces: list[str],
         nodes_ready: Construct,
         **kwargs,
     ) -> None:
         """``owned_namespaces`` are created by the cluster stack already; ``nodes_ready`` is
-        what Helm releases must follow (the CPU node group) so uninstalls still have nodes."""
+        what Helm releases must follow (the CPU node group) so uninstalls still have nodes;
+        ``database``: the platform's PostgreSQL, when the stage has one (MLflow's, the job
+        API's)."""
         super().__init__(scope, construct_id, **kwargs)
         self.config, self.cluster, self.nodes_ready = config, cluster, nodes_ready
         workloads = config.workloads
@@ -338,11 +347,21 @@ class WorkloadsStack(Stack):
         self.network_policies = attach(self, "NetworkPolicies", cluster, network_policies(config, namespaces))
         self.network_policies.node.add_dependency(self.namespaces)
 
+        # Pods use the EKS cluster security group (managed nodes carry it; no security groups for
+        # pods): one rule admits it to PostgreSQL for every consumer's pods (MLflow here, the
+        # job API's stack after this one); NetworkPolicy narrows 5432 to those pods.
+        self.database_ingress: Construct | None = None
+        if database is not None:
+            database.admit(cluster.cluster_security_group_id, "cluster pods", scope=self)
+            self.database_ingress = cast(Construct, self.node.find_child("PostgresFromClusterPods"))
+        mlflow_secret = database.consumers.get(MLFLOW_DATABASE) if database is not None else None
         self.secret_sync: SecretSync | None = None
-        if secret_targets(config):
+        if needs_secret_sync(config):
             self.secret_sync = SecretSync(
                 self, "SecretSync", cluster=cluster, namespace=ns.PLATFORM_SECRETS,
-                targets=secret_targets(config), namespaces_ready=self.namespaces,
+                targets=secret_targets(config, mlflow_secret.secret_arn if mlflow_secret else None),
+                namespaces_ready=self.namespaces,
+                keys=[database.key] if mlflow_secret is not None and database is not None else [],
             )  # fmt: skip
 
         self._tenancy()
@@ -390,8 +409,8 @@ class WorkloadsStack(Stack):
             self._example_agent()
         if backup_bucket is not None:  # exists exactly when workloads.velero is enabled
             self._velero(backup_bucket)
-        if mlflow_bucket is not None:  # exists exactly when workloads.mlflow is enabled
-            self._mlflow(mlflow_bucket)
+        if mlflow_bucket is not None and database is not None:  # both exist when mlflow is enabled
+            self._mlflow(mlflow_bucket, database)
         if meshed:
             self._manifest(
                 "MeshPolicy",
@@ -591,6 +610,7 @@ class WorkloadsStack(Stack):
         chart = VeleroChart(
             cdk8s.App(), "velero-backups", settings=self.config.workloads.velero, namespace=ns.VELERO,
             bucket=bucket.bucket_name, region=self.region, backed_up=backed_up_namespaces(self.config),
+            monitored=self.config.workloads.observability.enabled,
         )  # fmt: skip
         self._manifest("VeleroBackups", chart, release)
 
@@ -619,11 +639,11 @@ class WorkloadsStack(Stack):
             bucket.encryption_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         return role, export
 
-    def _mlflow(self, bucket: s3.IBucket) -> None:
+    def _mlflow(self, bucket: s3.IBucket, database: PlatformDatabase) -> None:
         """The server's IRSA role may read and write its artifact bucket only; the database login
-        arrives through the secret sync (the release follows it)."""
+        arrives through the secret sync, the security group rule admits its pods (the release
+        follows both)."""
         settings = self.config.workloads.mlflow
-        database = cast(PostgresDatabase, settings.database)  # required when enabled (model)
         role, export = self._bucket_role(
             "MlflowRole", bucket, service_account=operators.MLFLOW_SERVICE_ACCOUNT, namespace=ns.MLFLOW,
             description="MLflow tracking server: its artifact bucket",
@@ -636,11 +656,12 @@ class WorkloadsStack(Stack):
             f"AwsSolutions-IAM5[Resource::{export}/*]",
         )
         after: list[Construct] = [role] + ([self.secret_sync.manifest] if self.secret_sync else [])
+        after += [self.database_ingress] if self.database_ingress is not None else []
         self._release(
             "Mlflow",
             operators.mlflow(
-                replicas=settings.replicas, database=database, role_arn=role.role_arn,
-                bucket=bucket.bucket_name,
+                replicas=settings.replicas, database_host=database.cluster.cluster_endpoint.hostname,
+                role_arn=role.role_arn, bucket=bucket.bucket_name,
             ),
             *after,
         )  # fmt: skip

@@ -56,7 +56,9 @@ def test_on_in_dev_and_off_in_staging_and_prod(synth):
     for stage in ("staging", "prod"):
         assert not STAGES[stage].job_api.enabled
         assert "JobApi" not in synth.stacks[stage]
-        assert synth.resources(stage, "Storage", DB_CLUSTER) == {}
+        # the platform's PostgreSQL stays there for MLflow's login only (tests/test_mlflow.py)
+        has_database = bool(synth.resources(stage, "Storage", DB_CLUSTER))
+        assert has_database is STAGES[stage].workloads.mlflow.enabled
 
 
 # --- the database -------------------------------------------------------------------------------
@@ -90,20 +92,20 @@ def test_the_database_is_serverless_v2_encrypted_private_and_pauses_when_idle(sy
 
 def test_one_secret_per_consumer_each_encrypted_and_rotated(synth):
     secrets = synth.resources("dev", "Storage", "AWS::SecretsManager::Secret")
-    assert len(secrets) == 2  # the master's and the job API's
+    assert len(secrets) == 3  # the master's, the job API's and MLflow's (tests/test_mlflow.py)
     for secret in secrets.values():
         assert secret["Properties"]["KmsKeyId"]["Fn::GetAtt"][0].startswith("StorageKey")
     templates = [
         render(s["Properties"]["GenerateSecretString"]["SecretStringTemplate"]) for s in secrets.values()
     ]
     users = {json.loads(t)["username"]: json.loads(t) for t in templates}
-    assert set(users) == {"platform_admin", "job_api"}
-    assert users["job_api"]["dbname"] == "job_api"
+    assert set(users) == {"platform_admin", "job_api", "mlflow"}
+    assert users["job_api"]["dbname"] == "job_api" and users["mlflow"]["dbname"] == "mlflow"
     assert "masterarn" in users["job_api"]  # the multi-user rotation logs in as the master
     # host, port, engine are added by the attachment: the RDS-generated shape the service reads
-    assert len(synth.resources("dev", "Storage", "AWS::SecretsManager::SecretTargetAttachment")) == 2
+    assert len(synth.resources("dev", "Storage", "AWS::SecretsManager::SecretTargetAttachment")) == 3
     schedules = synth.resources("dev", "Storage", "AWS::SecretsManager::RotationSchedule")
-    assert len(schedules) == 2
+    assert len(schedules) == 3
     for schedule in schedules.values():
         assert schedule["Properties"]["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
     apps = synth.resources("dev", "Storage", "AWS::Serverless::Application")
@@ -114,7 +116,8 @@ def test_one_secret_per_consumer_each_encrypted_and_rotated(synth):
         ].rsplit("/", 1)[1]
         for a in apps.values()
     )
-    assert rotations == [
+    assert rotations == [  # one application per rotation: the two consumers', the master's
+        "SecretsManagerRDSPostgreSQLRotationMultiUser",
         "SecretsManagerRDSPostgreSQLRotationMultiUser",
         "SecretsManagerRDSPostgreSQLRotationSingleUser",
     ]
@@ -130,7 +133,11 @@ def cluster_id(synth) -> str:
 
 def test_each_consumers_login_is_created_before_its_rotation_runs(synth):
     resources = synth.template("dev", "Storage")["Resources"]
-    (login_id,) = [k for k, r in resources.items() if r["Type"] == "Custom::PostgresConsumer"]
+    (login_id,) = [
+        k
+        for k, r in resources.items()
+        if r["Type"] == "Custom::PostgresConsumer" and r["Properties"]["Consumer"] == "job_api"
+    ]
     props = resources[login_id]["Properties"]
     assert props["Consumer"] == "job_api"
     assert props["ConsumerSecretArn"] == {"Ref": "DatabaseJobApiSecretF4C5A994"}
@@ -160,7 +167,7 @@ def test_each_consumers_login_is_created_before_its_rotation_runs(synth):
     }  # fmt: skip
     assert "*" not in json.dumps([st["Resource"] for st in policy])
     (secrets,) = [st["Resource"] for st in policy if st["Action"] == "secretsmanager:GetSecretValue"]
-    assert len(secrets) == 2  # the master's (the Data API reads it as its caller) and the consumer's
+    assert len(secrets) == 3  # the master's (the Data API reads it as its caller) and each consumer's
 
 
 def _ingress(synth, stack: str) -> list[dict]:
@@ -174,7 +181,10 @@ def test_the_database_admits_only_its_rotation_functions_and_the_cluster_pods(sy
     ]
     db = db_group
     rules = [
-        r for stack in ("Storage", "JobApi") for r in _ingress(synth, stack) if db in json.dumps(r["GroupId"])
+        r
+        for stack in ("Storage", "Workloads", "JobApi")  # the cluster pods' rule: Workloads (MLflow's too)
+        for r in _ingress(synth, stack)
+        if db in json.dumps(r["GroupId"])
     ]
     # CDK's rule for the rotation functions names the cluster's port attribute, ours the number
     ports = {json.dumps(r[p]) for r in rules for p in ("FromPort", "ToPort")}
@@ -466,7 +476,10 @@ def test_the_load_balancer_is_destroyed_before_the_cluster_the_nodes_and_the_vpc
     assert balancers == [("JobApi", chart.API)]
 
 
-def test_inside_the_stack_the_service_goes_before_its_namespace_policies_roles_and_database_rule(synth):
+def test_inside_the_stack_the_service_goes_before_its_namespace_policies_and_roles(synth):
+    """The database rule that admits the cluster's pods is the Workloads stack's (MLflow's pods
+    need it too), which this stack depends on (tests/test_mlflow.py: one rule in all)."""
+    assert "Workloads" in _dependencies(synth)["JobApi"]
     resources = synth.template("dev", "JobApi")["Resources"]
     (service_id,) = [
         k
@@ -475,7 +488,7 @@ def test_inside_the_stack_the_service_goes_before_its_namespace_policies_roles_a
     ]
     after = set(resources[service_id]["DependsOn"])
     kinds = {resources[k]["Type"] for k in after}
-    assert {"AWS::EC2::SecurityGroupIngress", "AWS::IAM::Role", MANIFEST} <= kinds
+    assert {"AWS::IAM::Role", MANIFEST} <= kinds
     manifests = {k for k in after if resources[k]["Type"] == MANIFEST}
     names = {k.rstrip("0123456789ABCDEF") for k in manifests}
     assert {"Namespace", "NetworkPolicies"} <= names
@@ -510,12 +523,13 @@ def test_bad_settings_fail_with_one_clear_message(changes, message):
 
 
 def test_only_the_job_api_pods_reach_postgres_and_developers_reach_the_api(synth):
-    from tools.flow_matrix import JOB_API_ID, POSTGRES, stage_flows
+    from tools.flow_matrix import JOB_API_ID, MLFLOW_ID, POSTGRES, stage_flows
 
     flows = stage_flows({stack: t for (stage, stack), t in synth.templates.items() if stage == "dev"})
     c = flows.cluster
     to_db = [f for f in flows.required if f.port == POSTGRES]
-    assert {f.src.id for f in to_db} == {JOB_API_ID, "gpu-controlplane/job-dispatcher"}
+    # the database's consumers: the job API's two processes and MLflow's server (tests/test_mlflow.py)
+    assert {f.src.id for f in to_db} == {JOB_API_ID, "gpu-controlplane/job-dispatcher", MLFLOW_ID}
     assert all(c.check(f.src, f.dst, f.port.number) for f in to_db)
     (developers,) = [f for f in flows.required if f.dst.id == JOB_API_ID]
     assert c.check(developers.src, developers.dst, developers.port.number)

@@ -1,5 +1,6 @@
-"""MLflow (``workloads.mlflow``): PostgreSQL through a typed database interface whose login never
-enters a template, artifacts in a Storage-stack bucket that only the server's IRSA role may use,
+"""MLflow (``workloads.mlflow``): its own login and database on the platform's PostgreSQL
+(``platform_constructs/postgres.py``), whose secret never enters a template, artifacts in a
+Storage-stack bucket that only the server's IRSA role may use,
 no load balancer, and exactly the team namespaces (and Prometheus) reach it, asserted on the
 settings and the synthesized stages."""
 
@@ -11,9 +12,10 @@ import pytest
 
 from platform_config.loader import load_stages
 from platform_config.mlflow import MlflowSettings
-from stacks.workloads_stack import secret_targets
+from stacks.workloads_stack import needs_secret_sync, secret_targets
 from tests.test_config import error_of, stage_with
-from tests.test_workloads import depends_on, helm_values
+from tests.test_workloads import HELM, depends_on, resource
+from tools.assembly import render
 from tools.flow_matrix import StageFlows, stage_flows
 
 STAGES = {stage.name: stage for stage in load_stages()}
@@ -21,33 +23,55 @@ DEV = STAGES["dev"]
 ARTIFACT_BUCKET_ID = "MlflowArtifactBucket43798744"  # pinned: a new id would replace the bucket
 
 
-def test_a_database_is_required_and_its_login_is_a_secret_arn():
+def _intrinsic(value: dict) -> str:
+    """An intrinsic inside a rendered string, kept recognisable (no double quotes)."""
+    return json.dumps(value, sort_keys=True).replace('"', "'")
+
+
+def helm_values(synth, stage: str, release: str) -> dict:
+    _, chart = resource(synth, stage, release, HELM)
+    return json.loads(render(chart["Properties"]["Values"], _intrinsic))
+
+
+def test_the_database_is_the_platforms_not_a_setting():
     assert not MlflowSettings().enabled
-    assert "workloads.mlflow.database is required when mlflow is enabled" in error_of(
-        stage_with(**{"workloads.mlflow": {"enabled": True}})
+    # the placeholder interface is gone: naming a database by hand is refused, naming the key
+    assert "workloads.mlflow.database" in error_of(
+        stage_with(**{"workloads.mlflow.database": {"host": "db.example.com", "secret_arn": "x"}})
     )
-    bad_arn = stage_with(**{"workloads.mlflow.database.secret_arn": "username:password"})
-    assert "workloads.mlflow.database.secret_arn" in error_of(bad_arn)
-    assert "workloads.mlflow.database.port" in error_of(stage_with(**{"workloads.mlflow.database.port": 0}))
 
 
-def test_the_login_reaches_the_cluster_only_through_the_secret_sync():
-    database = DEV.workloads.mlflow.database
-    assert database is not None
-    assert {"namespace": "mlflow", "name": "mlflow-database", "arn": database.secret_arn} in secret_targets(
-        DEV
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_every_stage_with_mlflow_gets_its_own_login_and_database(synth, stage):
+    """staging and prod run no job API: the platform's PostgreSQL exists there for MLflow."""
+    logins = synth.resources(stage, "Storage", "Custom::PostgresConsumer").values()
+    consumers = {r["Properties"]["Consumer"] for r in logins}
+    assert "mlflow" in consumers
+    assert ("job_api" in consumers) is STAGES[stage].job_api.enabled
+
+
+def test_the_login_reaches_the_cluster_only_through_the_secret_sync(synth):
+    assert needs_secret_sync(DEV)
+    assert {"namespace": "mlflow", "name": "mlflow-database", "arn": "arn-token"} in secret_targets(
+        DEV, "arn-token"
     )
+    (policy,) = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for k, r in synth.resources("dev", "Workloads", "AWS::IAM::Policy").items()
+        if k.startswith("SecretSyncServiceAccountRole")
+    ]
+    reads = json.dumps([s["Resource"] for s in policy if s["Action"] == "secretsmanager:GetSecretValue"])
+    assert "dev-Storage:ExportsOutputRefDatabaseMlflowSecret" in reads  # the consumer's own secret
+    (decrypt,) = [s for s in policy if s["Action"] == "kms:Decrypt"]  # it is under the stage key
+    via = {"kms:ViaService": "secretsmanager.us-west-2.amazonaws.com"}
+    assert decrypt["Condition"] == {"StringEquals": via}
 
 
 def test_the_release_uses_postgres_the_synced_login_and_its_bucket(synth):
     values = helm_values(synth, "dev", "MlflowRelease")
     postgres = values["backendStore"]["postgres"]
-    assert postgres == {
-        "enabled": True,
-        "host": "platform-db.cluster-example.us-west-2.rds.amazonaws.com",
-        "port": 5432,
-        "database": "mlflow",
-    }
+    assert postgres["port"] == 5432 and postgres["database"] == "mlflow" and postgres["enabled"] is True
+    assert "DatabaseCluster" in postgres["host"] and "EndpointAddress" in postgres["host"]  # the writer
     assert values["backendStore"]["existingDatabaseSecret"]["name"] == "mlflow-database"
     assert values["backendStore"]["databaseMigration"] is True
     assert "password" not in json.dumps(postgres) and "user" not in postgres
@@ -59,7 +83,24 @@ def test_the_release_uses_postgres_the_synced_login_and_its_bucket(synth):
     assert values["service"]["type"] == "ClusterIP" and "ingress" not in values
     assert values["image"] == {"repository": "docker.io/burakince/mlflow", "tag": "3.15.1"}
     assert values["podSecurityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}  # restricted
-    assert {"SecretSyncManifest", "MlflowRole"} <= depends_on(synth, "dev", "MlflowRelease")
+    # the login is synced and the database admits the cluster's pods before the server starts
+    assert {"SecretSyncManifest", "MlflowRole", "PostgresFromClusterPods"} <= depends_on(
+        synth, "dev", "MlflowRelease"
+    )
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_one_security_group_rule_admits_the_cluster_pods_for_every_consumer(synth, stage):
+    rules = [
+        r["Properties"]
+        for name in ("Workloads", "JobApi")
+        if (stage, name) in synth.templates
+        for r in synth.resources(stage, name, "AWS::EC2::SecurityGroupIngress").values()
+        if "DatabaseSecurityGroup" in json.dumps(r["Properties"]["GroupId"])
+    ]
+    (rule,) = rules  # one, in Workloads (deployed first): a second identical rule would fail
+    assert rule["FromPort"] == rule["ToPort"] == 5432
+    assert "ClusterSecurityGroupId" in json.dumps(rule["SourceSecurityGroupId"])
 
 
 @pytest.mark.parametrize("stage", ["dev", "staging", "prod"])

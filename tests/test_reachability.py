@@ -745,3 +745,39 @@ def test_minio_clients_open_both_ends_and_nothing_else(clients, dev_reaches, tea
     minio = c.workload("minio/minio")
     assert c.allowed(c.workload("gpu-dev/dev"), minio, 9000) is dev_reaches
     assert c.allowed(c.workload("team-a/job"), minio, 9000) is team_reaches
+
+
+def test_the_api_server_reaches_metrics_server_and_it_reaches_the_kubelets(dev_flows):
+    """metrics-server is an APIService: the API server (an address in the VPC) calls it on the
+    EKS add-on's 10251, and it reads every kubelet on 10250. kube-system carries no platform
+    policy today; a default deny there (as someone hardening it might add) must show up here."""
+    c = dev_flows.cluster
+    metrics = c.workload("kube-system/metrics-server")
+    needed = [f for f in dev_flows.required if metrics in (f.src, f.dst) and f.why != "DNS"]
+    assert {(f.src.id, f.dst.id, f.port.number) for f in needed} == {
+        ("vpc", "kube-system/metrics-server", 10251),
+        ("kube-system/metrics-server", "vpc", 10250),
+    }
+    assert all(c.allowed(f.src, f.dst, f.port.number) for f in needed)
+    deny = NetworkPolicy.parse(
+        policy("""
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: kube-system}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+""")
+    )
+    hardened = Cluster(c.namespaces, c.workloads, (*c.policies, deny))
+    assert not any(hardened.allowed(f.src, f.dst, f.port.number) for f in needed)
+
+
+def test_grafana_alloy_and_loki_reach_no_dynamo_frontend_nor_llm_server_and_prometheus_does(dev_flows):
+    """Prometheus scrapes the Dynamo frontends and the LLM servers on their API port by a rule
+    of its own; the rest of ``monitoring`` is not a client and is denied both ways round."""
+    c = dev_flows.cluster
+    bystanders = [f for f in dev_flows.forbidden if f.why.startswith("not a client")]
+    assert {f.src.id for f in bystanders} == {"monitoring/grafana", "monitoring/alloy", "monitoring/loki"}
+    assert {"dynamo-system/qwen-agg-frontend", "llm-serving/qwen-vllm"} <= {f.dst.id for f in bystanders}
+    assert not [str(v) for f in bystanders if (v := c.check(f.src, f.dst, f.port.number))]
+    prometheus = c.workload("monitoring/prometheus")
+    assert all(c.allowed(prometheus, f.dst, f.port.number) for f in bystanders)

@@ -250,7 +250,7 @@ def test_managed_addons_with_iam(synth, stage):
         a["Properties"]["AddonName"]: a["Properties"]
         for a in synth.resources(stage, "Cluster", "AWS::EKS::Addon").values()
     }
-    assert sorted(addons) == sorted(versions.EKS_ADDONS)  # the six names: tests/test_versions.py
+    assert sorted(addons) == sorted(versions.EKS_ADDONS)  # the seven names: tests/test_versions.py
     assert json.loads(addons["vpc-cni"]["ConfigurationValues"]) == {"enableNetworkPolicy": "true"}
     assert "ServiceAccountRoleArn" in addons["vpc-cni"]
     associations = {

@@ -11,12 +11,12 @@ import json
 import cdk8s
 import pytest
 
-from k8s_charts.velero import LOCATION, VeleroChart, schedule_name
+from k8s_charts.velero import LOCATION, METRICS_PORT, VeleroChart, schedule_name
 from platform_config.loader import load_stages
 from platform_config.velero import VeleroSettings
 from stacks.workloads_stack import backed_up_namespaces
 from tests.test_config import error_of, stage_with
-from tests.test_workloads import depends_on, helm_values, objects
+from tests.test_workloads import depends_on, helm_values, objects, selectors_and_thresholds
 
 STAGES = {stage.name: stage for stage in load_stages()}
 BACKUP_BUCKET_ID = "BackupBucket26B8E51C"  # pinned: a new id would replace the bucket
@@ -116,3 +116,73 @@ def test_locations_and_schedules_are_applied_to_the_velero_namespace(synth):
     assert location["spec"]["objectStorage"]["bucket"]  # the Storage stack's bucket name
     schedules = {o["metadata"]["name"] for o in objects(synth, "dev", "Schedule")}
     assert schedules == {"nats-daily", "minio-daily", "mlflow-daily"}
+
+
+# Velero's server metrics the alerts read, as vmware-tanzu/velero pkg/metrics/metrics.go names
+# them (namespace "velero", label "schedule").
+FAILED, PARTIAL = "velero_backup_failure_total", "velero_backup_partial_failure_total"
+LAST_SUCCESS = "velero_backup_last_successful_timestamp"
+
+
+def _chart(monitored: bool) -> dict[tuple[str, str], dict]:
+    dev = STAGES["dev"]
+    chart = VeleroChart(
+        cdk8s.App(), "velero", settings=dev.workloads.velero, namespace="velero", bucket="b",
+        region="us-west-2", backed_up=backed_up_namespaces(dev), monitored=monitored,
+    )  # fmt: skip
+    return {(o["kind"], o["metadata"]["name"]): o for o in chart.to_json()}
+
+
+def test_without_prometheus_no_monitor_and_no_rules():
+    kinds = {kind for kind, _ in _chart(monitored=False)}
+    assert kinds == {"BackupStorageLocation", "VolumeSnapshotLocation", "Schedule"}
+
+
+def test_each_schedule_alerts_on_failure_partial_failure_and_no_success_within_its_period():
+    found = _chart(monitored=True)
+    monitor = found[("ServiceMonitor", "velero")]["spec"]
+    # the chart's metrics Service: labels of service.yaml, port http-monitoring -> 8085
+    assert monitor["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "velero", "app.kubernetes.io/instance": "velero",
+    }  # fmt: skip
+    assert [e["port"] for e in monitor["endpoints"]] == ["http-monitoring"] and METRICS_PORT == 8085
+    (group,) = found[("PrometheusRule", "velero-backups")]["spec"]["groups"]
+    by_schedule: dict[str, dict[str, dict]] = {}
+    for rule in group["rules"]:
+        selectors, thresholds = selectors_and_thresholds(rule["expr"])
+        schedules = {m["schedule"] for _, m in selectors if "schedule" in m}
+        (schedule,) = schedules
+        by_schedule.setdefault(schedule[1], {})[rule["alert"]] = (rule, selectors, thresholds)
+    assert set(by_schedule) == {"nats-daily", "minio-daily", "mlflow-daily"}
+    for alerts in by_schedule.values():
+        assert set(alerts) == {"VeleroBackupFailed", "VeleroBackupPartiallyFailed", "VeleroBackupMissing"}
+        failed, partial = alerts["VeleroBackupFailed"], alerts["VeleroBackupPartiallyFailed"]
+        assert {m for m, _ in failed[1]} == {FAILED} and failed[2] == {0.0}
+        assert {m for m, _ in partial[1]} == {PARTIAL} and partial[2] == {0.0}
+        # the failure window is the schedule's period plus the grace: 24 h + 1 h, in minutes
+        assert "[1500m]" in failed[0]["expr"] and failed[0]["labels"]["severity"] == "critical"
+        missing = alerts["VeleroBackupMissing"]
+        assert {m for m, _ in missing[1]} == {LAST_SUCCESS, "process_start_time_seconds"}
+        assert missing[2] == {25 * 3600.0}  # "0 3 * * *": one day between runs, plus an hour
+        assert "absent(" in missing[0]["expr"]  # a Schedule that never succeeded alerts too
+
+
+def test_a_weekly_schedule_waits_a_week():
+    from k8s_charts.velero import backup_alerts
+
+    missing = {a.name: a for a in backup_alerts("nats-weekly", "0 3 * * 0", "velero")}["VeleroBackupMissing"]
+    assert selectors_and_thresholds(missing.expr)[1] == {(7 * 24 + 1) * 3600.0}
+
+
+def test_the_stage_applies_the_rules_for_the_schedules_it_applies(synth):
+    schedules = {o["metadata"]["name"] for o in objects(synth, "dev", "Schedule")}
+    (rules,) = [o for o in objects(synth, "dev", "PrometheusRule") if o["metadata"]["name"] != "gpu-platform"]
+    assert rules["metadata"]["namespace"] == "velero"
+    watched = {
+        m["schedule"][1]
+        for rule in rules["spec"]["groups"][0]["rules"]
+        for _, m in selectors_and_thresholds(rule["expr"])[0]
+        if "schedule" in m
+    }
+    assert watched == schedules
+    assert any(o["metadata"]["name"] == "velero" for o in objects(synth, "dev", "ServiceMonitor"))

@@ -40,6 +40,7 @@ def test_eks_addons_pinned_to_builds_for_the_cluster_version():
         "aws-ebs-csi-driver",
         "aws-efs-csi-driver",
         "eks-pod-identity-agent",
+        "metrics-server",
     }
     for name, pin in versions.EKS_ADDONS.items():
         assert EKSBUILD.match(pin.version), (name, pin)
@@ -51,7 +52,7 @@ def test_eks_addons_pinned_to_builds_for_the_cluster_version():
 
 def test_every_synthesized_addon_carries_its_pin(synth):
     """Read back from the templates: no AWS::EKS::Addon without AddonVersion (EKS would pick
-    its default on the day), none that the versions module does not pin, all six installed."""
+    its default on the day), none that the versions module does not pin, all seven installed."""
     installed: dict[str, set] = {}
     for (stage, stack), template in synth.templates.items():
         for logical_id, resource in template.get("Resources", {}).items():

@@ -210,13 +210,17 @@ def test_grafana_admin_comes_from_the_synced_secret_and_no_credential_is_in_any_
             values = json.loads(render(chart["Properties"].get("Values", "{}")))
             assert not _passwords(values), (stage, stack)
     _, policy = resource(synth, "dev", "SecretSyncServiceAccountRoleDefaultPolicy", "AWS::IAM::Policy")
-    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-    assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert sorted(statement["Resource"]) == sorted({t["arn"] for t in targets})
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # the secrets, and the stage key MLflow's login (a Storage-stack secret) is encrypted with
+    assert {s["Action"] for s in statements} == {"secretsmanager:GetSecretValue", "kms:Decrypt"}
+    (read,) = [s for s in statements if s["Action"] == "secretsmanager:GetSecretValue"]
+    named = {t["arn"] for t in targets if t["arn"].startswith("arn:")}  # the stage file's ARNs
+    assert {r for r in read["Resource"] if isinstance(r, str)} == named
+    assert len(read["Resource"]) == len({t["arn"] for t in targets})  # and MLflow's, imported from Storage
 
 
 def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
-    (rules,) = objects(synth, "dev", "PrometheusRule")
+    (rules,) = [o for o in objects(synth, "dev", "PrometheusRule") if o["metadata"]["name"] == "gpu-platform"]
     alerts = {r["alert"] for group in rules["spec"]["groups"] for r in group["rules"]}
     assert {
         "GpuXidError",
@@ -239,8 +243,9 @@ def test_the_alerts_a_gpu_on_call_wants_are_installed(synth):
         "minio",
         "qwen-vllm",
         "qwen-tgi",
-        "nvidia-dcgm-exporter",
-    }  # the GPU Operator's exporter
+        "nvidia-dcgm-exporter",  # the GPU Operator's exporter
+        "velero",  # k8s_charts/velero.py, on the chart's metrics Service
+    }
 
 
 # The kube-state-metrics series the platform-job alerts may use, with their labels
@@ -282,7 +287,7 @@ def test_every_platform_cronjob_is_watched_by_its_real_name_and_schedule(synth, 
     ]
     cronjobs = [o for o in applied if o["kind"] == "CronJob"]
     assert {c["metadata"]["name"] for c in cronjobs} == {"ecr-token-refresh", "secret-sync"}
-    (rules,) = objects(synth, stage, "PrometheusRule")
+    (rules,) = [o for o in objects(synth, stage, "PrometheusRule") if o["metadata"]["name"] == "gpu-platform"]
     (group,) = [g for g in rules["spec"]["groups"] if g["name"] == "platform-jobs"]
     alerts = {rule["alert"]: rule for rule in group["rules"]}
     assert len(alerts) == 2 * len(cronjobs)

@@ -9,7 +9,8 @@ manifest of one stage's templates, plus the pods those manifests do not show:
   component's pod-template labels and the ports the operator adds (ai-dynamo/dynamo,
   deploy/operator/internal/dynamo/component_frontend.go and component_worker.go: a frontend
   gets ``http`` 8000, every other component ``system`` 9090 and ``nixl`` 19090);
-* CoreDNS (the EKS add-on, ``k8s-app: kube-dns``, 53 over UDP and TCP);
+* CoreDNS (the EKS add-on, ``k8s-app: kube-dns``, 53 over UDP and TCP), and metrics-server
+  when the stage installs its add-on (10251: the EKS build's port, not upstream's 10250);
 * a developer's pod, exactly as the reservations processor creates it
   (``reservations.dev_pod.pod_manifest`` with the stage's ``Policy`` read from the processor
   Lambda's environment), renamed ``dev-pod`` for the table;
@@ -40,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from k8s_charts import velero
 from k8s_charts.network_policies import JOBSET_NAME_LABEL, RAY_CLUSTER_LABEL, RAY_HEAD
 from k8s_charts.ray_clusters import CLIENT_PORT, DASHBOARD_PORT, GCS_PORT
 from k8s_charts.training import RDZV_PORT
@@ -48,7 +50,7 @@ from platform_config import versions
 from platform_config.contract import TEAM_LABEL
 from platform_config.job_api import POSTGRES_PORT
 from platform_config.namespaces import GPU_CONTROLPLANE
-from platform_config.versions import MLFLOW
+from platform_config.versions import MLFLOW, VELERO
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
 from reservations.policy import Policy
@@ -66,6 +68,7 @@ POSTGRES = ContainerPort(POSTGRES_PORT, "postgresql")
 JOB_API_ID = f"{GPU_CONTROLPLANE}/job-api"
 # The platform PostgreSQL's clients: the job API's processes and the MLflow server (its backend store).
 DATABASE_CLIENTS = (GPU_CONTROLPLANE, ns.MLFLOW)
+MLFLOW_ID = f"{ns.MLFLOW}/{MLFLOW.chart}"  # the mlflow chart's server pod (CHART_PODS)
 SAMPLE_RESERVATION = Reservation(
     reservation_id="00000000-0000-4000-8000-000000000000",
     user_id="alice",
@@ -91,12 +94,16 @@ class ChartPod:
     ports: tuple[ContainerPort, ...]
     webhooks: tuple[str, ...] = ()
     api_client: bool = False
+    # the port Prometheus scrapes through a ServiceMonitor on the chart's Service (which the
+    # templates do not show, so the scrape is listed here); "" when none
+    metrics: str = ""
 
     def workload(self, release: str, namespace: str) -> Workload:
         labels = {k: v.format(release=release, namespace=namespace) for k, v in self.labels.items()}
         return Workload(namespace, self.name, labels, self.ports, kind=f"Helm {self.chart}")
 
 
+MLFLOW_SERVER_PORT = ContainerPort(5000, "mlflow")
 CHART_PODS: tuple[ChartPod, ...] = (
     # prometheus-operator labels the pods of the Prometheus it runs (kube-prometheus-stack names
     # it <release>-prometheus); the container port is named by prometheusSpec.portName, which
@@ -139,7 +146,8 @@ CHART_PODS: tuple[ChartPod, ...] = (
         MLFLOW.chart,
         MLFLOW.chart,
         {"app.kubernetes.io/name": MLFLOW.chart, "app.kubernetes.io/instance": "{release}"},
-        (ContainerPort(5000, "mlflow"),),
+        (MLFLOW_SERVER_PORT,),
+        metrics=MLFLOW_SERVER_PORT.name,  # the chart's own ServiceMonitor (operators.mlflow_values)
     ),
     # alloy chart, alloy.selectorLabels; container port http-metrics (alloy.listenPort)
     ChartPod(
@@ -253,6 +261,15 @@ CHART_PODS: tuple[ChartPod, ...] = (
         api_client=True,
     ),
 )
+# velero chart, deployment.yaml's pod labels and its one container port (k8s_charts/velero.py
+# keeps the same facts for its ServiceMonitor and the NetworkPolicy's scrape rule)
+CHART_PODS += (
+    ChartPod(VELERO.chart, VELERO.chart,
+             {"name": VELERO.chart, "app.kubernetes.io/name": VELERO.chart,  # "name: velero", literal there
+              "app.kubernetes.io/instance": "{release}"},
+             (ContainerPort(velero.METRICS_PORT, velero.METRICS_PORT_NAME),),
+             metrics=velero.METRICS_PORT_NAME),
+)  # fmt: skip
 # The training controllers: the platform's policies in their namespaces select every pod, so
 # the labels play no part; the ports are their charts' webhook (Trainer, 9443) and metrics/HTTP
 # (KubeRay, service.port 8080) ports.
@@ -269,6 +286,17 @@ COREDNS = Workload(
     (ContainerPort(53, "dns", "UDP"), ContainerPort(53, "dns-tcp"), ContainerPort(9153, "metrics")),
     kind="EKS add-on",
 )
+# The EKS community add-on (the metrics-server chart's labels); it serves the Metrics API on
+# 10251 (AWS EKS User Guide, "metrics-server": the add-on is "pre-configured to use port 10251").
+METRICS_SERVER = Workload(
+    "kube-system",
+    "metrics-server",
+    {"app.kubernetes.io/name": "metrics-server"},
+    (ContainerPort(10251, "https"),),
+    kind="EKS add-on",
+)
+KUBELET = ContainerPort(10250, "kubelet")
+ADDON_TYPE = "AWS::EKS::Addon"
 # A team's own work (a training job, a notebook) as the matrix sees it: one pod per team
 # namespace with a service port, since the manifests hold no team workloads.
 TEAM_POD_PORTS = (ContainerPort(8080, "http"),)
@@ -329,6 +357,16 @@ def _helm_releases(templates: Mapping[str, dict]) -> list[tuple[str, str, str]]:
                 p = resource["Properties"]
                 releases.append((p["Chart"], p.get("Release", p["Chart"]), p.get("Namespace", "default")))
     return releases
+
+
+def _addons(templates: Mapping[str, dict]) -> set[str]:
+    """The names of the EKS add-ons the stage installs."""
+    return {
+        resource["Properties"]["AddonName"]
+        for template in templates.values()
+        for resource in template.get("Resources", {}).values()
+        if resource["Type"] == ADDON_TYPE
+    }
 
 
 def _dynamo_workloads(objects: list[dict]) -> list[Workload]:
@@ -462,6 +500,8 @@ def stage_flows(templates: Mapping[str, dict]) -> StageFlows:
     if (dev_pod := _dev_pod(templates)) is not None:
         objects.append(dev_pod)
     extra = [COREDNS, *_dynamo_workloads(objects), *_team_workloads(objects)]
+    if "metrics-server" in _addons(templates):
+        extra.append(METRICS_SERVER)
     for chart, release, namespace in _helm_releases(templates):
         extra += [pod.workload(release, namespace) for pod in CHART_PODS if pod.chart == chart]
     extra += _training_workloads(objects, {chart for chart, _, _ in _helm_releases(templates)})
@@ -495,8 +535,22 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
         if w is not dns
         for port in (dns.port("dns"), dns.port("dns-tcp"))
     ]
+    if has(METRICS_SERVER.id):
+        metrics = cluster.workload(METRICS_SERVER.id)
+        required += [
+            Flow(vpc, metrics, metrics.port("https"), "API server to the Metrics API (APIService)"),
+            Flow(metrics, vpc, KUBELET, "metrics-server reads the kubelets"),
+        ]
     if has("monitoring/prometheus"):
-        required += _scrape_flows(objects, cluster, cluster.workload("monitoring/prometheus"))
+        prometheus = cluster.workload("monitoring/prometheus")
+        required += _scrape_flows(objects, cluster, prometheus)
+        required += [
+            Flow(prometheus, w, w.port(pod.metrics), f"{pod.chart} metrics")
+            for pod in CHART_PODS
+            if pod.metrics
+            for w in cluster.workloads
+            if w.kind == f"Helm {pod.chart}" and w.name == pod.name
+        ]
     if has("nats/nats"):
         nats = cluster.workload("nats/nats")
         required.append(Flow(nats, nats, nats.port("cluster"), "JetStream cluster routes"))
@@ -530,8 +584,8 @@ def _required(flows: StageFlows, objects: list[dict]) -> list[Flow]:
             Flow(process, vpc, POSTGRES, "the platform's PostgreSQL"),
             Flow(process, internet, HTTPS, "Secrets Manager (no VPC endpoint)"),
         ]
-    for server in (w for w in cluster.workloads if w.namespace == ns.MLFLOW and w.kind == "Deployment"):
-        required.append(Flow(server, vpc, POSTGRES, "its backend store on PostgreSQL"))
+    if has(MLFLOW_ID):  # a Helm release's pod (kind "Helm mlflow"), not a Deployment of ours
+        required.append(Flow(cluster.workload(MLFLOW_ID), vpc, POSTGRES, "its backend store on PostgreSQL"))
     if has(JOB_API_ID):
         api = cluster.workload(JOB_API_ID)
         required.append(Flow(vpc, api, api.port("https"), "developers through the internal NLB"))
@@ -585,7 +639,7 @@ def _forbidden(flows: StageFlows) -> list[Flow]:
     MLflow) reach PostgreSQL (its security group admits the cluster's, so NetworkPolicy is what
     keeps other pods out)."""
     forbidden = []
-    if flows.has(JOB_API_ID):
+    if any(w.namespace in DATABASE_CLIENTS for w in flows.cluster.workloads):  # the stage has the database
         vpc = flows.endpoint("vpc")
         forbidden += [
             Flow(w, vpc, POSTGRES, "the platform's PostgreSQL")
@@ -601,6 +655,7 @@ def _forbidden(flows: StageFlows) -> list[Flow]:
             if w.namespace not in (dev.namespace, COREDNS.namespace)
             for port in w.ports
         ]
+    forbidden += _scrape_only(flows)
     teams = [w for w in flows.cluster.workloads if TEAM_LABEL in w.labels]
     jobs = [w for w in teams if w.kind in ("TrainJob", "RayCluster")]
     forbidden += [
@@ -618,6 +673,22 @@ def _forbidden(flows: StageFlows) -> list[Flow]:
         for port in b.ports
     ]
     return forbidden
+
+
+def _scrape_only(flows: StageFlows) -> list[Flow]:
+    """The endpoints whose metrics share the API port (the Dynamo frontends, the LLM servers)
+    admit Prometheus by a rule of its own: the rest of ``monitoring`` (Grafana, Alloy) is no
+    client of theirs."""
+    cluster = flows.cluster
+    served = [
+        (w, w.port("http"))
+        for w in cluster.workloads
+        if w.kind == "DynamoGraphDeployment" and w.ports == DYNAMO_FRONTEND_PORTS
+    ]
+    served += [(w, w.port("http")) for w in cluster.workloads if w.namespace == ns.LLM_SERVING]
+    bystanders = [w for w in cluster.workloads if w.namespace == ns.MONITORING and w.name != "prometheus"]
+    return [Flow(b, w, port, "not a client: monitoring's scrape rule is Prometheus's") for b in bystanders
+            for w, port in served]  # fmt: skip
 
 
 def templates_of_stage(out: Path, stage: str) -> dict[str, dict]:
