@@ -771,12 +771,14 @@ spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
     assert not any(hardened.allowed(f.src, f.dst, f.port.number) for f in needed)
 
 
-def test_grafana_alloy_and_loki_reach_no_dynamo_frontend_nor_llm_server_and_prometheus_does(dev_flows):
+def test_the_rest_of_monitoring_reaches_no_dynamo_frontend_nor_llm_server_and_prometheus_does(dev_flows):
     """Prometheus scrapes the Dynamo frontends and the LLM servers on their API port by a rule
     of its own; the rest of ``monitoring`` is not a client and is denied both ways round."""
     c = dev_flows.cluster
     bystanders = [f for f in dev_flows.forbidden if f.why.startswith("not a client")]
-    assert {f.src.id for f in bystanders} == {"monitoring/grafana", "monitoring/alloy", "monitoring/loki"}
+    assert {f.src.id for f in bystanders} == {
+        "monitoring/grafana", "monitoring/alloy", "monitoring/loki", "monitoring/prometheus-operator",
+    }  # fmt: skip
     assert {"dynamo-system/qwen-agg-frontend", "llm-serving/qwen-vllm"} <= {f.dst.id for f in bystanders}
     assert not [str(v) for f in bystanders if (v := c.check(f.src, f.dst, f.port.number))]
     prometheus = c.workload("monitoring/prometheus")
