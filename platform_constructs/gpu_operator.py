@@ -12,6 +12,10 @@ the operator installs neither. What it runs on GPU nodes:
   node when the GPU needs it (``WITH_REBOOT``: cloud nodes come back);
 - node feature discovery and GPU feature discovery (the ``nvidia.com/gpu.present`` label the
   operands are placed by, ``nvidia.com/mig.capable``, ``nvidia.com/gpu.product``);
+- the startup-taint remover (``k8s_charts/gpu_ready.py``), not the operator's but beside it:
+  GPU nodes register with ``gpuplatform.io/gpu-not-ready``, which every operand above
+  tolerates and which is removed once the node advertises its GPUs and its MIG layout is
+  applied, so GPU pods never land on a node that cannot serve them yet;
 - the DCGM exporter: the only one in the platform. It is the operator's because the MIG
   manager stops the operator's GPU clients before it changes a layout; a separately
   installed exporter would hold the GPU open and the change would fail.
@@ -24,22 +28,40 @@ pool's ``sharing`` becomes those settings (``bottlerocket_settings``).
 
 from __future__ import annotations
 
+import cdk8s
 import yaml
 from aws_cdk import Duration
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
-from platform_config.contract import EFA_LABEL, GPU_TAINT_KEY, POOL_LABEL
+from k8s_charts.gpu_ready import GpuReadyChart
+from platform_config.contract import EFA_LABEL, GPU_STARTUP_TAINT_KEY, GPU_TAINT_KEY, POOL_LABEL
 from platform_config.gpu_node_config import GpuPool, device_plugin_config, mig_parted_config
 from platform_config.gpu_sharing import SharingSettings
 from platform_config.model import CPU_POOL, AmiFamily, StageConfig
 from platform_config.namespaces import GPU_OPERATOR as GPU_OPERATOR_NAMESPACE
 from platform_config.versions import EFA_DEVICE_PLUGIN, GPU_OPERATOR
 from platform_constructs.helm import pinned_chart
+from platform_constructs.platform_jobs import attach, platform_jobs_image
 
 DEVICE_PLUGIN_CONFIG_MAP = "platform-device-plugin-configs"
 MIG_CONFIG_MAP = "platform-mig-configs"
-GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+# Every operand on GPU nodes runs before the node is ready for GPU pods (it is what makes it
+# ready), so it tolerates the startup taint as well as the GPU taint.
+GPU_NODE_TOLERATIONS = [
+    {"key": key, "operator": "Exists", "effect": "NoSchedule"}
+    for key in (GPU_TAINT_KEY, GPU_STARTUP_TAINT_KEY)
+]
+# The NFD worker runs on every node, control planes included (the chart's default toleration).
+NFD_WORKER_TOLERATIONS = [
+    {
+        "key": "node-role.kubernetes.io/control-plane",
+        "operator": "Equal",
+        "value": "",
+        "effect": "NoSchedule",
+    },
+    *GPU_NODE_TOLERATIONS,
+]
 CPU_PLACEMENT = {"nodeSelector": {POOL_LABEL: CPU_POOL}}
 
 
@@ -54,8 +76,12 @@ def gpu_operator_values(config: StageConfig) -> dict:
     plugin_configs = {s.device_plugin_config: device_plugin_config(s) for s in [SharingSettings(), *sharings]}
     return {
         "operator": {**CPU_PLACEMENT},
-        "node-feature-discovery": {"master": {**CPU_PLACEMENT}, "gc": {**CPU_PLACEMENT}},
-        "daemonsets": {"tolerations": [GPU_TOLERATION]},
+        "node-feature-discovery": {
+            "master": {**CPU_PLACEMENT},
+            "gc": {**CPU_PLACEMENT},
+            "worker": {"tolerations": NFD_WORKER_TOLERATIONS},
+        },
+        "daemonsets": {"tolerations": GPU_NODE_TOLERATIONS},
         # Pre-installed on the EKS NVIDIA AMIs; CDI specs would come from the operator's toolkit.
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
@@ -105,6 +131,17 @@ class GpuNodeSoftware(Construct):
                 wait=False,
                 timeout=Duration.minutes(10),
             )
+            # Removes the startup taint the GPU pools' nodes register with, once ready.
+            image = platform_jobs_image(self, "Image")
+            chart = GpuReadyChart(
+                cdk8s.App(),
+                "gpu-ready",
+                namespace=GPU_OPERATOR_NAMESPACE,
+                image=image.image_uri,
+                gpu_pools=list(config.gpu_pool_capacity()),
+            )
+            self.ready = attach(self, "GpuReady", cluster, chart)
+            self.ready.node.add_dependency(self.operator)
         self.efa: eks.HelmChart | None = None
         if config.needs_efa:
             self.efa = pinned_chart(
@@ -113,7 +150,7 @@ class GpuNodeSoftware(Construct):
                 cluster=cluster,
                 pin=EFA_DEVICE_PLUGIN,
                 namespace="kube-system",
-                values={"nodeSelector": {EFA_LABEL: "true"}, "tolerations": [GPU_TOLERATION]},
+                values={"nodeSelector": {EFA_LABEL: "true"}, "tolerations": GPU_NODE_TOLERATIONS},
                 wait=False,
                 timeout=Duration.minutes(5),
             )
