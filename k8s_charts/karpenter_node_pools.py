@@ -20,6 +20,8 @@ from k8s_charts.imports.karpenter_sh_nodepools.sh import karpenter as kpool
 from platform_config.contract import (
     AMI_FAMILY_LABEL,
     EFA_LABEL,
+    GPU_STARTUP_TAINT_KEY,
+    GPU_STARTUP_TAINT_VALUE,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
     KARPENTER_DISCOVERY_TAG,
@@ -99,9 +101,18 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                         effect=kpool.NodePoolSpecTemplateSpecTaintsEffect.NO_SCHEDULE,
                     )
                 ]
+                # Karpenter counts the node initialized only once its startup taints are gone.
+                startup_taints: list[kpool.NodePoolSpecTemplateSpecStartupTaints] | None = [
+                    kpool.NodePoolSpecTemplateSpecStartupTaints(
+                        key=GPU_STARTUP_TAINT_KEY,
+                        value=GPU_STARTUP_TAINT_VALUE,
+                        effect=kpool.NodePoolSpecTemplateSpecStartupTaintsEffect.NO_SCHEDULE,
+                    )
+                ]
             else:
                 limit = {"cpu": kpool.NodePoolSpecLimits.from_number(cast(int, pool.vcpus_limit))}
                 taints = None
+                startup_taints = None
             kpool.NodePool(
                 self,
                 f"nodepool-{pool.name}",
@@ -117,6 +128,7 @@ class KarpenterNodePoolsChart(cdk8s.Chart):
                             ),
                             expire_after=pool.expire_after,
                             taints=taints,
+                            startup_taints=startup_taints,
                             requirements=[
                                 _requirement(
                                     "node.kubernetes.io/instance-type", pool.instance_types_in(region)

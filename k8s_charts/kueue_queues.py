@@ -89,8 +89,9 @@ def cluster_queue_spec(team: TeamSettings, capacity: dict[str, PoolCapacity]) ->
                         "resources": [
                             {
                                 "name": resource,
-                                "nominalQuota": team.gpu_quota.get(pool, 0)
-                                * capacity[pool].per_gpu.get(resource, 0),
+                                "nominalQuota": capacity[pool]
+                                .units_of(team.gpu_quota.get(pool, 0))
+                                .get(resource, 0),
                             }
                             for resource in resources
                         ],

@@ -39,8 +39,11 @@ AMI_FAMILY_LABEL = f"{LABEL_DOMAIN}/ami-family"
 # GPU nodes carry this taint; only pods that ask for GPUs tolerate it.
 GPU_TAINT_KEY = "nvidia.com/gpu"
 GPU_TAINT_VALUE = "true"
-# What node agents that run on every GPU node tolerate (device plugins, the DCGM exporter).
-GPU_TOLERATION = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
+# ... and start with this one, which the GPU readiness DaemonSet (k8s_charts/gpu_ready.py)
+# removes once the node advertises its GPUs and its MIG layout is applied. The GPU Operator's
+# operands and the EFA device plugin tolerate it; nothing else does.
+GPU_STARTUP_TAINT_KEY = f"{LABEL_DOMAIN}/gpu-not-ready"
+GPU_STARTUP_TAINT_VALUE = "true"
 
 # --- Extended resources the device plugins advertise ------------------------------------------
 

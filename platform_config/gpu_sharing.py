@@ -179,6 +179,10 @@ class PoolCapacity:
     def per_gpu(self) -> dict[str, int]:
         return self.sharing.per_gpu()
 
+    def units_of(self, gpus: int) -> dict[str, int]:
+        """What ``gpus`` physical GPUs of the pool advertise: a team's quota in resources."""
+        return {resource: gpus * count for resource, count in self.per_gpu.items()}
+
     @property
     def unit(self) -> str:
         """The resource one serving replica requests here (see ``SharingSettings.unit_resource``)."""

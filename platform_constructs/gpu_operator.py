@@ -12,6 +12,10 @@ the operator installs neither. What it runs on GPU nodes:
   node when the GPU needs it (``WITH_REBOOT``: cloud nodes come back);
 - node feature discovery and GPU feature discovery (the ``nvidia.com/gpu.present`` label the
   operands are placed by, ``nvidia.com/mig.capable``, ``nvidia.com/gpu.product``);
+- the startup-taint remover (``k8s_charts/gpu_ready.py``), not the operator's but beside it:
+  GPU nodes register with ``gpuplatform.io/gpu-not-ready``, which every operand above
+  tolerates and which is removed once the node advertises its GPUs and its MIG layout is
+  applied, so GPU pods never land on a node that cannot serve them yet;
 - the DCGM exporter: the only one in the platform. It is the operator's because the MIG
   manager stops the operator's GPU clients before it changes a layout; a separately
   installed exporter would hold the GPU open and the change would fail.
@@ -27,12 +31,16 @@ like every operator's (``gpu_operator``, ``efa_device_plugin``).
 
 from __future__ import annotations
 
+import cdk8s
 from aws_cdk import aws_eks_v2 as eks
 from constructs import Construct
 
+from k8s_charts.gpu_ready import GpuReadyChart
 from platform_config.model import StageConfig
+from platform_config.namespaces import GPU_OPERATOR as GPU_OPERATOR_NAMESPACE
 from platform_constructs import operators
 from platform_constructs.helm import install
+from platform_constructs.platform_jobs import attach, platform_jobs_image
 
 
 class GpuNodeSoftware(Construct):
@@ -47,6 +55,17 @@ class GpuNodeSoftware(Construct):
             self.operator = install(
                 self, "GpuOperator", cluster=cluster, release=operators.gpu_operator(config)
             )
+            # Removes the startup taint the GPU pools' nodes register with, once ready.
+            image = platform_jobs_image(self, "Image")
+            chart = GpuReadyChart(
+                cdk8s.App(),
+                "gpu-ready",
+                namespace=GPU_OPERATOR_NAMESPACE,
+                image=image.image_uri,
+                gpu_pools=list(config.gpu_pool_capacity()),
+            )
+            self.ready = attach(self, "GpuReady", cluster, chart)
+            self.ready.node.add_dependency(self.operator)
         self.efa: eks.HelmChart | None = None
         if config.needs_efa:
             self.efa = install(self, "Efa", cluster=cluster, release=operators.efa_device_plugin())

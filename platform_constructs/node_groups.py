@@ -23,6 +23,8 @@ from platform_config.contract import (
     AMI_FAMILY_LABEL,
     EFA_LABEL,
     GPU_MODEL_LABEL,
+    GPU_STARTUP_TAINT_KEY,
+    GPU_STARTUP_TAINT_VALUE,
     GPU_TAINT_KEY,
     GPU_TAINT_VALUE,
     POOL_LABEL,
@@ -217,7 +219,11 @@ class GpuNodeGroup(Construct):
                 **node_labels(pool),
             },
             taints=[
-                eks.TaintSpec(effect=eks.TaintEffect.NO_SCHEDULE, key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE)
+                eks.TaintSpec(effect=eks.TaintEffect.NO_SCHEDULE, key=key, value=value)
+                for key, value in (
+                    (GPU_TAINT_KEY, GPU_TAINT_VALUE),
+                    (GPU_STARTUP_TAINT_KEY, GPU_STARTUP_TAINT_VALUE),
+                )
             ],
             max_unavailable=1,
         )

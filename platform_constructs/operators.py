@@ -22,7 +22,8 @@ from platform_config.contract import (
     EFA_LABEL,
     EFA_RESOURCE,
     GPU_MODEL_LABEL,
-    GPU_TOLERATION,
+    GPU_STARTUP_TAINT_KEY,
+    GPU_TAINT_KEY,
     GRAFANA_ADMIN_SECRET,
     LOKI_PORT,
     MESH_INJECT,
@@ -405,6 +406,24 @@ DEVICE_PLUGIN_CONFIG_MAP = "platform-device-plugin-configs"
 MIG_CONFIG_MAP = "platform-mig-configs"
 
 
+# Every operand on GPU nodes runs before the node is ready for GPU pods (it is what makes it
+# ready, k8s_charts/gpu_ready.py), so it tolerates the startup taint as well as the GPU taint.
+GPU_NODE_TOLERATIONS = [
+    {"key": key, "operator": "Exists", "effect": "NoSchedule"}
+    for key in (GPU_TAINT_KEY, GPU_STARTUP_TAINT_KEY)
+]
+# The NFD worker runs on every node, control planes included (the chart's default toleration).
+NFD_WORKER_TOLERATIONS = [
+    {
+        "key": "node-role.kubernetes.io/control-plane",
+        "operator": "Equal",
+        "value": "",
+        "effect": "NoSchedule",
+    },
+    *GPU_NODE_TOLERATIONS,
+]
+
+
 def _al2023_pools(config: StageConfig) -> list[GpuPool]:
     pools: list[GpuPool] = [*config.gpu_pools, *config.karpenter.gpu_node_pools]
     return [p for p in pools if p.ami_family is AmiFamily.AL2023]
@@ -418,8 +437,12 @@ def gpu_operator(config: StageConfig) -> Release:
     plugin_configs = {s.device_plugin_config: device_plugin_config(s) for s in [SharingSettings(), *sharings]}
     values = {
         "operator": {**CPU_PLACEMENT},
-        "node-feature-discovery": {"master": {**CPU_PLACEMENT}, "gc": {**CPU_PLACEMENT}},
-        "daemonsets": {"tolerations": [GPU_TOLERATION]},
+        "node-feature-discovery": {
+            "master": {**CPU_PLACEMENT},
+            "gc": {**CPU_PLACEMENT},
+            "worker": {"tolerations": NFD_WORKER_TOLERATIONS},
+        },
+        "daemonsets": {"tolerations": GPU_NODE_TOLERATIONS},
         # Pre-installed on the EKS NVIDIA AMIs; CDI specs would come from the operator's toolkit.
         "driver": {"enabled": False},
         "toolkit": {"enabled": False},
@@ -453,7 +476,7 @@ def gpu_operator(config: StageConfig) -> Release:
 def efa_device_plugin() -> Release:
     """On EFA nodes, in ``kube-system`` as the chart's own default (AWS's node-level add-on
     convention; it is no namespace the platform owns)."""
-    values = {"nodeSelector": {EFA_LABEL: "true"}, "tolerations": [GPU_TOLERATION]}
+    values = {"nodeSelector": {EFA_LABEL: "true"}, "tolerations": GPU_NODE_TOLERATIONS}
     return Release(versions.EFA_DEVICE_PLUGIN, ns.KUBE_SYSTEM, values, wait=False, timeout_minutes=5)
 
 

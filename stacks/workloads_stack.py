@@ -448,7 +448,10 @@ class WorkloadsStack(Stack):
         """Priority classes and the team namespaces' quotas; with teams, Kueue (its controller
         on the CPU pool) and then the queues, which need the CRDs its chart installs."""
         tenancy = self.config.tenancy
-        self._manifest("Tenancy", TenancyChart(cdk8s.App(), "tenancy", settings=tenancy))
+        self._manifest(
+            "Tenancy",
+            TenancyChart(cdk8s.App(), "tenancy", settings=tenancy, capacity=self.config.gpu_pool_capacity()),
+        )
         if not tenancy.teams:
             return
         # Kueue's Job webhook sees every Job in the cluster (failurePolicy Fail): the secret

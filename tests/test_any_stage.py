@@ -149,7 +149,10 @@ def test_every_catalogued_type_is_a_managed_pool(templates, family):
             "gpuplatform.io/ami-family": family.value,
             **operator,
         }
-        assert group["Taints"] == [{"Effect": "NO_SCHEDULE", "Key": "nvidia.com/gpu", "Value": "true"}]
+        assert group["Taints"] == [
+            {"Effect": "NO_SCHEDULE", "Key": "nvidia.com/gpu", "Value": "true"},
+            {"Effect": "NO_SCHEDULE", "Key": "gpuplatform.io/gpu-not-ready", "Value": "true"},  # startup
+        ]
         volumes = {m["DeviceName"]: m["Ebs"] for m in launch["BlockDeviceMappings"]}
         data = "/dev/xvda" if family is AmiFamily.AL2023 else "/dev/xvdb"
         assert volumes[data]["VolumeSize"] == 300, instance_type

@@ -1,12 +1,14 @@
 """One capacity function: what a pool advertises per node comes from the model
 (``StageConfig.gpu_pool_capacity``), and the synth summary, the cost report, the reservations
-policy and Kueue's quotas all show the same numbers."""
+policy, Kueue's quotas and the team namespaces' ResourceQuotas all show the same numbers."""
 
 from __future__ import annotations
 
+import cdk8s
 import pytest
 
 from k8s_charts.kueue_queues import cluster_queue_spec
+from k8s_charts.tenancy import TenancyChart
 from platform_config.loader import parse_stage
 from stacks.nodes_stack import gpu_capacity
 from stacks.reservations_stack import reservation_policy
@@ -85,6 +87,16 @@ def test_summary_cost_reservations_and_kueue_read_the_same_capacity():
         "ts": {"nvidia.com/gpu": 4 * 3, "nvidia.com/mig-2g.10gb": 0, "nvidia.com/mig-3g.20gb": 0},
         "mig": {"nvidia.com/gpu": 0, "nvidia.com/mig-2g.10gb": 2 * 2, "nvidia.com/mig-3g.20gb": 2 * 1},
     }
+
+    # 5. the team namespaces' ResourceQuota: the cohort's total of each resource Kueue counts,
+    # so that no pod Kueue admits is refused at creation, and no slice escapes the count
+    quota = TenancyChart(cdk8s.App(), "tenancy", settings=config.tenancy, capacity=capacity).to_json()
+    (hard,) = [o["spec"]["hard"] for o in quota if o["kind"] == "ResourceQuota"]
+    cohort = {r: sum(q[r] for q in quotas.values()) for r in gpus["coveredResources"]}
+    assert {k: v for k, v in hard.items() if k.startswith("requests.nvidia.com/")} == {
+        f"requests.{resource}": str(total) for resource, total in cohort.items()
+    }
+    assert cohort == {"nvidia.com/gpu": 12, "nvidia.com/mig-2g.10gb": 4, "nvidia.com/mig-3g.20gb": 2}
 
 
 def test_a_mixed_mig_pool_cannot_take_reservations():

@@ -118,7 +118,7 @@ def charts() -> dict[str, cdk8s.Chart]:
         "minio": MinioChart(
             app, "minio", settings=DEV.workloads.minio, namespace="minio", storage_class="gp3"
         ),
-        "tenancy": TenancyChart(app, "tenancy", settings=DEV.tenancy),
+        "tenancy": TenancyChart(app, "tenancy", settings=DEV.tenancy, capacity=DEV_POOLS),
         "kueue-queues": KueueQueuesChart(app, "kueue-queues", settings=DEV.tenancy, capacity=DEV_POOLS),
         "llm-servers": LlmServersChart(
             app, "llm-servers", servers=list(DEV.workloads.llm_servers), capacity=DEV_POOLS,

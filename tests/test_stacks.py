@@ -319,7 +319,10 @@ def test_gpu_groups_tainted_labelled_on_nvidia_ami(synth, stage):
         group = groups[pool.name]
         assert group["AmiType"] == "AL2023_x86_64_NVIDIA"
         assert group["InstanceTypes"] == [pool.instance_type]
-        assert group["Taints"] == [{"Effect": "NO_SCHEDULE", "Key": "nvidia.com/gpu", "Value": "true"}]
+        assert group["Taints"] == [
+            {"Effect": "NO_SCHEDULE", "Key": "nvidia.com/gpu", "Value": "true"},
+            {"Effect": "NO_SCHEDULE", "Key": "gpuplatform.io/gpu-not-ready", "Value": "true"},  # startup
+        ]
         assert group["Labels"]["gpuplatform.io/gpu-model"] == pool.gpu.gpu_model
         template = _launch_template(synth, stage, group)
         assert template["MetadataOptions"]["HttpTokens"] == "required"
@@ -441,7 +444,8 @@ def test_gpu_operator_and_efa_plugin_make_gpus_and_efa_schedulable(synth):
     # the EKS NVIDIA AMIs carry the driver and the container toolkit
     assert (values["driver"]["enabled"], values["toolkit"]["enabled"]) == (False, False)
     assert values["daemonsets"]["tolerations"] == [
-        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {"key": "gpuplatform.io/gpu-not-ready", "operator": "Exists", "effect": "NoSchedule"},
     ]
     assert {"name": "WITH_REBOOT", "value": "true"} in values["migManager"]["env"]
     efa = json.loads(literal(dev[EFA_DEVICE_PLUGIN.chart]["Values"]))

@@ -188,7 +188,8 @@ def gpu_taints(synth) -> list[dict]:
     ]
     taints = [taint for pool in pools for taint in pool["spec"]["template"]["spec"].get("taints", [])]
     for group in synth.resources("dev", "Nodes", "AWS::EKS::Nodegroup").values():
-        for taint in group["Properties"].get("Taints", []):
+        # the startup taint is gone before GPU pods may land (tests/test_gpu_ready.py)
+        for taint in [t for t in group["Properties"].get("Taints", []) if t["Key"] == GPU_TAINT_KEY]:
             effect = {"NO_SCHEDULE": "NoSchedule"}[taint["Effect"]]
             taints.append({"key": taint["Key"], "value": taint["Value"], "effect": effect})
     return taints
