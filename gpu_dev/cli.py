@@ -30,7 +30,7 @@ from gpu_dev import __version__, job_commands, render
 from gpu_dev.client import Platform
 from gpu_dev.config import KEYS, Config, resolve_region, resolve_stage
 from gpu_dev.errors import CliError, UsageError
-from reservations import messages, model
+from reservations import dev_pod, messages, model
 from reservations.model import ENDED, Reservation, Status, from_iso, to_iso
 from reservations.policy import GpuType, Policy, parameter_name
 
@@ -132,7 +132,10 @@ def validate_request(policy: Policy, gpu_type_name: str, gpu_count: int, hours: 
         offered = ", ".join(f"{t.name} ({t.gpu_model})" for t in policy.gpu_types)
         raise UsageError(f"unknown GPU type {gpu_type_name!r}; stage {policy.stage} offers: {offered}")
     gpu_type = policy.gpu_type(gpu_type_name)
-    allowed = sorted(c for c in policy.allowed_gpu_counts if c <= gpu_type.gpus_per_node)
+    multi_node = gpu_type.multi_node_refusal(gpu_count)
+    if gpu_count in policy.allowed_gpu_counts and multi_node is not None:
+        raise UsageError(f"--gpus {gpu_count} is not possible for {gpu_type.name}: {multi_node}")
+    allowed = policy.counts_for(gpu_type)
     if gpu_count not in allowed:
         choices = ", ".join(str(c) for c in allowed) or "none"
         largest = max(allowed, default=0)
@@ -403,11 +406,15 @@ def cmd_connect(ctx: Context, args: argparse.Namespace) -> int:
         elif record.failure_reason:
             detail = f" ({record.failure_reason})"
         raise CliError(f"reservation {sid} is {record.status}{detail}; it has no SSH command yet")
-    argv = shlex.split(record.ssh_command)
+    size = dev_pod.gang_size(record)
+    if not 0 <= args.node < size:
+        raise CliError(f"--node {args.node}: reservation {sid} has nodes 0 to {size - 1}")
+    command = str(dev_pod.member_ssh_command(record, args.node))
+    argv = shlex.split(command)
     if not argv or argv[0] != "ssh":
         raise CliError(f"the stored connection command of {sid} is not an ssh command; not running it")
     if args.print:
-        out(record.ssh_command)
+        out(command)
         return 0
     sys.stdout.flush()
     try:
@@ -451,7 +458,7 @@ def cmd_avail(ctx: Context, args: argparse.Namespace) -> int:
                     t.name: {
                         "gpu_model": t.gpu_model,
                         "gpus_per_node": t.gpus_per_node,
-                        "allowed_gpu_counts": [c for c in policy.allowed_gpu_counts if c <= t.gpus_per_node],
+                        "allowed_gpu_counts": policy.counts_for(t),
                         **types.get(t.name, {}),
                     }
                     for t in policy.gpu_types
@@ -635,6 +642,9 @@ def build_parser() -> argparse.ArgumentParser:
     connect = command("connect", "ssh into an active reservation", cmd_connect)
     connect.add_argument("id", help="reservation id, or a unique prefix of 8+ characters")
     connect.add_argument("--print", action="store_true", help="print the ssh command instead of running it")
+    connect.add_argument(
+        "--node", type=int, default=0, help="which node of a multi-node reservation (0 = rank 0, the default)"
+    )
 
     command("avail", "show free GPUs per type", cmd_avail, json_output=True)
     command("status", "show the stage, region, queues and processor health", cmd_status, json_output=True)

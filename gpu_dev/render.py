@@ -10,6 +10,7 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from reservations import dev_pod
 from reservations.model import ENDED, Reservation, Status, from_iso
 from reservations.policy import Policy
 
@@ -151,10 +152,14 @@ def reservation_detail(record: Reservation, now: datetime) -> str:
     if record.launched_at:
         lines.append(("Started", when(record.launched_at)))
     lines.append(("Expires", expires_text(record, now)))
-    if record.node_name:
+    if record.gang_nodes:
+        lines.append(("Nodes", ", ".join(f"{rank}: {n}" for rank, n in enumerate(record.gang_nodes))))
+    elif record.node_name:
         lines.append(("Node", record.node_name))
     if record.ssh_command and record.status in (Status.ACTIVE, Status.PREPARING):
-        lines.append(("SSH", record.ssh_command))
+        for rank in range(dev_pod.gang_size(record)):
+            label = f"SSH node {rank}" if record.gang_nodes else "SSH"
+            lines.append((label, str(dev_pod.member_ssh_command(record, rank))))
     if record.failure_reason:
         lines.append(("Reason", record.failure_reason))
     if record.extension_refusal:
@@ -199,7 +204,7 @@ def capacity(summary: dict[str, Any] | None, policy: Policy, now: datetime) -> s
             next_free_text = "now" if start <= now else f"{start.strftime('%H:%M UTC')} (in {in_})"
         else:
             next_free_text = "-"
-        largest = max((c for c in policy.allowed_gpu_counts if c <= gpu_type.gpus_per_node), default=0)
+        largest = max(policy.counts_for(gpu_type), default=0)
         rows.append(
             (
                 gpu_type.name,

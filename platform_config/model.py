@@ -629,6 +629,21 @@ class StageConfig(_Settings):
                     f"(sharing {managed[pool].sharing.mode}), but a dev server requests {GPU_RESOURCE}; "
                     "allowed: a pool with sharing none, time_slicing, mps or mig strategy single"
                 )
+            self._reservation_counts_fit(pool, managed[pool].efa)
+
+    def _reservation_counts_fit(self, pool: str, efa: bool) -> None:
+        """A count above one node is a gang of whole nodes, which needs EFA (README "GPU
+        developer servers", multi-node reservations)."""
+        capacity = self.gpu_pool_capacity()[pool]
+        per_node = capacity.per_node(capacity.instances[0])[GPU_RESOURCE]
+        for count in self.reservations.allowed_gpu_counts:
+            if count > per_node and (not efa or count % per_node):
+                why = "is not a whole number of nodes" if efa else "needs an EFA pool (gpu_pools[].efa)"
+                raise ValueError(
+                    f"reservations.allowed_gpu_counts: {count} GPUs is more than one {pool!r} node's "
+                    f"{per_node} and a multi-node reservation {why}; allowed on {pool!r}: counts up to "
+                    f"{per_node}" + (f" or multiples of {per_node}" if efa else "")
+                )
 
     def _azs_in_region(self) -> None:
         for zone in self.availability_zones:

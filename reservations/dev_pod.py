@@ -36,6 +36,16 @@ How the pod runs
     kubelet evicts the pod furthest beyond its request first. It tolerates the GPU taint and
     is bound (required node affinity) to the node the plan chose and to its pool.
 
+A multi-node reservation (a gang, ``record.gang_nodes``) has one such pod per node, rank r
+named ``gpu-dev-<uuid>-r`` (rank 0 keeps ``gpu-dev-<uuid>``), each holding its node's share of
+the GPUs and every EFA interface of its node type (``vpc.amazonaws.com/efa``). A headless
+Service ``gpu-dev-<uuid>-peers`` gives each pod a DNS name (:func:`peer_host`), and each is told
+the gang as environment: ``RANK`` and ``WORLD_SIZE`` (node rank and node count, as torchrun's
+``--node_rank``/``--nnodes`` want; also ``NODE_RANK``/``NNODES``), ``MASTER_ADDR`` (rank 0's
+name), ``MASTER_PORT`` and ``GPU_DEV_PEERS`` (every name, rank order). The NodePort Service
+selects rank 0 only; the others are reached through it (``ssh -J``) and from each other with the
+user's own key (agent forwarding), by the same sshd on 2222.
+
 Exceptions to the restricted pod security baseline (dev pods are user workstations, where
 users install packages and need a login daemon), in the ``dev`` container only:
   * runs as root (sshd must switch to the ``dev`` user; ``dev`` has sudo);
@@ -69,6 +79,10 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "gpu-dev-reservations"
 RESERVATION_LABEL = "gpu-dev.gpuplatform.io/reservation-id"
 USER_LABEL = "gpu-dev.gpuplatform.io/user"
+RANK_LABEL = "gpu-dev.gpuplatform.io/rank"  # gangs only
+GANG_LABEL = "gpu-dev.gpuplatform.io/gang"  # "true" on a gang's pods (network_policies admits peers)
+EFA_RESOURCE = "vpc.amazonaws.com/efa"
+MASTER_PORT = 29500
 WARNING_ANNOTATION = "gpu-dev.gpuplatform.io/warning"
 EXPIRES_ANNOTATION = "gpu-dev.gpuplatform.io/expires-at"
 ANNOTATIONS_DIR = "/etc/gpu-dev"
@@ -115,7 +129,8 @@ chown dev /home/dev && chmod 0755 /home/dev
 mkdir -p /run/sshd && chmod 0755 /run/sshd
 ssh-keygen -A >/dev/null
 {
-  env | grep -E '^(PATH|LD_LIBRARY_PATH|CUDA_[A-Z_]*|NVIDIA_[A-Z_]*|NCCL_[A-Z_]*|PYTHONPATH|CONDA_[A-Z_]*)=' \
+  env | grep -E -e '^(PATH|LD_LIBRARY_PATH|CUDA_[A-Z_]*|NVIDIA_[A-Z_]*|NCCL_[A-Z_]*|FI_[A-Z_]*|PYTHONPATH)=' \
+    -e '^(CONDA_[A-Z_]*|GPU_DEV_[A-Z_]*|RANK|WORLD_SIZE|NODE_RANK|NNODES|MASTER_ADDR|MASTER_PORT)=' \
     | sed -e "s/'/'\\\\''/g" -e "s/=\(.*\)/='\1'/" -e 's/^/export /'
   cat <<'EOF'
 if [ -r /etc/gpu-dev/annotations ]; then
@@ -141,6 +156,35 @@ def pod_name(reservation_id: str) -> str:
 
 def service_name(reservation_id: str) -> str:
     return f"{NAME_PREFIX}{reservation_id}"
+
+
+def member_pod_name(reservation_id: str, rank: int) -> str:
+    """The pod of one rank of a gang (rank 0 is the one-node name, :func:`pod_name`)."""
+    return pod_name(reservation_id) if rank == 0 else f"{pod_name(reservation_id)}-{rank}"
+
+
+def peers_service_name(reservation_id: str) -> str:
+    return f"{NAME_PREFIX}{reservation_id}-peers"
+
+
+def peer_host(reservation_id: str, rank: int, namespace: str) -> str:
+    """The in-cluster DNS name of a gang member (its hostname under the headless Service)."""
+    return f"{member_pod_name(reservation_id, rank)}.{peers_service_name(reservation_id)}.{namespace}.svc"
+
+
+def gang_size(record: Reservation) -> int:
+    return len(record.gang_nodes) or 1
+
+
+def pod_names(record: Reservation) -> list[str]:
+    """Every pod of ``record``, rank order (one for a one-node reservation)."""
+    return [member_pod_name(record.reservation_id, rank) for rank in range(gang_size(record))]
+
+
+def service_names(record: Reservation) -> list[str]:
+    """Every Service of ``record``: the NodePort one, and a gang's headless one."""
+    rid = record.reservation_id
+    return [service_name(rid)] + ([peers_service_name(rid)] if record.gang_nodes else [])
 
 
 def home_claim_name(user_id: str) -> str:
@@ -218,16 +262,81 @@ def service_manifest(record: Reservation, policy: Policy) -> dict[str, Any]:
             # The SSH command names the pod's own node, so traffic stays there and the
             # client's address is kept.
             "externalTrafficPolicy": "Local",
-            "selector": {RESERVATION_LABEL: record.reservation_id, MANAGED_BY_LABEL: MANAGED_BY},
+            "selector": {RESERVATION_LABEL: record.reservation_id, MANAGED_BY_LABEL: MANAGED_BY}
+            | ({RANK_LABEL: "0"} if record.gang_nodes else {}),
             "ports": [{"name": "ssh", "port": 22, "targetPort": SSH_PORT, "protocol": "TCP"}],
         },
     }
 
 
-def pod_manifest(record: Reservation, policy: Policy, node_name: str) -> dict[str, Any]:
+def peers_service_manifest(record: Reservation, policy: Policy) -> dict[str, Any]:
+    """A gang's headless Service: a DNS name per pod (hostname + subdomain), from the moment the
+    pod has an address (``publishNotReadyAddresses``), so a rendezvous need not wait for sshd."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": peers_service_name(record.reservation_id),
+            "namespace": policy.namespace,
+            "labels": labels(record),
+        },
+        "spec": {
+            "clusterIP": "None",
+            "publishNotReadyAddresses": True,
+            "selector": {RESERVATION_LABEL: record.reservation_id, MANAGED_BY_LABEL: MANAGED_BY},
+            "ports": [{"name": "ssh", "port": SSH_PORT, "targetPort": SSH_PORT, "protocol": "TCP"}],
+        },
+    }
+
+
+def member_ssh_command(record: Reservation, rank: int) -> str | None:
+    """The SSH command to rank ``rank`` of an active reservation: the stored one for rank 0,
+    a jump through rank 0's sshd to the member's name for the others. None before it is active
+    (no address yet) or for a rank it does not have."""
+    if not record.ssh_command or not 0 <= rank < gang_size(record):
+        return None
+    if rank == 0:
+        return record.ssh_command
+    host = peer_host(record.reservation_id, rank, record.namespace or "")
+    return f"ssh -A -J dev@{record.node_ip}:{record.node_port} -p {SSH_PORT} dev@{host}"
+
+
+def gang_env(record: Reservation, policy: Policy, rank: int) -> list[dict[str, str]]:
+    rid, size = record.reservation_id, gang_size(record)
+    hosts = [peer_host(rid, r, policy.namespace) for r in range(size)]
+    values = {
+        "RANK": rank,
+        "WORLD_SIZE": size,
+        "NODE_RANK": rank,
+        "NNODES": size,
+        "MASTER_ADDR": hosts[0],
+        "MASTER_PORT": MASTER_PORT,
+        "GPU_DEV_PEERS": ",".join(hosts),
+    }
+    return [{"name": name, "value": str(value)} for name, value in values.items()]
+
+
+def pod_manifest(record: Reservation, policy: Policy, node_name: str, rank: int = 0) -> dict[str, Any]:
+    """The dev pod of ``record`` on ``node_name`` (of gang rank ``rank``)."""
     check_image(policy.dev_image)
     check_github_user(record.github_user)
-    gpus = record.gpu_count
+    gpus = record.gpu_count // gang_size(record)
+    pod_labels = labels(record)
+    env = [
+        {"name": "GPU_DEV_RESERVATION_ID", "value": record.reservation_id},
+        {"name": "HOME", "value": "/home/dev"},
+    ]
+    requests: dict[str, str] = {GPU_RESOURCE: str(gpus)}
+    naming: dict[str, str] = {}
+    if record.gang_nodes:
+        pod_labels |= {RANK_LABEL: str(rank), GANG_LABEL: "true"}
+        env += gang_env(record, policy, rank)
+        efa = policy.gpu_type(record.gpu_type).efa_interfaces
+        requests[EFA_RESOURCE] = str(efa)
+        naming = {
+            "hostname": member_pod_name(record.reservation_id, rank),
+            "subdomain": peers_service_name(record.reservation_id),
+        }
     volumes = [
         {"name": "home", "persistentVolumeClaim": {"claimName": home_claim_name(record.user_id)}},
         {
@@ -280,12 +389,13 @@ def pod_manifest(record: Reservation, policy: Policy, node_name: str) -> dict[st
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": {
-            "name": pod_name(record.reservation_id),
+            "name": member_pod_name(record.reservation_id, rank),
             "namespace": policy.namespace,
-            "labels": labels(record),
+            "labels": pod_labels,
             "annotations": {WARNING_ANNOTATION: ""},
         },
         "spec": {
+            **naming,
             "restartPolicy": "Always",
             "automountServiceAccountToken": False,
             "enableServiceLinks": False,
@@ -329,17 +439,11 @@ def pod_manifest(record: Reservation, policy: Policy, node_name: str) -> dict[st
                     "imagePullPolicy": "IfNotPresent",
                     "command": ["/bin/bash", "-c", START_SSHD],
                     "ports": [{"name": "ssh", "containerPort": SSH_PORT, "protocol": "TCP"}],
-                    "env": [
-                        {"name": "GPU_DEV_RESERVATION_ID", "value": record.reservation_id},
-                        {"name": "HOME", "value": "/home/dev"},
-                    ],
+                    "env": env,
                     "resources": {
-                        "requests": {
-                            GPU_RESOURCE: str(gpus),
-                            "cpu": str(CPU_PER_GPU * gpus),
-                            "memory": f"{MEMORY_GIB_PER_GPU * gpus}Gi",
-                        },
-                        "limits": {GPU_RESOURCE: str(gpus)},
+                        "requests": requests
+                        | {"cpu": str(CPU_PER_GPU * gpus), "memory": f"{MEMORY_GIB_PER_GPU * gpus}Gi"},
+                        "limits": requests,
                     },
                     "readinessProbe": {
                         "tcpSocket": {"port": SSH_PORT},

@@ -121,11 +121,12 @@ def _warn(runtime: Runtime, record: Reservation, now: datetime, report: ExpiryRe
         return
     minutes_left = max(0, math.ceil(left.total_seconds() / 60))
     try:
-        runtime.kube.patch_pod_annotations(
-            runtime.policy.namespace,
-            dev_pod.pod_name(record.reservation_id),
-            {dev_pod.WARNING_ANNOTATION: warning_text(record, minutes_left)},
-        )
+        for name in dev_pod.pod_names(record):  # every pod of a gang
+            runtime.kube.patch_pod_annotations(
+                runtime.policy.namespace,
+                name,
+                {dev_pod.WARNING_ANNOTATION: warning_text(record, minutes_left)},
+            )
     except KubeUnavailable as exc:
         report.kube_errors.append(str(exc))
         return

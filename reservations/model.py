@@ -100,6 +100,8 @@ class Reservation:
     pod_name: str | None = None
     namespace: str | None = None
     node_name: str | None = None
+    # A multi-node reservation's nodes in rank order (``node_name`` is rank 0's); empty for one.
+    gang_nodes: list[str] = field(default_factory=list)
     node_ip: str | None = None
     node_port: int | None = None
     ssh_command: str | None = None
@@ -145,4 +147,5 @@ class Reservation:
         values["duration_hours"] = float(values["duration_hours"])
         values["warnings_sent"] = sorted(int(v) for v in values.get("warnings_sent", []))
         values["applied_messages"] = [str(v) for v in values.get("applied_messages", [])]
+        values["gang_nodes"] = [str(v) for v in values.get("gang_nodes", [])]
         return cls(**values)

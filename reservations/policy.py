@@ -23,6 +23,33 @@ class GpuType:
     name: str  # the pool name, e.g. "t4"; what users pass as --gpu-type
     gpu_model: str  # e.g. "T4", shown by `gpu-dev avail`
     gpus_per_node: int  # the largest request one dev pod can hold
+    # EFA interfaces of one node when the pool has EFA on (gpu_pools[].efa), else 0. Only an EFA
+    # pool takes a request larger than one node (a gang of whole nodes, README "Multi-node
+    # reservations"): without EFA, GPUs on two nodes talk over TCP at a fraction of the speed.
+    efa_interfaces: int = 0
+
+    def nodes_for(self, gpus: int) -> int:
+        """How many whole nodes ``gpus`` spans (1 for a request that fits on one)."""
+        return max(1, -(-gpus // self.gpus_per_node))
+
+    def multi_node_refusal(self, gpus: int) -> str | None:
+        """Why ``gpus`` cannot be a gang of whole nodes of this pool, or None (it fits on one
+        node, or it is a whole number of nodes of an EFA pool)."""
+        per_node = self.gpus_per_node
+        if gpus <= per_node:
+            return None
+        if not self.efa_interfaces:
+            return (
+                f"{gpus} GPUs spans {self.nodes_for(gpus)} {self.name} nodes ({per_node} GPUs each), and "
+                f"pool {self.name} has no EFA (gpu_pools[].efa is off), which a multi-node reservation "
+                f"needs; ask for at most {per_node}"
+            )
+        if gpus % per_node:
+            return (
+                f"{gpus} GPUs is not a whole number of {self.name} nodes ({per_node} GPUs each); a "
+                f"multi-node reservation takes whole nodes: ask for a multiple of {per_node}"
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -51,6 +78,11 @@ class Policy:
                 return gpu_type
         allowed = ", ".join(t.name for t in self.gpu_types)
         raise KeyError(f"unknown GPU type {name!r}; this stage offers: {allowed}")
+
+    def counts_for(self, gpu_type: GpuType) -> list[int]:
+        """The GPU counts a request for ``gpu_type`` may ask for: the stage's counts that fit
+        on one node, or that are whole nodes of an EFA pool."""
+        return sorted(c for c in self.allowed_gpu_counts if gpu_type.multi_node_refusal(c) is None)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))

@@ -380,11 +380,12 @@ def _extend(runtime: Runtime, message: messages.Extend, message_id: str) -> None
     updated = store.update(record, **changes)
     if updated.status == Status.ACTIVE:
         try:
-            runtime.kube.patch_pod_annotations(
-                runtime.policy.namespace,
-                dev_pod.pod_name(updated.reservation_id),
-                {dev_pod.WARNING_ANNOTATION: "", dev_pod.EXPIRES_ANNOTATION: updated.expires_at},
-            )
+            for name in dev_pod.pod_names(updated):
+                runtime.kube.patch_pod_annotations(
+                    runtime.policy.namespace,
+                    name,
+                    {dev_pod.WARNING_ANNOTATION: "", dev_pod.EXPIRES_ANNOTATION: updated.expires_at},
+                )
         except KubeError as exc:
             log.warning("could not clear the warning on %s: %s", updated.reservation_id, exc)
 
@@ -426,12 +427,15 @@ def end(
 
 
 def cleanup(runtime: Runtime, record: Reservation) -> bool:
-    """Delete the pod and service of an ended reservation (the home PVC stays); clear
-    ``cleanup_pending`` once both are gone. False if Kubernetes failed (retried later)."""
+    """Delete the pods and services of an ended reservation (every one of a gang; the home PVC
+    stays); clear ``cleanup_pending`` once all are gone. False if Kubernetes failed (retried
+    later)."""
     namespace = runtime.policy.namespace
     try:
-        runtime.kube.delete_pod(namespace, dev_pod.pod_name(record.reservation_id))
-        runtime.kube.delete_service(namespace, dev_pod.service_name(record.reservation_id))
+        for name in dev_pod.pod_names(record):
+            runtime.kube.delete_pod(namespace, name)
+        for name in dev_pod.service_names(record):
+            runtime.kube.delete_service(namespace, name)
     except KubeError as exc:
         log.warning("cleanup of %s failed, will be retried: %s", record.reservation_id, exc)
         return False
@@ -494,7 +498,7 @@ class _Pass:
         gpu_nodes = [n for n in gpu_nodes if n.pool in offered]
         self.addresses.update({n.name: n.address for n in gpu_nodes})
         nodes = [n.as_node() for n in gpu_nodes]
-        allocations = [self.allocation(record) for record in holding]
+        allocations = [a for record in holding for a in self.allocations(record)]
         held = {rid for ledger in self.ledgers.values() for rid in ledger.holds}
         # The index only FINDS queued requests; one it still shows queued after its start is
         # in the ledger (left out here), and any other stale entry fails its conditional write.
@@ -511,7 +515,7 @@ class _Pass:
             except StaleRecord:
                 pass
         started = self.start(plan.starts, by_id, {n.name: n for n in nodes})
-        allocations += [self.allocation(record) for record in started]
+        allocations += [a for record in started for a in self.allocations(record)]
         for record in started:
             self.create_objects(record)
         self.queued = by_id
@@ -547,7 +551,8 @@ class _Pass:
         cancel's cleanup must not survive its hold) and release the holds confirmed gone."""
         gone: dict[str, set[str]] = {}
         for rid, record in ended.items():
-            if cleanup(self.rt, record or _orphan(rid)):
+            hold = self.ledgers[holds[rid]].holds.get(rid)
+            if cleanup(self.rt, record or _orphan(rid, hold.gang if hold else ())):
                 gone.setdefault(holds[rid], set()).add(rid)
         for name, ids in sorted(gone.items()):
             try:
@@ -559,7 +564,8 @@ class _Pass:
         self, starts: list[scheduler.Start], queued: dict[str, Reservation], nodes: dict[str, scheduler.Node]
     ) -> list[Reservation]:
         """Write the plan's starts: records to ``preparing`` and their holds into the ledgers,
-        conditional on both as read. A start the ledger cannot hold is not made (the plan
+        conditional on both as read. A gang is one record and one hold naming all its nodes, so
+        it starts whole or not at all. A start the ledger cannot hold is not made (the plan
         was made from the same ledger, so this only guards against a planner bug)."""
         moves: list[tuple[Reservation, Hold, dict[str, Any]]] = []
         planned: dict[str, int] = {}
@@ -567,20 +573,24 @@ class _Pass:
             record = queued.pop(start.reservation_id, None)
             if record is None:
                 continue
-            node = nodes[start.node]
-            used = self.ledgers[node.gpu_type].held_on(node.name) + planned.get(node.name, 0)
-            if used + record.gpu_count > node.gpus:
+            names = start.gang or (start.node,)
+            each = record.gpu_count // len(names)
+            over = [
+                name
+                for name in names
+                if self.ledgers[record.gpu_type].held_on(name) + planned.get(name, 0) + each
+                > nodes[name].gpus
+            ]
+            if over or record.gpu_count != each * len(names):
                 log.error(
-                    "plan over-allocates %s (%d + %d > %d); start skipped",
-                    node.name,
-                    used,
-                    record.gpu_count,
-                    node.gpus,
+                    "plan over-allocates %s for %s; start skipped", over or names, record.reservation_id
                 )
                 continue
-            planned[node.name] = planned.get(node.name, 0) + record.gpu_count
+            for name in names:
+                planned[name] = planned.get(name, 0) + each
             changes = {
                 "node_name": start.node,
+                "gang_nodes": list(start.gang),
                 "preparing_since": to_iso(self.now),
                 "pod_name": dev_pod.pod_name(record.reservation_id),
                 "namespace": self.policy.namespace,
@@ -589,7 +599,7 @@ class _Pass:
                 "estimated_wait_minutes": None,
                 "last_queue_update": to_iso(self.now),
             }
-            moves.append((record, Hold(node=start.node, gpus=record.gpu_count), changes))
+            moves.append((record, Hold(node=start.node, gpus=each, gang=start.gang), changes))
         try:
             started, _stale, self.ledgers = self.store.start_many(moves, self.ledgers, self.lease)
         except (LeaseLost, LedgerMoved) as exc:
@@ -602,14 +612,21 @@ class _Pass:
         since = from_iso(record.preparing_since) if record.preparing_since else self.now
         timed_out = self.now - since >= timeout
         try:
-            pod = self.kube.read_pod(self.policy.namespace, dev_pod.pod_name(record.reservation_id))
-            if pod is None:
+            names = dev_pod.pod_names(record)
+            pods = [pod for name in names if (pod := self.kube.read_pod(self.policy.namespace, name))]
+            if len(pods) < len(names):
                 if timed_out:
                     return self.fail(
                         record, f"the pod was not created within {self.policy.ready_timeout_minutes} minutes"
                     )
                 return self.create_objects(record)
-            state, reason = dev_pod.pod_state(pod)
+            # A gang is as far as its slowest pod: failed if any failed, ready once all are.
+            states = [dev_pod.pod_state(pod) for pod in pods]
+            state, reason = next(
+                (s for s in states if s[0] == "failed"),
+                next((s for s in states if s[0] == "waiting"), states[0]),
+            )
+            pod = pods[0]
             if state == "failed":
                 return self.fail(record, f"the dev pod failed: {reason}")
             if state == "waiting":
@@ -650,15 +667,15 @@ class _Pass:
             expires_at=to_iso(expires),
             node_ip=address,
             node_port=int(ports[0]),
-            ssh_command=f"ssh -p {int(ports[0])} dev@{address}",
+            # A gang's user reaches the other pods from rank 0 with their own key: forward the agent.
+            ssh_command=f"ssh {'-A ' if record.gang_nodes else ''}-p {int(ports[0])} dev@{address}",
             node_name=node,
         )
         with contextlib.suppress(KubeError):  # informational only
-            self.kube.patch_pod_annotations(
-                namespace,
-                dev_pod.pod_name(record.reservation_id),
-                {dev_pod.EXPIRES_ANNOTATION: active.expires_at},
-            )
+            for name in dev_pod.pod_names(active):
+                self.kube.patch_pod_annotations(
+                    namespace, name, {dev_pod.EXPIRES_ANNOTATION: active.expires_at}
+                )
         self.report.activated.append(record.reservation_id)
         return active
 
@@ -672,14 +689,18 @@ class _Pass:
         """PVC, Service, Pod -- each idempotent. A failure leaves the record preparing; the next
         pass's check of the holders creates what is missing. Returns the record as it stands."""
         namespace = self.policy.namespace
+        nodes = record.gang_nodes or [str(record.node_name)]
         try:
-            pod = dev_pod.pod_manifest(record, self.policy, str(record.node_name))
+            pods = [dev_pod.pod_manifest(record, self.policy, node, rank) for rank, node in enumerate(nodes)]
         except dev_pod.InvalidRequest as exc:
             return self.fail(record, str(exc))
         try:
             self.kube.create_pvc(namespace, dev_pod.home_claim_manifest(record, self.policy))
             self.kube.create_service(namespace, dev_pod.service_manifest(record, self.policy))
-            self.kube.create_pod(namespace, pod)
+            if record.gang_nodes:
+                self.kube.create_service(namespace, dev_pod.peers_service_manifest(record, self.policy))
+            for pod in pods:
+                self.kube.create_pod(namespace, pod)
         except KubeError as exc:
             self._kube_error(exc)
             return record
@@ -713,25 +734,25 @@ class _Pass:
 
     # -- conversions ------------------------------------------------------------------------
 
-    def allocation(self, record: Reservation) -> scheduler.Allocation:
-        """The GPUs ``record`` holds, until it says it ends: ``expires_at`` when active, else
-        ``preparing_since + duration`` -- the same end the plan gave it when it started, so ETAs
-        do not move from one pass to the next. (The grace period is not added: an ETA is the
-        start the plan meets if reservations end when they say.) A reservation past its end
-        still holds its GPUs until the expiry pass has ended it, so never ends before
-        ``now + HELD_UNTIL_ENDED``: no start is planned on GPUs whose pod may still run."""
+    def allocations(self, record: Reservation) -> list[scheduler.Allocation]:
+        """The GPUs ``record`` holds (on each node of a gang), until it says it ends:
+        ``expires_at`` when active, else ``preparing_since + duration`` -- the same end the plan
+        gave it when it started, so ETAs do not move from one pass to the next. (The grace
+        period is not added: an ETA is the start the plan meets if reservations end when they
+        say.) A reservation past its end still holds its GPUs until the expiry pass has ended
+        it, so never ends before ``now + HELD_UNTIL_ENDED``: no start is planned on GPUs whose
+        pod may still run."""
         if record.status == Status.ACTIVE and record.expires_at:
             ends = from_iso(record.expires_at)
         else:
             since = from_iso(record.preparing_since) if record.preparing_since else self.now
             ends = since + timedelta(hours=record.duration_hours)
-        return scheduler.Allocation(
-            reservation_id=record.reservation_id,
-            user_id=record.user_id,
-            node=self.ledgers[record.gpu_type].holds[record.reservation_id].node,
-            gpus=self.ledgers[record.gpu_type].holds[record.reservation_id].gpus,
-            ends_at=max(ends, self.now + HELD_UNTIL_ENDED),
-        )
+        hold = self.ledgers[record.gpu_type].holds[record.reservation_id]
+        ends = max(ends, self.now + HELD_UNTIL_ENDED)
+        return [
+            scheduler.Allocation(record.reservation_id, record.user_id, node, hold.gpus, ends)
+            for node in hold.nodes
+        ]
 
     @staticmethod
     def request(record: Reservation) -> scheduler.Request:
@@ -745,9 +766,10 @@ class _Pass:
         )
 
 
-def _orphan(reservation_id: str) -> Reservation:
-    """A stand-in for a held reservation whose record is missing, to remove its objects by name."""
-    return Reservation(reservation_id, "", "", "", 0, 0.0, Status.FAILED, "")
+def _orphan(reservation_id: str, gang: tuple[str, ...] = ()) -> Reservation:
+    """A stand-in for a held reservation whose record is missing, to remove its objects by name
+    (a gang's from its hold)."""
+    return Reservation(reservation_id, "", "", "", 0, 0.0, Status.FAILED, "", gang_nodes=list(gang))
 
 
 def capacity_summary(

@@ -6,11 +6,14 @@ now, on which node, the ETA of every other one, and the requests it refuses.
 
 Rules
   * Capacity is per GPU type: the nodes given, each with its allocatable GPUs.
-  * One reservation is one dev pod on ONE node. A request for more GPUs than a node of its type
-    holds is refused with a reason, rather than spanning nodes: a dev pod cannot span nodes, and
-    a "4 + 4" reservation would be two machines the user has to stitch together. Requests for a
-    GPU count the stage does not offer, for longer than ``max_hours``, for an unknown type, or
-    for more GPUs than one user may hold are refused too.
+  * A reservation that fits on one node is one dev pod on ONE node. A larger one is a GANG of
+    whole nodes (``gpus / gpus_per_node`` of them, each pod holding a whole node) and only on an
+    EFA pool: its slot is the earliest time at which that many nodes are each wholly free for
+    its whole duration, and it starts on all of them at once or not at all (one :class:`Start`
+    naming every node). A count that is not whole nodes, or that spans nodes of a pool without
+    EFA, is refused with a reason (``GpuType.multi_node_refusal``). Requests for a GPU count the
+    stage does not offer, for longer than ``max_hours``, for an unknown type, or for more GPUs
+    than one user may hold are refused too.
   * Conservative backfill, per GPU type. The queue is walked in FIFO order (``created_at``, then
     ``reservation_id``); each request gets the earliest (time, node) slot where its GPUs fit on
     one node for its whole duration, given the running allocations (free at ``ends_at``) and the
@@ -88,7 +91,8 @@ class Request:
 @dataclass(frozen=True)
 class Start:
     reservation_id: str
-    node: str
+    node: str  # the node of the dev pod (of rank 0 for a gang)
+    gang: tuple[str, ...] = ()  # a gang's nodes in rank order (``gang[0] == node``); () for one node
 
 
 @dataclass(frozen=True)
@@ -117,15 +121,12 @@ def refusal_reason(request: Request, policy: Policy) -> str | None:
     names = [t.name for t in policy.gpu_types]
     if request.gpu_type not in names:
         return f"unknown GPU type {request.gpu_type!r}; this stage offers: {', '.join(names)}"
-    per_node = policy.gpu_type(request.gpu_type).gpus_per_node
     counts = ", ".join(str(c) for c in policy.allowed_gpu_counts)
     if request.gpus not in policy.allowed_gpu_counts:
         return f"{request.gpus} GPUs is not a count this stage offers; ask for one of {counts}"
-    if request.gpus > per_node:
-        return (
-            f"{request.gpu_type} nodes have {per_node} GPUs; a reservation fits on one node, "
-            f"so ask for at most {per_node}"
-        )
+    multi_node = policy.gpu_type(request.gpu_type).multi_node_refusal(request.gpus)
+    if multi_node is not None:
+        return multi_node
     if request.gpus > policy.max_gpus_per_user:
         return f"one user may hold at most {policy.max_gpus_per_user} GPUs; ask for fewer"
     if request.duration > timedelta(hours=policy.max_hours):
@@ -255,20 +256,29 @@ def plan(
         if user is None:
             user = _Steps(limit - user_held.get(request.user_id, 0), user_releases.get(request.user_id, []))
             users[request.user_id] = user
-        candidates = [entry for entry in by_type.get(request.gpu_type, ()) if entry[1] >= gpus]
-        found = _slot(candidates, user, gpus, duration, never)
+        per_node = policy.gpu_type(request.gpu_type).gpus_per_node
+        size = -(-gpus // per_node) if gpus > per_node else 1  # nodes; refusals made it whole
+        each = gpus // size
+        candidates = [entry for entry in by_type.get(request.gpu_type, ()) if entry[1] >= each]
+        if size == 1:
+            one = _slot(candidates, user, gpus, duration, never)
+            found = None if one is None else (one[0], (one[1],))
+        else:
+            found = _gang_slot(candidates, user, size, each, duration, never)
         if found is not None and found[0] == 0:
-            result.starts.append(Start(request.reservation_id, found[1]))
+            gang = found[1] if size > 1 else ()
+            result.starts.append(Start(request.reservation_id, found[1][0], gang))
         else:
             position = positions.get(request.gpu_type, 0) + 1
             positions[request.gpu_type] = position
             start_at = None if found is None else now + timedelta(microseconds=found[0])
             result.forecasts[request.reservation_id] = Forecast(
-                request.reservation_id, position, start_at, None if found is None else found[1]
+                request.reservation_id, position, start_at, None if found is None else found[1][0]
             )
         if found is not None:
-            slot, node_name = found
-            capacity[node_name].take(slot, slot + duration, gpus)
+            slot, names = found
+            for node_name in names:
+                capacity[node_name].take(slot, slot + duration, each)
             user.take(slot, slot + duration, gpus)
     return result
 
@@ -299,3 +309,27 @@ def _slot(
         if user_moment < 0:
             return None
         after = user_moment  # the user's own reservations free enough no earlier than this
+
+
+def _gang_slot(
+    candidates: list[tuple[str, int, _Steps]], user: _Steps, size: int, each: int, duration: int, never: int
+) -> tuple[int, tuple[str, ...]] | None:
+    """The earliest time at which ``size`` candidate nodes each have ``each`` GPUs free for
+    ``duration`` (and the user's limit has room for all of them), with the nodes (best fit,
+    then name); None with fewer candidates than ``size``. A common start is a moment when some
+    node (or the user) frees GPUs, so only those moments are tried, from the ``size``-th
+    earliest single-node fit on. Costs nodes x moments per gang request, which is rare."""
+    if len(candidates) < size:
+        return None
+    firsts = sorted(steps.earliest(each, duration, 0, never)[1] for _, _, steps in candidates)
+    floor = firsts[size - 1]
+    moments = sorted({floor} | {t for _, _, s in candidates for t in s.times if t > floor})
+    moments += sorted(t for t in set(user.times) - set(moments) if t > floor)
+    for moment in sorted(moments):
+        fits = []
+        for name, _, steps in candidates:
+            if steps.earliest(each, duration, moment, moment) == (True, moment):
+                fits.append((steps.free_at(moment), name))
+        if len(fits) >= size and user.earliest(each * size, duration, moment, moment) == (True, moment):
+            return moment, tuple(name for _, name in sorted(fits)[:size])
+    return None

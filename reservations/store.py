@@ -76,10 +76,16 @@ class LedgerMoved(RuntimeError):
 
 @dataclass(frozen=True)
 class Hold:
-    """GPUs of one node held by one reservation (an entry of a ledger)."""
+    """GPUs of one node held by one reservation (an entry of a ledger); a gang's one hold names
+    every node it holds, ``gpus`` on each, so the whole gang is held and released in one write."""
 
     node: str
     gpus: int
+    gang: tuple[str, ...] = ()  # a gang's nodes in rank order (``gang[0] == node``); () for one node
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.gang or (self.node,)
 
 
 @dataclass(frozen=True)
@@ -91,7 +97,7 @@ class Ledger:
     holds: dict[str, Hold]  # by reservation id
 
     def held_on(self, node: str) -> int:
-        return sum(hold.gpus for hold in self.holds.values() if hold.node == node)
+        return sum(hold.gpus for hold in self.holds.values() if node in hold.nodes)
 
     def with_changes(self, add: dict[str, Hold], remove: set[str]) -> Ledger:
         holds = {rid: hold for rid, hold in self.holds.items() if rid not in remove}
@@ -103,7 +109,7 @@ class Ledger:
         if item is None:
             return cls(gpu_type, 0, {})
         holds = {
-            rid: Hold(node=str(hold["node"]), gpus=int(hold["gpus"]))
+            rid: Hold(node=str(hold["node"]), gpus=int(hold["gpus"]), gang=tuple(hold.get("gang") or ()))
             for rid, hold in (item.get("holds") or {}).items()
         }
         return cls(gpu_type, int(item["version"]), holds)
@@ -356,7 +362,10 @@ class ReservationStore:
 
     def _ledger_update(self, ledger: Ledger, new: Ledger) -> dict[str, Any]:
         """The conditional write taking ``ledger`` (as read) to ``new``."""
-        holds = {rid: {"node": hold.node, "gpus": hold.gpus} for rid, hold in new.holds.items()}
+        holds = {
+            rid: {"node": hold.node, "gpus": hold.gpus} | ({"gang": list(hold.gang)} if hold.gang else {})
+            for rid, hold in new.holds.items()
+        }
         condition = "attribute_not_exists(#v)" if ledger.version == 0 else "#v = :read"
         values: dict[str, Any] = {":next": new.version, ":holds": holds}
         if ledger.version:

@@ -76,6 +76,7 @@ def reservation_policy(config: StageConfig, *, dev_image: str) -> Policy:
     # What a node advertises comes from the model's capacity function: on a time-sliced or
     # MIG (single) pool a dev server reserves slices, which the node advertises as nvidia.com/gpu.
     capacity = config.gpu_pool_capacity()
+    managed = {pool.name: pool for pool in config.gpu_pools}
     return Policy(
         stage=config.name,
         namespace=NAMESPACE,
@@ -84,6 +85,7 @@ def reservation_policy(config: StageConfig, *, dev_image: str) -> Policy:
                 name=name,
                 gpu_model=capacity[name].instances[0].gpu_model,
                 gpus_per_node=capacity[name].per_node(capacity[name].instances[0])[GPU_RESOURCE],
+                efa_interfaces=capacity[name].instances[0].efa_interfaces if managed[name].efa else 0,
             )
             for name in settings.gpu_pools
         ),

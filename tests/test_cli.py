@@ -111,7 +111,7 @@ def test_reserve_defaults_come_from_the_stage_policy(fake_stage, run):
     ("argv", "expected"),
     [
         (["--gpus", "3"], ["--gpus 3 is not possible for t4", "choose one of 1, 2, 4", "the largest is 4"]),
-        (["--gpus", "8"], ["the largest is 4", "one t4 node has 4 GPUs"]),
+        (["--gpus", "8"], ["8 GPUs spans 2 t4 nodes (4 GPUs each)", "pool t4 has no EFA", "at most 4"]),
         (["--gpus", "16", "--gpu-type", "a100"], ["choose one of 1, 2, 4, 8", "the largest is 8"]),
         (["--hours", "0"], ["--hours must be a number of hours greater than 0"]),
         (["--hours", "-1"], ["greater than 0"]),

@@ -56,7 +56,12 @@ class Platform:
 
 @pytest.fixture
 def platform(monkeypatch, tmp_path):
-    with World() as world:
+    yield from serve(World(), monkeypatch, tmp_path)
+
+
+def serve(stage: World, monkeypatch, tmp_path):
+    """The stage published (its SSM parameter) and the CLI driven by its clock: a fixture body."""
+    with stage as world:
         boto3.client("ssm", region_name=REGION).put_parameter(
             Name=parameter_name(world.policy.stage),
             Type="String",

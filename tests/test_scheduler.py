@@ -89,7 +89,7 @@ def test_a_request_exactly_filling_the_hole_backfills():
 @pytest.mark.parametrize(
     ("request_", "fragments"),
     [
-        (Request("big", "u", "t4", 8, 2 * H, NOW), ["t4 nodes have 4 GPUs", "ask for at most 4"]),
+        (Request("big", "u", "t4", 8, 2 * H, NOW), ["spans 2 t4 nodes", "no EFA", "at most 4"]),
         (Request("odd", "u", "t4", 3, 2 * H, NOW), ["3 GPUs", "one of 1, 2, 4, 8"]),
         (Request("what", "u", "v100", 1, 2 * H, NOW), ["unknown GPU type 'v100'", "offers: t4, a100"]),
         (Request("long", "u", "t4", 1, 25 * H, NOW), ["at most 24 hours"]),
