@@ -256,10 +256,10 @@ def plan(
         if user is None:
             user = _Steps(limit - user_held.get(request.user_id, 0), user_releases.get(request.user_id, []))
             users[request.user_id] = user
-        per_node = policy.gpu_type(request.gpu_type).gpus_per_node
-        size = -(-gpus // per_node) if gpus > per_node else 1  # nodes; refusals made it whole
+        size = policy.gpu_type(request.gpu_type).nodes_for(gpus)  # whole nodes: refusals saw to it
         each = gpus // size
         candidates = [entry for entry in by_type.get(request.gpu_type, ()) if entry[1] >= each]
+        found: tuple[int, tuple[str, ...]] | None
         if size == 1:
             one = _slot(candidates, user, gpus, duration, never)
             found = None if one is None else (one[0], (one[1],))
