@@ -140,3 +140,14 @@ def longest_interval(expression: str) -> datetime.timedelta:
     within_day = max((later - earlier for earlier, later in pairwise(times)), default=0)
     across_days = day_gap * 24 * 60 - (times[-1] - times[0])
     return datetime.timedelta(minutes=max(within_day, across_days))
+
+
+def checked_schedule(expression: str) -> str:
+    """``expression`` if Kubernetes accepts it and it runs (alerts are measured in its
+    longest interval); a ValueError naming the ``schedule`` setting otherwise. The one check
+    every ``schedule`` setting's validator calls."""
+    try:
+        longest_interval(expression)
+    except ValueError as exc:
+        raise ValueError(f"schedule {exc}") from None
+    return expression

@@ -450,11 +450,7 @@ class TokenRefreshSettings(_Settings):
     @classmethod
     def _schedule_runs(cls, value: str) -> str:
         """A schedule Kubernetes accepts and that runs: its alerts are measured in it."""
-        try:
-            cron.longest_interval(value)
-        except ValueError as exc:
-            raise ValueError(f"schedule {exc}") from None
-        return value
+        return cron.checked_schedule(value)
 
 
 class RegistrySettings(_Settings):

@@ -28,11 +28,7 @@ class VeleroSettings(BaseModel):
     @field_validator("schedule")
     @classmethod
     def _schedule_runs(cls, value: str) -> str:
-        try:
-            cron.longest_interval(value)
-        except ValueError as exc:
-            raise ValueError(f"schedule {exc}") from None
-        return value
+        return cron.checked_schedule(value)
 
     @property
     def ttl(self) -> str:
