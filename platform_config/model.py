@@ -21,9 +21,10 @@ from platform_config.checks import ROLE_ARN_PATTERN, Unique, UniqueList, pascal,
 from platform_config.contract import GPU_RESOURCE
 from platform_config.gpu_sharing import BOTTLEROCKET_MIG_GPUS, PoolCapacity, SharingSettings, advertised
 from platform_config.job_api import JobApiSettings
-from platform_config.reservations import ReservationsSettings
+from platform_config.reservations import GPU_COUNTS, ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
+from reservations.policy import GpuType
 
 KUBERNETES_VERSION: Final = "1.35"
 ACCOUNT_PATTERN = r"^\d{12}$"
@@ -625,20 +626,27 @@ class StageConfig(_Settings):
                     f"(sharing {managed[pool].sharing.mode}), but a dev server requests {GPU_RESOURCE}; "
                     "allowed: a pool with sharing none, time_slicing, mps or mig strategy single"
                 )
-            self._reservation_counts_fit(pool, managed[pool].efa)
+        if self.reservations.enabled:
+            self._reservation_counts_served()
 
-    def _reservation_counts_fit(self, pool: str, efa: bool) -> None:
-        """A count above one node is a gang of whole nodes, which needs EFA (README "GPU
-        developer servers", multi-node reservations)."""
-        capacity = self.gpu_pool_capacity()[pool]
-        per_node = capacity.per_node(capacity.instances[0])[GPU_RESOURCE]
-        for count in self.reservations.allowed_gpu_counts:
-            if count > per_node and (not efa or count % per_node):
-                why = "is not a whole number of nodes" if efa else "needs an EFA pool (gpu_pools[].efa)"
+    def _reservation_counts_served(self) -> None:
+        """Each count a stage allows must be served by some reservation pool: one node's GPUs,
+        or whole nodes of an EFA pool (a multi-node reservation, README "GPU developer
+        servers"). A count one pool can't serve is refused at request time for that pool only."""
+        explicit = self.reservations.allowed_gpu_counts
+        gpu_types = self.reservation_gpu_types()
+        for count in explicit or ():
+            if all(t.multi_node_refusal(count) for t in gpu_types):
+                served = "; ".join(
+                    f"{t.name!r} ({t.gpus_per_node} GPUs a node"
+                    + (", EFA: whole nodes" if t.efa_interfaces else ", no EFA")
+                    + f") takes {_counts(t)}"
+                    for t in gpu_types
+                )
                 raise ValueError(
-                    f"reservations.allowed_gpu_counts: {count} GPUs is more than one {pool!r} node's "
-                    f"{per_node} and a multi-node reservation {why}; allowed on {pool!r}: counts up to "
-                    f"{per_node}" + (f" or multiples of {per_node}" if efa else "")
+                    f"reservations.allowed_gpu_counts: {count} GPUs is served by no reservation pool "
+                    f"(a request above one node needs an EFA pool, gpu_pools[].efa, and whole nodes); "
+                    f"allowed: {served}"
                 )
 
     def _azs_in_region(self) -> None:
@@ -802,7 +810,35 @@ class StageConfig(_Settings):
             for p in self.karpenter.gpu_node_pools
         }
 
+    def reservation_gpu_types(self) -> tuple[GpuType, ...]:
+        """The reservable GPU types, one per reservation pool, sized by gpu_pool_capacity: on a
+        time-sliced or MIG (single) pool a dev server reserves slices, advertised as nvidia.com/gpu."""
+        capacity = self.gpu_pool_capacity()
+        managed = {pool.name: pool for pool in self.gpu_pools}
+        return tuple(
+            GpuType(
+                name=name,
+                gpu_model=capacity[name].instances[0].gpu_model,
+                gpus_per_node=capacity[name].per_node(capacity[name].instances[0])[GPU_RESOURCE],
+                efa_interfaces=capacity[name].instances[0].efa_interfaces if managed[name].efa else 0,
+            )
+            for name in self.reservations.gpu_pools
+        )
+
+    def reservation_gpu_counts(self) -> tuple[int, ...]:
+        """reservations.allowed_gpu_counts as written, or when unset every count of 1, 2, 4, 8, 16
+        that some reservation pool serves (the runtime narrows it per pool: Policy.counts_for)."""
+        if self.reservations.allowed_gpu_counts is not None:
+            return tuple(self.reservations.allowed_gpu_counts)
+        gpu_types = self.reservation_gpu_types()
+        return tuple(c for c in GPU_COUNTS if any(t.multi_node_refusal(c) is None for t in gpu_types))
+
     @property
     def has_gpus(self) -> bool:
         """Whether any node of the stage can have a GPU (managed pools or Karpenter GPU pools)."""
         return bool(self.gpu_pools or self.karpenter.gpu_node_pools)
+
+
+def _counts(gpu_type: GpuType) -> str:
+    """The counts of 1, 2, 4, 8, 16 one reservable GPU type serves, for an error message."""
+    return ", ".join(str(c) for c in GPU_COUNTS if gpu_type.multi_node_refusal(c) is None)

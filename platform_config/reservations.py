@@ -6,7 +6,7 @@ They become one ``reservations.policy.Policy`` at synth time, which both Lambdas
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -14,6 +14,7 @@ from platform_config.checks import UniqueList, value_of
 
 POOL_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,20}$"
 GpuCount = Literal[1, 2, 4, 8, 16]
+GPU_COUNTS: tuple[int, ...] = get_args(GpuCount)
 
 
 class ReservationsSettings(BaseModel):
@@ -24,7 +25,11 @@ class ReservationsSettings(BaseModel):
         default_factory=list,
         description="Managed GPU pools (gpu_pools[].name) developers reserve from; the first is the default",
     )
-    allowed_gpu_counts: UniqueList[GpuCount] = Field(default=[1, 2, 4, 8])
+    allowed_gpu_counts: UniqueList[GpuCount] | None = Field(
+        default=None,
+        description="GPU counts a reservation may ask for; unset: every count of 1, 2, 4, 8, 16 that a "
+        "reservation pool serves (StageConfig.reservation_gpu_counts)",
+    )
     max_hours: Annotated[float, Field(gt=0, le=168)] = 24
     default_hours: Annotated[float, Field(gt=0, le=168)] = 4
     max_gpus_per_user: Annotated[int, Field(ge=1, le=64)] = 8
@@ -46,6 +51,6 @@ class ReservationsSettings(BaseModel):
                 f"reservations.default_hours {value_of(self, 'default_hours')} is above max_hours "
                 f"{value_of(self, 'max_hours')}"
             )
-        if not self.allowed_gpu_counts:
+        if self.allowed_gpu_counts is not None and not self.allowed_gpu_counts:
             raise ValueError("reservations.allowed_gpu_counts is empty; allowed values are 1, 2, 4, 8, 16")
         return self

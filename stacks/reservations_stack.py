@@ -40,7 +40,6 @@ from k8s_charts.namespaces import NamespacesChart
 from k8s_charts.reservations_access import GROUP, WORKSPACE_CLAIM, ReservationsAccessChart
 from k8s_charts.storage_classes import EFS_CLASS
 from platform_config import namespaces
-from platform_config.contract import GPU_RESOURCE
 from platform_config.model import StageConfig
 from platform_config.versions import DEV_POD_BASE
 from platform_constructs.lambda_bundle import function_code, kubernetes_layer_code
@@ -48,7 +47,7 @@ from platform_constructs.nag import acknowledge, managed_policy_finding
 from platform_constructs.platform_jobs import attach
 from reservations.dead_letters import MAX_RECEIVES
 from reservations.model import FORECAST_PREFIX, INDEXES, OWNER_INDEX, SUMMARY_KEY
-from reservations.policy import GpuType, Policy, parameter_name
+from reservations.policy import Policy, parameter_name
 from stacks.workloads_stack import network_policies
 
 NAMESPACE = namespaces.GPU_DEV  # seed 002's namespace of dev pods
@@ -73,24 +72,12 @@ TABLE_ACTIONS = [
 def reservation_policy(config: StageConfig, *, dev_image: str) -> Policy:
     """The stage settings as the runtime ``Policy`` (GPU types from the managed pools)."""
     settings = config.reservations
-    # What a node advertises comes from the model's capacity function: on a time-sliced or
-    # MIG (single) pool a dev server reserves slices, which the node advertises as nvidia.com/gpu.
-    capacity = config.gpu_pool_capacity()
-    managed = {pool.name: pool for pool in config.gpu_pools}
     return Policy(
         stage=config.name,
         namespace=NAMESPACE,
-        gpu_types=tuple(
-            GpuType(
-                name=name,
-                gpu_model=capacity[name].instances[0].gpu_model,
-                gpus_per_node=capacity[name].per_node(capacity[name].instances[0])[GPU_RESOURCE],
-                efa_interfaces=capacity[name].instances[0].efa_interfaces if managed[name].efa else 0,
-            )
-            for name in settings.gpu_pools
-        ),
+        gpu_types=config.reservation_gpu_types(),
         default_gpu_type=settings.gpu_pools[0],
-        allowed_gpu_counts=tuple(settings.allowed_gpu_counts),
+        allowed_gpu_counts=config.reservation_gpu_counts(),
         max_hours=settings.max_hours,
         default_hours=settings.default_hours,
         max_gpus_per_user=settings.max_gpus_per_user,

@@ -116,10 +116,34 @@ def test_random_plans_never_start_part_of_a_gang_or_overfill_a_node():
         assert all(gpus <= 8 for gpus in used.values()), used
 
 
-def test_the_stage_refuses_counts_above_a_node_of_a_pool_without_efa():
+def test_the_stage_refuses_a_count_no_reservation_pool_serves():
     message = error_of(stage_with(**{"reservations.allowed_gpu_counts": [1, 2, 4, 8]}))
-    assert "reservations.allowed_gpu_counts: 8 GPUs is more than one 't4' node's 4" in message
-    assert "needs an EFA pool (gpu_pools[].efa)" in message and "allowed on 't4': counts up to 4" in message
+    assert "reservations.allowed_gpu_counts: 8 GPUs is served by no reservation pool" in message
+    assert "needs an EFA pool, gpu_pools[].efa" in message
+    assert "allowed: 't4' (4 GPUs a node, no EFA) takes 1, 2, 4" in message
+
+
+def test_unset_counts_are_what_the_pools_serve_so_a_one_gpu_pool_stage_is_valid():
+    """The stage a new team writes first: one single-GPU pool, counts not written. The default
+    must not be a list the pool can't serve (CI caught `make diff`'s stage refused for it)."""
+    one_gpu = [{"name": "t4", "instance_type": "g4dn.xlarge", "min_size": 1, "desired_size": 1}]
+    data = stage_with(gpu_pools=one_gpu, reservations={"enabled": True, "gpu_pools": ["t4"]})
+    config = parse_stage(data, "test.yaml")
+    assert config.reservation_gpu_counts() == (1,)
+    policy = reservation_policy(config, dev_image="example/dev:1.0")
+    assert policy.allowed_gpu_counts == (1,) and policy.counts_for(policy.gpu_types[0]) == [1]
+
+
+def test_a_count_served_by_one_pool_only_is_allowed_and_narrowed_per_pool():
+    pools = [
+        {"name": "t4", "instance_type": "g4dn.xlarge", "min_size": 1, "desired_size": 1},
+        {"name": "a10", "instance_type": "g5.12xlarge", "min_size": 1, "desired_size": 1},
+    ]
+    data = stage_with(gpu_pools=pools, reservations={"enabled": True, "gpu_pools": ["t4", "a10"]})
+    config = parse_stage(data, "test.yaml")
+    assert config.reservation_gpu_counts() == (1, 2, 4)  # unset: what any pool serves
+    policy = reservation_policy(config, dev_image="example/dev:1.0")
+    assert [policy.counts_for(t) for t in policy.gpu_types] == [[1], [1, 2, 4]]
 
 
 def test_on_an_efa_pool_the_stage_offers_whole_nodes_and_the_policy_carries_the_efa_count():
