@@ -63,6 +63,11 @@ SEED_PRIORITY_CLASSES = (
 )
 
 Namespace = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
+# Team namespaces a stage may have in all. Each adds ~3.3 KB to the Workloads stack's one
+# NetworkPolicies manifest (its default deny and the platform's allows), and a manifest reaches
+# the kubectl handler as a Lambda payload of at most 256 KB: 48 leaves ~50 KB for what other
+# settings add (tests/test_tenancy.py measures a full-featured stage at the limit).
+MAX_TEAM_NAMESPACES = 48
 
 
 class TeamSettings(_Settings):
@@ -113,6 +118,13 @@ class TenancySettings(_Settings):
                         f"{owner[namespace]}'s; a namespace belongs to one team"
                     )
                 owner[namespace] = team.name
+        if len(owner) > MAX_TEAM_NAMESPACES:
+            raise ValueError(
+                f"tenancy.teams[].namespaces: {len(owner)} team namespaces in all; allowed: at most "
+                f"{MAX_TEAM_NAMESPACES}. Each adds about 3.3 KB of NetworkPolicies to one manifest, which "
+                "the cluster's kubectl handler receives as a Lambda payload of at most 256 KB (README "
+                '"Tenancy and security"); share namespaces between a team\'s projects, or split the stage'
+            )
         return self
 
     @property

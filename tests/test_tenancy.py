@@ -14,11 +14,13 @@ from k8s_charts.kueue_queues import CPU_MEMORY_FLAVOR, LOCAL_QUEUE
 from platform_config import namespaces as ns
 from platform_config import versions
 from platform_config.contract import DEFAULT_PRIORITY_CLASS_ANNOTATION, GPU_TAINT_KEY, POOL_LABEL, TEAM_LABEL
-from platform_config.loader import load_stages
-from platform_config.tenancy import PLATFORM_NAMESPACES, POOL_NAME, SEED_PRIORITY_CLASSES
+from platform_config.loader import load_stages, parse_stage
+from platform_config.tenancy import MAX_TEAM_NAMESPACES, PLATFORM_NAMESPACES, POOL_NAME, SEED_PRIORITY_CLASSES
+from stacks.workloads_stack import network_policies, workload_namespaces
 from tests.manifests import manifests_in_template
 from tests.test_config import error_of, stage_with
 from tests.test_workloads import depends_on, helm_values, objects
+from tools.stage_mutants import LAMBDA_PAYLOAD_LIMIT
 
 DEV = next(stage for stage in load_stages() if stage.name == "dev")
 TEAMS = {team.name: team for team in DEV.tenancy.teams}
@@ -417,3 +419,29 @@ def test_kueue_runs_two_replicas_on_different_cpu_nodes_with_a_disruption_budget
 def test_teams_need_two_cpu_nodes_for_kueue():
     message = error_of(stage_with(**{"cpu_nodes.min_size": 1, "cpu_nodes.desired_size": 1}))
     assert "cpu_nodes.min_size is 1, but tenancy.teams needs two CPU nodes" in message
+
+
+def _with_team_namespaces(total: int) -> dict:
+    """The dev stage (every feature it turns on) with its first team's namespaces padded so the
+    stage has ``total`` team namespaces."""
+    data = stage_with()
+    teams = data["tenancy"]["teams"]
+    others = sum(len(t["namespaces"]) for t in teams[1:])
+    base = teams[0]["namespaces"][0]
+    teams[0]["namespaces"] = [f"{base}{i}" for i in range(total - others)]
+    return data
+
+
+def test_team_namespaces_at_the_limit_fit_the_kubectl_handlers_payload():
+    """The limit is measured, not guessed: a full-featured stage at MAX_TEAM_NAMESPACES keeps the
+    NetworkPolicies manifest (the one that grows per namespace) under the Lambda payload with
+    room for the template's tokens; one more namespace is refused naming the setting."""
+
+    config = parse_stage(_with_team_namespaces(MAX_TEAM_NAMESPACES), "test.yaml")
+    manifest = network_policies(config, workload_namespaces(config)).to_json()
+    # As the template carries it: a JSON string inside the template's JSON (the mutants' measure),
+    # less 16 KiB for tokens the template adds (about 2 KB measured at 64 namespaces).
+    assert len(json.dumps(json.dumps(manifest))) <= LAMBDA_PAYLOAD_LIMIT - 16_384
+    message = error_of(_with_team_namespaces(MAX_TEAM_NAMESPACES + 1))
+    assert f"tenancy.teams[].namespaces: {MAX_TEAM_NAMESPACES + 1} team namespaces in all" in message
+    assert f"allowed: at most {MAX_TEAM_NAMESPACES}" in message
