@@ -16,16 +16,33 @@ Sources, per figure:
   P5/P5e configuration in https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/efa-acc-inst-types.html
   (32 on p5/p5e.48xlarge); p5en.48xlarge's 16 agrees with torchx's named resources
   (meta-pytorch/torchx PR 995: 16 EFA devices).
+- g7e (read 2026-11-30): GPUs, vCPUs, memory, architecture and the GPU's 98304 MiB (96 GiB) from
+  DescribeInstanceTypes as recorded in skypilot-org/skypilot-catalog catalogs/v9/aws/vms.csv at
+  2c3d7ea7 (GpuInfo 'RTX PRO Server 6000', 1 GPU on 2xlarge and 4xlarge, 8/64 and 16/128
+  vCPUs/GiB); no EFA on 2xlarge and 4xlarge per aws/sagemaker-hyperpod-cli PR 380 (merged
+  2026-03, "EFA support verified via aws ec2 describe-instance-types": 2xlarge No, 4xlarge No,
+  8xlarge 1, 12xlarge 1, 24xlarge 2, 48xlarge 4).
 
 Not catalogued, and why:
 - g6f and gr6f: fractional GPUs (an eighth to a half of an L4); the scheduler counts whole GPUs.
 - p6e-gb200: sold only as UltraServers (NVL72 racks), not as single instances a pool can scale.
-- p6-b300, g7e (RTX PRO 6000 Blackwell), g5g (arm64, T4G): current, but not added yet: their
-  EFA interface counts (and g5g's GPU layout) were not checked against AWS's pages here, and only
-  p6-b300 has a price row in the sources of cost/on_demand_prices.yaml (skypilot-v9 lists it in
-  us-west-2). The node groups already take arm64 types (AL2023/Bottlerocket ARM_64 NVIDIA AMI
-  types), so each needs only its sourced row here and its prices; tests/test_any_stage.py then
-  synthesizes it on both AMI families.
+- g7e.8xlarge to 48xlarge (1, 1, 2 and 4 EFA interfaces, as above): every EFA type needs a
+  cited network bandwidth for its EFA acceptance pass mark (EFA_NETWORK_GBPS below); the
+  public tables found for g7e disagree (one lists 50 Gbps for every size) and none names a
+  source that could be cited, so the EFA sizes stay out rather than carry a guessed pass mark.
+- p6-b300.48xlarge (8 x B300, 275040 MiB = 268 GiB each, 192 vCPUs, 4096 GiB, x86_64 in
+  skypilot-v9; on-demand 142.416 USD/h in us-west-2, its only region there): its 17 network
+  cards put EFA on cards 1-16 only, card 0 being ENA-only (AWS engineering as quoted in
+  aws/aws-parallelcluster issue 7143, 2025-12-06; PR 7210 configures it that way), a layout the
+  node groups do not build (they put EFA on cards 0..n-1), and its network bandwidth has no
+  citable source for the pass mark.
+- g5g (arm64, 1-2 T4G 16 GiB; sizes, prices and regions are in skypilot-v9): no source read here
+  states its EFA support, so its EFA interface count would be a guess.
+- g7 (RTX PRO 4500 Blackwell, announced 2026-06) and gr6 (L4 with 8 GiB per vCPU): no g7 rows in
+  the skypilot-v9 snapshot; gr6 has prices there but no citable EFA interface count.
+The node groups already take arm64 types (AL2023/Bottlerocket ARM_64 NVIDIA AMI types), so each
+of these needs only its sourced row here, its prices and offerings; tests/test_any_stage.py then
+synthesizes it on both AMI families.
 """
 
 from __future__ import annotations
@@ -125,6 +142,8 @@ GPU_INSTANCES: dict[str, GpuInstance] = {
     **_family("p5e", "H200", 141, {"48xlarge": (8, 192, 2048, 32)}),
     **_family("p5en", "H200", 141, {"48xlarge": (8, 192, 2048, 16)}),
     **_family("p6-b200", "B200", 179, {"48xlarge": (8, 192, 2048, 8)}),
+    # the sizes without EFA (see "Not catalogued" above for 8xlarge and up)
+    **_family("g7e", "RTXPRO6000", 96, {"2xlarge": (1, 8, 64, 0), "4xlarge": (1, 16, 128, 0)}),
 }
 
 

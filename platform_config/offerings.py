@@ -55,6 +55,9 @@ OFFERED: dict[str, frozenset[str]] = {
     "p5e": frozenset({"us-east-2", "us-west-2", "eu-north-1", "ap-southeast-2"}),
     "p5en": _EVERYWHERE - {"eu-west-1", "eu-central-1", "ap-southeast-2"},
     "p6-b200": frozenset({"us-east-1", "us-east-2", "us-west-2"}),
+    # g7e.2xlarge and 4xlarge (the catalogued sizes), read 2026-11-30: every size lists the
+    # same zones (also ap-northeast-2 and eu-south-2, outside PRICED_REGIONS)
+    "g7e": frozenset({"us-east-1", "us-east-2", "us-west-2", "ap-northeast-1"}),
 }
 
 
