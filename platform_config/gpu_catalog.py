@@ -18,28 +18,23 @@ Sources, per figure:
   (meta-pytorch/torchx PR 995: 16 EFA devices).
 - g7e (read 2026-11-30): GPUs, vCPUs, memory, architecture and the GPU's 98304 MiB (96 GiB) from
   DescribeInstanceTypes as recorded in skypilot-org/skypilot-catalog catalogs/v9/aws/vms.csv at
-  2c3d7ea7 (GpuInfo 'RTX PRO Server 6000', 1 GPU on 2xlarge and 4xlarge, 8/64 and 16/128
-  vCPUs/GiB); no EFA on 2xlarge and 4xlarge per aws/sagemaker-hyperpod-cli PR 380 (merged
-  2026-03, "EFA support verified via aws ec2 describe-instance-types": 2xlarge No, 4xlarge No,
-  8xlarge 1, 12xlarge 1, 24xlarge 2, 48xlarge 4).
+  2c3d7ea7 (GpuInfo 'RTX PRO Server 6000'; 1, 1, 1, 2, 4 and 8 GPUs on 2xlarge to 48xlarge); EFA
+  interfaces from aws/sagemaker-hyperpod-cli PR 380 (merged 2026-03, "EFA support verified via
+  aws ec2 describe-instance-types": 2xlarge and 4xlarge none, 8xlarge 1, 12xlarge 1, 24xlarge 2,
+  48xlarge 4).
+- p6-b300.48xlarge (read 2026-11-30): 8 x B300 of 275040 MiB (268 GiB), 192 vCPUs, 4096 GiB,
+  x86_64 from skypilot-v9 (as above); 17 network cards of which card 0 is ENA-only and cards
+  1-16 carry EFA (AWS engineering as quoted in aws/aws-parallelcluster issue 7143, 2025-12-06;
+  PR 7210 builds it that way), hence 16 EFA interfaces from network card 1 (``first_efa_card``).
 
 Not catalogued, and why:
 - g6f and gr6f: fractional GPUs (an eighth to a half of an L4); the scheduler counts whole GPUs.
 - p6e-gb200: sold only as UltraServers (NVL72 racks), not as single instances a pool can scale.
-- g7e.8xlarge to 48xlarge (1, 1, 2 and 4 EFA interfaces, as above): every EFA type needs a
-  cited network bandwidth for its EFA acceptance pass mark (EFA_NETWORK_GBPS below); the
-  public tables found for g7e disagree (one lists 50 Gbps for every size) and none names a
-  source that could be cited, so the EFA sizes stay out rather than carry a guessed pass mark.
-- p6-b300.48xlarge (8 x B300, 275040 MiB = 268 GiB each, 192 vCPUs, 4096 GiB, x86_64 in
-  skypilot-v9; on-demand 142.416 USD/h in us-west-2, its only region there): its 17 network
-  cards put EFA on cards 1-16 only, card 0 being ENA-only (AWS engineering as quoted in
-  aws/aws-parallelcluster issue 7143, 2025-12-06; PR 7210 configures it that way), a layout the
-  node groups do not build (they put EFA on cards 0..n-1), and its network bandwidth has no
-  citable source for the pass mark.
 - g5g (arm64, 1-2 T4G 16 GiB; sizes, prices and regions are in skypilot-v9): no source read here
   states its EFA support, so its EFA interface count would be a guess.
-- g7 (RTX PRO 4500 Blackwell, announced 2026-06) and gr6 (L4 with 8 GiB per vCPU): no g7 rows in
-  the skypilot-v9 snapshot; gr6 has prices there but no citable EFA interface count.
+- g7 (RTX PRO 4500 Blackwell, 32 GiB, announced 2026-06): no rows in the skypilot-v9 snapshot
+  (no GPU count, memory or prices from a source), no EFA count.
+- gr6 (L4 with 8 GiB per vCPU): priced in skypilot-v9, but no citable EFA interface count.
 The node groups already take arm64 types (AL2023/Bottlerocket ARM_64 NVIDIA AMI types), so each
 of these needs only its sourced row here, its prices and offerings; tests/test_any_stage.py then
 synthesizes it on both AMI families.
@@ -65,6 +60,9 @@ class GpuInstance:
     memory_gib: int
     efa_interfaces: int  # 0 when the type has no EFA support
     architecture: Architecture = "x86_64"
+    # The network card carrying the first EFA interface; the rest follow on the next cards. Not 0
+    # where card 0 is ENA-only (p6-b300): the node then gets an ENA primary interface on card 0.
+    first_efa_card: int = 0
 
     @property
     def family(self) -> str:
@@ -142,8 +140,20 @@ GPU_INSTANCES: dict[str, GpuInstance] = {
     **_family("p5e", "H200", 141, {"48xlarge": (8, 192, 2048, 32)}),
     **_family("p5en", "H200", 141, {"48xlarge": (8, 192, 2048, 16)}),
     **_family("p6-b200", "B200", 179, {"48xlarge": (8, 192, 2048, 8)}),
-    # the sizes without EFA (see "Not catalogued" above for 8xlarge and up)
-    **_family("g7e", "RTXPRO6000", 96, {"2xlarge": (1, 8, 64, 0), "4xlarge": (1, 16, 128, 0)}),
+    **_family(
+        "g7e",
+        "RTXPRO6000",
+        96,
+        {
+            "2xlarge": (1, 8, 64, 0),
+            "4xlarge": (1, 16, 128, 0),
+            "8xlarge": (1, 32, 256, 1),
+            "12xlarge": (2, 48, 512, 1),
+            "24xlarge": (4, 96, 1024, 2),
+            "48xlarge": (8, 192, 2048, 4),
+        },
+    ),
+    "p6-b300.48xlarge": GpuInstance("p6-b300.48xlarge", "B300", 268, 8, 192, 4096, 16, first_efa_card=1),
 }
 
 
@@ -166,6 +176,11 @@ def known_families() -> list[str]:
 # accelerated-computing types). The g5, g6, g6e, p4d/p4de and p5/p5e/p5en rows agree with a
 # public per-type table that cites the same page (found 2026-11-30 by exact search of
 # '"g6e.48xlarge": 400' in public code); g4dn, p5.4xlarge and p6-b200 were not cross-checked.
+# g7e and p6-b300 (added 2026-11-30): Karpenter's table generated from the same pages,
+# aws/karpenter-provider-aws pkg/providers/instancetype/zz_generated.bandwidth.go at 01a436f0
+# (Mbps: g7e.8xlarge 100000, 12xlarge 400000, 24xlarge 800000, 48xlarge 1600000;
+# p6-b300.48xlarge 6400000). Its earlier version at 9c68c87f agrees with every row above, and
+# 01a436f0 with those read in it (all but g5/g6 8 and 16xlarge, g6e 8 and 16xlarge).
 EFA_NETWORK_GBPS: dict[str, int] = {
     "g4dn.8xlarge": 50, "g4dn.12xlarge": 50, "g4dn.16xlarge": 50, "g4dn.metal": 100,
     "g5.8xlarge": 25, "g5.12xlarge": 40, "g5.16xlarge": 25, "g5.24xlarge": 50, "g5.48xlarge": 100,
@@ -173,11 +188,15 @@ EFA_NETWORK_GBPS: dict[str, int] = {
     "g6e.8xlarge": 25, "g6e.12xlarge": 100, "g6e.16xlarge": 35, "g6e.24xlarge": 200, "g6e.48xlarge": 400,
     "p4d.24xlarge": 400, "p4de.24xlarge": 400,
     "p5.4xlarge": 100, "p5.48xlarge": 3200, "p5e.48xlarge": 3200, "p5en.48xlarge": 3200,
-    "p6-b200.48xlarge": 3200,
+    "p6-b200.48xlarge": 3200, "p6-b300.48xlarge": 6400,
+    "g7e.8xlarge": 100, "g7e.12xlarge": 400, "g7e.24xlarge": 800, "g7e.48xlarge": 1600,
 }  # fmt: skip
 # Families whose EFA carries GPUDirect RDMA (the GPU's memory straight onto the wire,
-# FI_EFA_USE_DEVICE_RDMA=1): the P4 and later P types (efa.html, "Supported instance types").
-GPUDIRECT_RDMA_FAMILIES = frozenset({"p4d", "p4de", "p5", "p5e", "p5en", "p6-b200"})
+# FI_EFA_USE_DEVICE_RDMA=1): the P4 and later P types (efa.html, "Supported instance types";
+# AWS's maintainer in aws/aws-ofi-nccl issue 547, 2025-08-12: "the only instance types in EC2
+# that support GPUDirect RDMA are the P-series starting with p4d", and the G6e hardware does
+# not). g7e is left out: no source read says its EFA carries GPUDirect RDMA.
+GPUDIRECT_RDMA_FAMILIES = frozenset({"p4d", "p4de", "p5", "p5e", "p5en", "p6-b200", "p6-b300"})
 # The pass mark, as a share of the node's network bandwidth in GB/s, for the average bus
 # bandwidth of all_reduce_perf over two nodes at 1 to 8 GiB messages. Two nodes can report more
 # than the line rate (NCCL's tree algorithm; NVIDIA/nccl-tests issue 22): two p4d.24xlarge
