@@ -26,12 +26,17 @@ Sources, per figure:
   x86_64 from skypilot-v9 (as above); 17 network cards of which card 0 is ENA-only and cards
   1-16 carry EFA (AWS engineering as quoted in aws/aws-parallelcluster issue 7143, 2025-12-06;
   PR 7210 builds it that way), hence 16 EFA interfaces from network card 1 (``first_efa_card``).
+- g5g (read 2026-11-30): arm64; 1 T4g of 16384 MiB (16 GiB) on xlarge to 8xlarge, 2 on 16xlarge
+  and metal, with 4/8, 8/16, 16/32, 32/64, 64/128 and 64/128 vCPUs/GiB, from skypilot-v9 (as
+  above). No EFA: no g5g size is in the EFA-supported instance list of the EFA device plugin
+  chart (aws/eks-charts stable/aws-efa-k8s-device-plugin/values.yaml, supportedInstanceLabels,
+  at d075655c = the pinned v0.5.15; it cites efa.html#efa-instance-types), which names exactly
+  the EFA sizes catalogued here for g4dn, g5, g6, g6e, p4d, p4de, p5.48xlarge, p5e, p5en and
+  p6-b200 (it predates g7e and p6-b300, and omits p5.4xlarge).
 
 Not catalogued, and why:
 - g6f and gr6f: fractional GPUs (an eighth to a half of an L4); the scheduler counts whole GPUs.
 - p6e-gb200: sold only as UltraServers (NVL72 racks), not as single instances a pool can scale.
-- g5g (arm64, 1-2 T4G 16 GiB; sizes, prices and regions are in skypilot-v9): no source read here
-  states its EFA support, so its EFA interface count would be a guess.
 - g7 (RTX PRO 4500 Blackwell, 32 GiB, announced 2026-06): no rows in the skypilot-v9 snapshot
   (no GPU count, memory or prices from a source), no EFA count.
 - gr6 (L4 with 8 GiB per vCPU): priced in skypilot-v9, but no citable EFA interface count.
@@ -152,6 +157,20 @@ GPU_INSTANCES: dict[str, GpuInstance] = {
             "24xlarge": (4, 96, 1024, 2),
             "48xlarge": (8, 192, 2048, 4),
         },
+    ),
+    **_family(
+        "g5g",
+        "T4G",
+        16,
+        {
+            "xlarge": (1, 4, 8, 0),
+            "2xlarge": (1, 8, 16, 0),
+            "4xlarge": (1, 16, 32, 0),
+            "8xlarge": (1, 32, 64, 0),
+            "16xlarge": (2, 64, 128, 0),
+            "metal": (2, 64, 128, 0),
+        },
+        architecture="arm64",
     ),
     "p6-b300.48xlarge": GpuInstance("p6-b300.48xlarge", "B300", 268, 8, 192, 4096, 16, first_efa_card=1),
 }

@@ -60,6 +60,9 @@ OFFERED: dict[str, frozenset[str]] = {
     # p6-b300 only as Capacity Blocks, this table (On-Demand offerings) does not say.
     "g7e": frozenset({"us-east-1", "us-east-2", "us-west-2", "ap-northeast-1"}),
     "p6-b300": frozenset({"us-west-2"}),
+    # g5g, read 2026-11-30: every size (also ap-northeast-2, ap-southeast-1, eu-south-2 outside
+    # PRICED_REGIONS; metal also ap-southeast-3)
+    "g5g": frozenset({"us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"}),
 }
 
 
