@@ -33,13 +33,18 @@ Sources, per figure:
   at d075655c = the pinned v0.5.15; it cites efa.html#efa-instance-types), which names exactly
   the EFA sizes catalogued here for g4dn, g5, g6, g6e, p4d, p4de, p5.48xlarge, p5e, p5en and
   p6-b200 (it predates g7e and p6-b300, and omits p5.4xlarge).
+- gr6 (read 2026-11-30): 1 L4 (22888 MiB usable, catalogued as 24 GiB like g6) with 16/128 and
+  32/256 vCPUs/GiB, x86_64, from skypilot-v9; EFA on 8xlarge only (the chart list above has
+  gr6.8xlarge, not 4xlarge) and one interface, as it has one network card
+  (aws/karpenter-provider-aws pkg/providers/instancetype/zz_generated.vpclimits.go at 01a436f0,
+  which also gives g7e 1, 1, 2 and 4 network cards on 8xlarge to 48xlarge, as its EFA counts).
 
 Not catalogued, and why:
 - g6f and gr6f: fractional GPUs (an eighth to a half of an L4); the scheduler counts whole GPUs.
 - p6e-gb200: sold only as UltraServers (NVL72 racks), not as single instances a pool can scale.
-- g7 (RTX PRO 4500 Blackwell, 32 GiB, announced 2026-06): no rows in the skypilot-v9 snapshot
-  (no GPU count, memory or prices from a source), no EFA count.
-- gr6 (L4 with 8 GiB per vCPU): priced in skypilot-v9, but no citable EFA interface count.
+- g7 (RTX PRO 4500 Blackwell, 32 GiB, announced 2026-06): no rows in the skypilot-v9 snapshot, so
+  no price or offering source; public tables disagree on its GPUs per size (8xlarge 1 or 2,
+  12xlarge 2 or 4). Karpenter's tables at 01a436f0 have its bandwidth and network cards.
 The node groups already take arm64 types (AL2023/Bottlerocket ARM_64 NVIDIA AMI types), so each
 of these needs only its sourced row here, its prices and offerings; tests/test_any_stage.py then
 synthesizes it on both AMI families.
@@ -172,6 +177,7 @@ GPU_INSTANCES: dict[str, GpuInstance] = {
         },
         architecture="arm64",
     ),
+    **_family("gr6", "L4", 24, {"4xlarge": (1, 16, 128, 0), "8xlarge": (1, 32, 256, 1)}),
     "p6-b300.48xlarge": GpuInstance("p6-b300.48xlarge", "B300", 268, 8, 192, 4096, 16, first_efa_card=1),
 }
 
@@ -200,6 +206,7 @@ def known_families() -> list[str]:
 # (Mbps: g7e.8xlarge 100000, 12xlarge 400000, 24xlarge 800000, 48xlarge 1600000;
 # p6-b300.48xlarge 6400000). Its earlier version at 9c68c87f agrees with every row above, and
 # 01a436f0 with those read in it (all but g5/g6 8 and 16xlarge, g6e 8 and 16xlarge).
+# gr6.8xlarge: 25000 Mbps in its version at 9c68c87f.
 EFA_NETWORK_GBPS: dict[str, int] = {
     "g4dn.8xlarge": 50, "g4dn.12xlarge": 50, "g4dn.16xlarge": 50, "g4dn.metal": 100,
     "g5.8xlarge": 25, "g5.12xlarge": 40, "g5.16xlarge": 25, "g5.24xlarge": 50, "g5.48xlarge": 100,
@@ -209,6 +216,7 @@ EFA_NETWORK_GBPS: dict[str, int] = {
     "p5.4xlarge": 100, "p5.48xlarge": 3200, "p5e.48xlarge": 3200, "p5en.48xlarge": 3200,
     "p6-b200.48xlarge": 3200, "p6-b300.48xlarge": 6400,
     "g7e.8xlarge": 100, "g7e.12xlarge": 400, "g7e.24xlarge": 800, "g7e.48xlarge": 1600,
+    "gr6.8xlarge": 25,
 }  # fmt: skip
 # Families whose EFA carries GPUDirect RDMA (the GPU's memory straight onto the wire,
 # FI_EFA_USE_DEVICE_RDMA=1): the P4 and later P types (efa.html, "Supported instance types";

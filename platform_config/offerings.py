@@ -63,6 +63,7 @@ OFFERED: dict[str, frozenset[str]] = {
     # g5g, read 2026-11-30: every size (also ap-northeast-2, ap-southeast-1, eu-south-2 outside
     # PRICED_REGIONS; metal also ap-southeast-3)
     "g5g": frozenset({"us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"}),
+    "gr6": _EVERYWHERE - {"us-west-1", "eu-west-1"},  # both sizes, read 2026-11-30
 }
 
 
