@@ -26,6 +26,8 @@ Sources, per figure:
   x86_64 from skypilot-v9 (as above); 17 network cards of which card 0 is ENA-only and cards
   1-16 carry EFA (AWS engineering as quoted in aws/aws-parallelcluster issue 7143, 2025-12-06;
   PR 7210 builds it that way), hence 16 EFA interfaces from network card 1 (``first_efa_card``).
+  Karpenter's vpclimits table at 01a436f0 (below) agrees on the 17 cards, and gives p6-b200 8
+  cards (0-7), p5en 16 and p5e 32, as the EFA counts here.
 - g5g (read 2026-11-30): arm64; 1 T4g of 16384 MiB (16 GiB) on xlarge to 8xlarge, 2 on 16xlarge
   and metal, with 4/8, 8/16, 16/32, 32/64, 64/128 and 64/128 vCPUs/GiB, from skypilot-v9 (as
   above). No EFA: no g5g size is in the EFA-supported instance list of the EFA device plugin
