@@ -18,7 +18,8 @@ Sources (copies with their source lines in ``platform_config/nvidia/SOURCES.md``
   the same slice geometry and are given the same placements.
 
 Not catalogued: T4, A10G, L4 and L40S have no MIG; GB200 (sold only as UltraServers, and its
-profile names are not in NVIDIA's tables) and RTX PRO 6000 (g7e, not in the GPU catalogue yet).
+profile names are not in NVIDIA's tables), RTX PRO 6000 (g7e) and B300 (p6-b300): their profiles
+are not transcribed into this table yet, so their pools take no MIG layout.
 """
 
 from __future__ import annotations

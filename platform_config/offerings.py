@@ -55,6 +55,15 @@ OFFERED: dict[str, frozenset[str]] = {
     "p5e": frozenset({"us-east-2", "us-west-2", "eu-north-1", "ap-southeast-2"}),
     "p5en": _EVERYWHERE - {"eu-west-1", "eu-central-1", "ap-southeast-2"},
     "p6-b200": frozenset({"us-east-1", "us-east-2", "us-west-2"}),
+    # read 2026-11-30: every g7e size lists the same zones (also ap-northeast-2 and eu-south-2,
+    # outside PRICED_REGIONS); p6-b300.48xlarge lists one zone, usw2-az2. Where AWS also sells
+    # p6-b300 only as Capacity Blocks, this table (On-Demand offerings) does not say.
+    "g7e": frozenset({"us-east-1", "us-east-2", "us-west-2", "ap-northeast-1"}),
+    "p6-b300": frozenset({"us-west-2"}),
+    # g5g, read 2026-11-30: every size (also ap-northeast-2, ap-southeast-1, eu-south-2 outside
+    # PRICED_REGIONS; metal also ap-southeast-3)
+    "g5g": frozenset({"us-east-1", "us-west-2", "eu-central-1", "ap-northeast-1"}),
+    "gr6": _EVERYWHERE - {"us-west-1", "eu-west-1"},  # both sizes, read 2026-11-30
 }
 
 

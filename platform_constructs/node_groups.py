@@ -174,15 +174,21 @@ class GpuNodeGroup(Construct):
             subnets = subnets[:1]
             self.placement_group = ec2.CfnPlacementGroup(self, "PlacementGroup", strategy="cluster")
             groups = [cluster.cluster_security_group_id, efa_security_group.security_group_id]
+            # One EFA per EFA-capable network card from the catalogue's first one. Where card 0
+            # is ENA-only (first_efa_card 1, p6-b300) the primary interface is a plain ENA one
+            # on card 0, device 0, as the instance needs one there to boot.
+            first = gpu.first_efa_card
+            cards: list[tuple[int, str | None]] = [(0, None)] if first else []
+            cards += [(card, "efa") for card in range(first, first + gpu.efa_interfaces)]
             interfaces = [
                 ec2.CfnLaunchTemplate.NetworkInterfaceProperty(
                     network_card_index=card,
                     device_index=0 if card == 0 else 1,
-                    interface_type="efa",
+                    interface_type=kind,
                     groups=groups,
                     delete_on_termination=True,
                 )
-                for card in range(gpu.efa_interfaces)
+                for card, kind in cards
             ]
         template = _launch_template(
             self,

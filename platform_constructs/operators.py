@@ -16,8 +16,8 @@ import json
 
 import yaml
 
+from platform_config import gpu_catalog, versions
 from platform_config import namespaces as ns
-from platform_config import versions
 from platform_config.contract import (
     EFA_LABEL,
     EFA_RESOURCE,
@@ -475,8 +475,17 @@ def gpu_operator(config: StageConfig) -> Release:
 
 def efa_device_plugin() -> Release:
     """On EFA nodes, in ``kube-system`` as the chart's own default (AWS's node-level add-on
-    convention; it is no namespace the platform owns)."""
-    values = {"nodeSelector": {EFA_LABEL: "true"}, "tolerations": GPU_NODE_TOLERATIONS}
+    convention; it is no namespace the platform owns).
+
+    The chart also requires the node's instance type to be in ``supportedInstanceLabels.values``
+    (a required node affinity); the pinned chart's own list predates g7e and p6-b300, so the
+    plugin would never start there. The list is the catalogue's EFA-capable types instead."""
+    efa_types = sorted(t for t, i in gpu_catalog.GPU_INSTANCES.items() if i.supports_efa)
+    values = {
+        "nodeSelector": {EFA_LABEL: "true"},
+        "tolerations": GPU_NODE_TOLERATIONS,
+        "supportedInstanceLabels": {"values": efa_types},
+    }
     return Release(versions.EFA_DEVICE_PLUGIN, ns.KUBE_SYSTEM, values, wait=False, timeout_minutes=5)
 
 

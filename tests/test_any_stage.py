@@ -163,8 +163,12 @@ def test_every_catalogued_type_is_a_managed_pool(templates, family):
         else:
             assert set(volumes) == {"/dev/xvda"}
         interfaces = launch.get("NetworkInterfaces", [])
-        assert [i["NetworkCardIndex"] for i in interfaces] == list(range(gpu.efa_interfaces))
-        assert {i["InterfaceType"] for i in interfaces} <= {"efa"}
+        efa = [i["NetworkCardIndex"] for i in interfaces if i.get("InterfaceType") == "efa"]
+        first = gpu.first_efa_card
+        assert efa == list(range(first, first + gpu.efa_interfaces)), instance_type
+        # a card 0 without EFA still carries the primary interface, a plain ENA one
+        ena = [(i["NetworkCardIndex"], i["DeviceIndex"]) for i in interfaces if "InterfaceType" not in i]
+        assert ena == ([(0, 0)] if gpu.supports_efa and first else []), instance_type
         assert ("Placement" in launch) is gpu.supports_efa
         if gpu.supports_efa:
             assert len(group["Subnets"]) == 1, "EFA pools live in one AZ"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from platform_config import versions
+from platform_config import gpu_catalog, versions
 from platform_config.loader import load_stages
 from platform_config.versions import KARPENTER, KARPENTER_AMI_ALIAS
 from tests.manifests import render
@@ -450,6 +450,11 @@ def test_gpu_operator_and_efa_plugin_make_gpus_and_efa_schedulable(synth):
     assert {"name": "WITH_REBOOT", "value": "true"} in values["migManager"]["env"]
     efa = json.loads(literal(dev[EFA_DEVICE_PLUGIN.chart]["Values"]))
     assert efa["nodeSelector"] == {"gpuplatform.io/efa": "true"}
+    # the chart's required node affinity admits every EFA type of the catalogue (its own list
+    # lacks g7e and p6-b300), and only those
+    efa_types = sorted(t for t, i in gpu_catalog.GPU_INSTANCES.items() if i.supports_efa)
+    assert efa["supportedInstanceLabels"] == {"values": efa_types}
+    assert {"g7e.48xlarge", "p6-b300.48xlarge"} <= set(efa_types)
     # staging has no EFA pool, so no EFA plugin
     assert EFA_DEVICE_PLUGIN.chart not in _helm_charts(synth, "staging")
     assert GPU_OPERATOR.chart in _helm_charts(synth, "staging")
