@@ -32,11 +32,11 @@ exactly the allows its pods need, selected by the labels the workloads' own char
   egress on 5432, so only they reach PostgreSQL.
 * ``gpu-dev``: sshd (2222) from anywhere (the NodePort Service); egress to the internet but
   not into the VPC, so a dev pod reaches no platform service but DNS and what a client setting
-  names. The pods of multi-node reservations (label ``gpu-dev.gpuplatform.io/gang``) reach each
-  other on every port (ssh, torchrun's rendezvous, NCCL's bootstrap pick their ports). Exception,
-  written down: a NetworkPolicy cannot say "the same reservation" without one object per
-  reservation, so one gang's pods also reach another gang's (each sshd still takes its owner's
-  key only).
+  names. The pods of one multi-node reservation reach each other on every port (ssh, torchrun's
+  rendezvous, NCCL's bootstrap pick their ports), and no other reservation's pods: not through
+  this chart, but through one NetworkPolicy per reservation that the reservation processor
+  creates and deletes with the gang's pods (``reservations.dev_pod.peers_policy_manifest``; a
+  selector can say "the same reservation" only with that reservation's id).
 
 * Training (``workloads.training``/``ray``): the Trainer and KubeRay controllers reach the API
   server and admit its webhook calls; in a team namespace the pods of one TrainJob (JobSet's
@@ -65,7 +65,7 @@ from platform_config import namespaces as ns
 from platform_config.contract import APP_NAME_LABEL, NAMESPACE_NAME_LABEL
 from platform_config.job_api import POSTGRES_PORT
 from platform_config.versions import MLFLOW
-from reservations.dev_pod import GANG_LABEL, SSH_PORT
+from reservations.dev_pod import SSH_PORT
 
 NAME_LABEL, NAMESPACE_LABEL = APP_NAME_LABEL, NAMESPACE_NAME_LABEL
 DNS_PODS = {"k8s-app": "kube-dns"}  # the EKS CoreDNS add-on's pods
@@ -391,9 +391,6 @@ class NetworkPoliciesChart(cdk8s.Chart):
             [{"from": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _ports(SSH_PORT)}],
             [{"to": [self._internet()]}],
         )  # fmt: skip
-        gang = {GANG_LABEL: "true"}
-        peers = [{"podSelector": {"matchLabels": gang}}]
-        self._policy(ns.GPU_DEV, "allow-gang-peers", gang, [{"from": peers}], [{"to": peers}])
 
     def _gpu_controlplane(self) -> None:
         self._policy(

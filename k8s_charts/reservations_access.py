@@ -2,8 +2,15 @@
 
 The Lambdas' IAM role is mapped by an EKS access entry to the Kubernetes group ``GROUP``;
 this chart binds that group to a Role in the dev-pod namespace (pods, services and claims:
-exactly what a reservation creates and removes) and to a read-only ClusterRole on nodes (the
-planner needs each GPU node's allocatable GPUs and address). Nothing else is granted.
+exactly what a reservation creates and removes; and a gang's NetworkPolicy, which the Lambdas
+only create, list (the expiry sweep) and delete -- never read, patch or watch) and to a
+read-only ClusterRole on nodes (the planner needs each GPU node's allocatable GPUs and
+address). Nothing else is granted.
+
+Exception, written down: NetworkPolicies are additive, so whoever may create one in the dev-pod
+namespace may open that namespace's pods to more than the default deny allows (into the VPC,
+say). The Lambdas need it for per-reservation gang isolation (``reservations.dev_pod``); their
+identity may already create any pod there, and the grant stays in that one namespace.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from k8s_charts.baseline import app_labels
 GROUP = "gpu-dev-reservations"
 WORKSPACE_CLAIM = "workspace"
 POD_VERBS = ["get", "list", "watch", "create", "delete", "patch"]
+NETWORK_POLICY_VERBS = ["create", "delete", "list"]  # reservations.kube: create, sweep, cleanup
 
 
 class ReservationsAccessChart(cdk8s.Chart):
@@ -39,7 +47,12 @@ class ReservationsAccessChart(cdk8s.Chart):
             rules=[
                 k8s.PolicyRule(
                     api_groups=[""], resources=["pods", "services", "persistentvolumeclaims"], verbs=POD_VERBS
-                )
+                ),
+                k8s.PolicyRule(
+                    api_groups=["networking.k8s.io"],
+                    resources=["networkpolicies"],
+                    verbs=NETWORK_POLICY_VERBS,
+                ),
             ],
         )
         k8s.KubeRoleBinding(

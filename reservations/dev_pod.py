@@ -44,7 +44,9 @@ the gang as environment: ``RANK`` and ``WORLD_SIZE`` (node rank and node count, 
 ``--node_rank``/``--nnodes`` want; also ``NODE_RANK``/``NNODES``), ``MASTER_ADDR`` (rank 0's
 name), ``MASTER_PORT`` and ``GPU_DEV_PEERS`` (every name, rank order). The NodePort Service
 selects rank 0 only; the others are reached through it (``ssh -J``) and from each other with the
-user's own key (agent forwarding), by the same sshd on 2222.
+user's own key (agent forwarding), by the same sshd on 2222. A NetworkPolicy of the same name
+as the headless Service (:func:`peers_policy_manifest`) lets the gang's pods, labelled
+:data:`GANG_LABEL` with the reservation id, reach each other on every port, and nobody else's.
 
 Exceptions to the restricted pod security baseline (dev pods are user workstations, where
 users install packages and need a login daemon), in the ``dev`` container only:
@@ -80,7 +82,7 @@ MANAGED_BY = "gpu-dev-reservations"
 RESERVATION_LABEL = "gpu-dev.gpuplatform.io/reservation-id"
 USER_LABEL = "gpu-dev.gpuplatform.io/user"
 RANK_LABEL = "gpu-dev.gpuplatform.io/rank"  # gangs only
-GANG_LABEL = "gpu-dev.gpuplatform.io/gang"  # "true" on a gang's pods (network_policies admits peers)
+GANG_LABEL = "gpu-dev.gpuplatform.io/gang"  # the reservation id, on a gang's pods (its peers policy)
 EFA_RESOURCE = "vpc.amazonaws.com/efa"
 MASTER_PORT = 29500
 WARNING_ANNOTATION = "gpu-dev.gpuplatform.io/warning"
@@ -187,6 +189,11 @@ def service_names(record: Reservation) -> list[str]:
     return [service_name(rid)] + ([peers_service_name(rid)] if record.gang_nodes else [])
 
 
+def network_policy_names(record: Reservation) -> list[str]:
+    """Every NetworkPolicy of ``record``: a gang's peers policy (named as its headless Service)."""
+    return [peers_service_name(record.reservation_id)] if record.gang_nodes else []
+
+
 def home_claim_name(user_id: str) -> str:
     """``home-<user, DNS-safe, at most 40 chars>-<8 hex of the exact user id>``."""
     safe = re.sub(r"[^a-z0-9-]+", "-", user_id.lower()).strip("-")[:40].strip("-") or "user"
@@ -289,6 +296,31 @@ def peers_service_manifest(record: Reservation, policy: Policy) -> dict[str, Any
     }
 
 
+def peers_policy_manifest(record: Reservation, policy: Policy) -> dict[str, Any]:
+    """A gang's NetworkPolicy: its pods reach each other on every port (ssh, torchrun's
+    rendezvous, NCCL's bootstrap pick their ports) and no other gang's. One per reservation,
+    because a NetworkPolicy's peers are label selectors: only a label whose value is this
+    reservation's id can say "the same gang". Additive to the namespace's default deny and
+    ``allow-workstation`` (``k8s_charts/network_policies.py``), which keep a dev pod's egress
+    out of the VPC, where every pod address is."""
+    gang = {"podSelector": {"matchLabels": {GANG_LABEL: record.reservation_id}}}
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {
+            "name": peers_service_name(record.reservation_id),
+            "namespace": policy.namespace,
+            "labels": labels(record),
+        },
+        "spec": {
+            "podSelector": gang["podSelector"],
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [gang]}],
+            "egress": [{"to": [gang]}],
+        },
+    }
+
+
 def member_ssh_command(record: Reservation, rank: int) -> str | None:
     """The SSH command to rank ``rank`` of an active reservation: the stored one for rank 0,
     a jump through rank 0's sshd to the member's name for the others. None before it is active
@@ -329,7 +361,7 @@ def pod_manifest(record: Reservation, policy: Policy, node_name: str, rank: int 
     requests: dict[str, str] = {GPU_RESOURCE: str(gpus)}
     naming: dict[str, str] = {}
     if record.gang_nodes:
-        pod_labels |= {RANK_LABEL: str(rank), GANG_LABEL: "true"}
+        pod_labels |= {RANK_LABEL: str(rank), GANG_LABEL: record.reservation_id}
         env += gang_env(record, policy, rank)
         efa = policy.gpu_type(record.gpu_type).efa_interfaces
         requests[EFA_RESOURCE] = str(efa)

@@ -11,15 +11,16 @@
   are recorded together and shown as one warning. If the annotation cannot be written because
   Kubernetes is unavailable, nothing is recorded and the next pass tries again.
 * Expiry: after ``expires_at + grace_minutes`` an active reservation becomes ``expired``
-  (``reservation_ended`` set, ``cleanup_pending`` set in the same write), then its pod and
-  service are deleted; the home PVC is kept (it is the user's home). A pod that had already
-  vanished changes nothing: the deletes answer 404, which is success.
+  (``reservation_ended`` set, ``cleanup_pending`` set in the same write), then its pods,
+  services and (a gang's) NetworkPolicy are deleted; the home PVC is kept (it is the user's
+  home). A pod that had already vanished changes nothing: the deletes answer 404, which is
+  success.
 * Stale queue: ``queued`` requests created more than ``max_queue_hours`` ago are cancelled with
   a reason (a key condition on ``StatusIndex``, so only those are read).
 * Dead letters: every Reserve in the DLQ without a record gets a ``failed`` one
   (:mod:`reservations.dead_letters`; the messages stay in the DLQ).
-* Sweep: every pod and service labelled as a reservation's whose record has ended (or does not
-  exist) is deleted, and the record's ``cleanup_pending`` cleared. This retries every cleanup
+* Sweep: every pod, service and NetworkPolicy labelled as a reservation's whose record has ended
+  (or does not exist) is deleted, and the record's ``cleanup_pending`` cleared. This retries every cleanup
   that failed before (Kubernetes down when the reservation ended) and catches a pod created
   after a cancel that raced with its creation.
 """
@@ -35,9 +36,9 @@ from typing import Any
 
 from . import dead_letters, dev_pod
 from .deadline import Deadline
-from .kube import KubeError, KubeUnavailable
+from .kube import KubeError, KubeUnavailable, Resource
 from .model import ENDED, Reservation, Status, from_iso, to_iso
-from .processor import Runtime, cleanup, end
+from .processor import OWNED, Runtime, cleanup, end
 from .store import StaleRecord
 
 log = logging.getLogger("reservation-expiry")
@@ -139,18 +140,20 @@ def _warn(runtime: Runtime, record: Reservation, now: datetime, report: ExpiryRe
 def sweep(runtime: Runtime, report: ExpiryReport) -> None:
     namespace = runtime.policy.namespace
     try:
-        pods = runtime.kube.list_pods(namespace, dev_pod.selector())
-        services = runtime.kube.list_services(namespace, dev_pod.selector())
+        found = {
+            resource: runtime.kube.list_labelled(resource, namespace, dev_pod.selector())
+            for resource in OWNED
+        }
     except KubeError as exc:
         report.kube_errors.append(str(exc))
         return
-    owners: dict[str, list[tuple[str, str]]] = {}
-    for kind, items in (("pod", pods), ("service", services)):
+    owners: dict[str, list[tuple[Resource, str]]] = {}
+    for resource, items in found.items():
         for item in items:
             metadata = item.get("metadata", {})
             reservation_id = (metadata.get("labels") or {}).get(dev_pod.RESERVATION_LABEL)
             if reservation_id:
-                owners.setdefault(reservation_id, []).append((kind, metadata["name"]))
+                owners.setdefault(reservation_id, []).append((resource, metadata["name"]))
     if not owners:
         return
     records = runtime.store.get_many(list(owners))
@@ -159,9 +162,8 @@ def sweep(runtime: Runtime, report: ExpiryReport) -> None:
         if record is not None and record.status not in ENDED:
             continue
         try:
-            for kind, name in objects:
-                delete = runtime.kube.delete_pod if kind == "pod" else runtime.kube.delete_service
-                delete(namespace, name)
+            for resource, name in objects:
+                runtime.kube.delete(resource, namespace, name)
         except KubeError as exc:
             report.kube_errors.append(str(exc))
             continue

@@ -17,6 +17,9 @@ with the cluster, and nothing else.
   that is down). Records keep their state; the next pass or sweep retries.
 * Create is idempotent (409 = it exists, which is success: names are deterministic), delete is
   idempotent (404 = already gone). Reads return plain dicts (the API's JSON), ``None`` on 404.
+* The namespaced objects are named by their resource (:data:`RESOURCES`, the names the RBAC of
+  ``k8s_charts/reservations_access.py`` grants): pods, services, the home claims and a gang's
+  NetworkPolicy; nodes are only read.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from kubernetes import client
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -45,6 +48,16 @@ TOKEN_TTL_SECONDS = 600
 DEFAULT_TIMEOUT = (3.0, 10.0)  # (connect, read) seconds
 TRIES = 2  # urllib3: the call and one retry (RETRY below)
 MIN_CALL_SECONDS = 0.5  # a call with less time than this per try is not made
+
+Manifest = dict[str, Any]  # an object as the API's JSON
+Resource = Literal["pods", "services", "persistentvolumeclaims", "networkpolicies"]
+# resource -> the client API serving it and its methods' suffix (create_namespaced_<suffix>, ...)
+RESOURCES: dict[Resource, tuple[Literal["core", "networking"], str]] = {
+    "pods": ("core", "pod"),
+    "services": ("core", "service"),
+    "persistentvolumeclaims": ("core", "persistent_volume_claim"),
+    "networkpolicies": ("networking", "network_policy"),
+}
 
 
 class KubeError(RuntimeError):
@@ -79,7 +92,9 @@ class GpuNode:
 class EksToken:
     """EKS bearer tokens from the Lambda's credentials, cached for :data:`TOKEN_TTL_SECONDS`."""
 
-    def __init__(self, cluster_name: str, region: str, session=None, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, cluster_name: str, region: str, session: Any = None, clock: Callable[[], float] = time.time
+    ) -> None:
         import boto3
 
         self.cluster_name = cluster_name
@@ -161,6 +176,7 @@ class KubeGateway:
     ) -> None:
         self.api = api
         self.core = client.CoreV1Api(api)
+        self.networking = client.NetworkingV1Api(api)
         self.timeout = timeout
         self.deadline = deadline or Deadline()
         # Why the API is considered down for the rest of the invocation; only a gateway made
@@ -185,18 +201,19 @@ class KubeGateway:
         return per_try * share, per_try * (1 - share)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None, session=None) -> KubeGateway:
+    def from_env(cls, env: Mapping[str, str] | None = None, session: Any = None) -> KubeGateway:
         """From the Lambda's environment: ``CLUSTER_NAME``, ``CLUSTER_ENDPOINT``, ``CLUSTER_CA``
         and the runtime's ``AWS_REGION``."""
-        env = os.environ if env is None else env
-        token = EksToken(env["CLUSTER_NAME"], env["AWS_REGION"], session=session)
-        return cls(api_client(env["CLUSTER_ENDPOINT"], ca_pem_b64=env.get("CLUSTER_CA") or None, token=token))
+        values: Mapping[str, str] = os.environ if env is None else env
+        token = EksToken(values["CLUSTER_NAME"], values["AWS_REGION"], session=session)
+        endpoint, ca = values["CLUSTER_ENDPOINT"], values.get("CLUSTER_CA") or None
+        return cls(api_client(endpoint, ca_pem_b64=ca, token=token))
 
     # -- plumbing ---------------------------------------------------------------------------
 
     def _call(
         self, what: str, method: Callable[..., Any], *args: Any, ok: tuple[int, ...] = (), **kwargs: Any
-    ) -> Any:
+    ) -> Manifest | None:
         """Run one API call; JSON answer as a dict, or None for a status listed in ``ok``."""
         if self.down is not None:
             raise KubeUnavailable(f"{what}: not made, the API failed earlier in this invocation")
@@ -209,12 +226,13 @@ class KubeGateway:
 
     def _send(
         self, what: str, method: Callable[..., Any], *args: Any, ok: tuple[int, ...], **kwargs: Any
-    ) -> Any:
+    ) -> Manifest | None:
         timeout = self._timeout(what)
         try:
             response = method(*args, _request_timeout=timeout, _preload_content=False, **kwargs)
             data = response.data
-            return json.loads(data) if data else {}
+            answer: Manifest = json.loads(data) if data else {}
+            return answer
         except client.ApiException as exc:
             if exc.status in ok:
                 return None
@@ -230,7 +248,7 @@ class KubeGateway:
 
     def gpu_nodes(self) -> list[GpuNode]:
         """Every schedulable, Ready node carrying the pool label, with its allocatable GPUs."""
-        answer = self._call("list GPU nodes", self.core.list_node, label_selector=POOL_LABEL)
+        answer = self._call("list GPU nodes", self.core.list_node, label_selector=POOL_LABEL) or {}
         nodes = []
         for item in answer.get("items", []):
             node = _gpu_node(item)
@@ -248,44 +266,37 @@ class KubeGateway:
 
     # -- namespaced objects -----------------------------------------------------------------
 
-    def create_pod(self, namespace: str, body: dict) -> bool:
+    def _method(
+        self, resource: Resource, verb: Literal["create", "read", "delete", "list"]
+    ) -> Callable[..., Any]:
+        api, suffix = RESOURCES[resource]
+        method: Callable[..., Any] = getattr(
+            self.networking if api == "networking" else self.core, f"{verb}_namespaced_{suffix}"
+        )
+        return method
+
+    def create(self, resource: Resource, namespace: str, body: Manifest) -> bool:
         """True if created, False if it already existed (409)."""
-        name = body["metadata"]["name"]
-        return (
-            self._call(f"create pod {name}", self.core.create_namespaced_pod, namespace, body, ok=(409,))
-            is not None
-        )
+        what = f"create {_noun(resource)} {body['metadata']['name']}"
+        return self._call(what, self._method(resource, "create"), namespace, body, ok=(409,)) is not None
 
-    def create_service(self, namespace: str, body: dict) -> bool:
-        name = body["metadata"]["name"]
-        return (
-            self._call(
-                f"create service {name}", self.core.create_namespaced_service, namespace, body, ok=(409,)
-            )
-            is not None
-        )
-
-    def create_pvc(self, namespace: str, body: dict) -> bool:
-        name = body["metadata"]["name"]
-        method = self.core.create_namespaced_persistent_volume_claim
-        return self._call(f"create PVC {name}", method, namespace, body, ok=(409,)) is not None
-
-    def read_pod(self, namespace: str, name: str) -> dict | None:
-        return self._call(f"read pod {name}", self.core.read_namespaced_pod, name, namespace, ok=(404,))
-
-    def read_service(self, namespace: str, name: str) -> dict | None:
+    def read(self, resource: Resource, namespace: str, name: str) -> Manifest | None:
+        """The object, None if there is none (404)."""
         return self._call(
-            f"read service {name}", self.core.read_namespaced_service, name, namespace, ok=(404,)
+            f"read {_noun(resource)} {name}", self._method(resource, "read"), name, namespace, ok=(404,)
         )
 
-    def delete_pod(self, namespace: str, name: str) -> bool:
+    def delete(self, resource: Resource, namespace: str, name: str) -> bool:
         """True if deleted, False if it was already gone (404)."""
-        method = self.core.delete_namespaced_pod
-        return self._call(f"delete pod {name}", method, name, namespace, ok=(404,)) is not None
+        method = self._method(resource, "delete")
+        return self._call(f"delete {_noun(resource)} {name}", method, name, namespace, ok=(404,)) is not None
 
-    def delete_service(self, namespace: str, name: str) -> bool:
-        method = self.core.delete_namespaced_service
-        return self._call(f"delete service {name}", method, name, namespace, ok=(404,)) is not None
+    def list_labelled(self, resource: Resource, namespace: str, label_selector: str) -> list[Manifest]:
+        """Every object of ``resource`` in ``namespace`` that ``label_selector`` selects."""
+        method = self._method(resource, "list")
+        answer = self._call(f"list {resource}", method, namespace, label_selector=label_selector) or {}
+        items: list[Manifest] = answer.get("items", [])
+        return items
 
     def patch_pod_annotations(self, namespace: str, name: str, annotations: dict[str, str | None]) -> bool:
         """Merge ``annotations`` into the pod's (None removes one). False if the pod is gone."""
@@ -293,16 +304,13 @@ class KubeGateway:
         method = self.core.patch_namespaced_pod
         return self._call(f"annotate pod {name}", method, name, namespace, body, ok=(404,)) is not None
 
-    def list_pods(self, namespace: str, label_selector: str) -> list[dict]:
-        method = self.core.list_namespaced_pod
-        return self._call("list pods", method, namespace, label_selector=label_selector).get("items", [])
 
-    def list_services(self, namespace: str, label_selector: str) -> list[dict]:
-        method = self.core.list_namespaced_service
-        return self._call("list services", method, namespace, label_selector=label_selector).get("items", [])
+def _noun(resource: Resource) -> str:
+    """How a call's message names one object of ``resource``: "pod", "network policy"."""
+    return RESOURCES[resource][1].replace("_", " ")
 
 
-def _gpu_node(item: dict) -> GpuNode | None:
+def _gpu_node(item: Manifest) -> GpuNode | None:
     metadata, spec, status = item.get("metadata", {}), item.get("spec", {}), item.get("status", {})
     pool = (metadata.get("labels") or {}).get(POOL_LABEL)
     if not pool or spec.get("unschedulable"):
@@ -322,7 +330,7 @@ def _gpu_node(item: dict) -> GpuNode | None:
     return GpuNode(name=metadata["name"], pool=pool, gpus=gpus, external_ip=external, internal_ip=internal)
 
 
-def _addresses(item: dict) -> tuple[str | None, str | None]:
+def _addresses(item: Manifest) -> tuple[str | None, str | None]:
     found = {a.get("type"): a.get("address") for a in (item.get("status") or {}).get("addresses") or []}
     return found.get("ExternalIP"), found.get("InternalIP")
 

@@ -39,8 +39,9 @@ The scheduling pass (only under the scheduling lease, see :mod:`reservations.sto
      Ready -> ``active`` with the SSH command; pod missing -> its objects are (re)created (a
      creation that failed earlier is retried here, so a reservation is never lost); pod
      Failed, or not Ready within ``ready_timeout_minutes`` -> ``failed`` with the pod's
-     reason; an ended holder's pod and service are deleted and, once both are confirmed gone,
-     its hold is released from the ledger;
+     reason; an ended holder's objects (:func:`owned_objects`: pods, services, a gang's
+     NetworkPolicy) are deleted and, once all are confirmed gone, its hold is released from
+     the ledger;
   2. reads the GPU nodes (capacity from the cluster) and the queue (``queued`` records, FIFO,
      found through ``StatusIndex``: an index only FINDS candidates, every start is a write
      conditional on the record and the ledger), calls :func:`scheduler.plan` with the
@@ -54,8 +55,9 @@ The scheduling pass (only under the scheduling lease, see :mod:`reservations.sto
   timeouts, or no time left) stops the invocation's Kubernetes work at the first failure;
   records keep their state and the next pass retries.
 
-Kubernetes RBAC this needs (granted by the CDK stack): in ``policy.namespace`` pods, services,
-persistentvolumeclaims get/list/watch/create/delete/patch; cluster-wide nodes get/list.
+Kubernetes RBAC this needs (granted by the CDK stack, ``k8s_charts/reservations_access.py``): in
+``policy.namespace`` pods, services, persistentvolumeclaims get/list/watch/create/delete/patch,
+networkpolicies (a gang's peers policy) create/delete/list; cluster-wide nodes get/list.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ from typing import Any, TypeGuard
 
 from . import dead_letters, dev_pod, forecast, messages, scheduler
 from .deadline import RESERVE_SECONDS, Deadline
-from .kube import GpuNode, KubeError, KubeGateway, KubeUnavailable
+from .kube import GpuNode, KubeError, KubeGateway, KubeUnavailable, Resource
 from .model import ENDED, Reservation, Status, from_iso, to_iso
 from .model import now as utc_now
 from .policy import Policy
@@ -82,6 +84,14 @@ log = logging.getLogger("reservation-processor")
 RETRIES = 3  # re-reads after a lost race before a message is handed back to SQS
 HELD_UNTIL_ENDED = timedelta(minutes=1)  # an active record past its end still holds GPUs
 MAX_APPLIED_MESSAGES = 20
+# What a reservation owns in Kubernetes, by resource, in the order cleanup deletes it (the pods
+# first); the expiry sweep looks for leftovers of the same. The home PVC is not in it: it is the
+# user's home and outlives every reservation.
+OWNED: dict[Resource, Callable[[Reservation], list[str]]] = {
+    "pods": dev_pod.pod_names,
+    "services": dev_pod.service_names,
+    "networkpolicies": dev_pod.network_policy_names,
+}
 
 
 @dataclass
@@ -426,16 +436,19 @@ def end(
     return ended
 
 
+def owned_objects(record: Reservation) -> list[tuple[Resource, str]]:
+    """What cleanup removes, in :data:`OWNED`'s order."""
+    return [(resource, name) for resource, names in OWNED.items() for name in names(record)]
+
+
 def cleanup(runtime: Runtime, record: Reservation) -> bool:
-    """Delete the pods and services of an ended reservation (every one of a gang; the home PVC
-    stays); clear ``cleanup_pending`` once all are gone. False if Kubernetes failed (retried
-    later)."""
+    """Delete the pods, services and gang policy of an ended reservation (every one of a gang;
+    the home PVC stays); clear ``cleanup_pending`` once all are gone. False if Kubernetes failed
+    (retried later)."""
     namespace = runtime.policy.namespace
     try:
-        for name in dev_pod.pod_names(record):
-            runtime.kube.delete_pod(namespace, name)
-        for name in dev_pod.service_names(record):
-            runtime.kube.delete_service(namespace, name)
+        for resource, name in owned_objects(record):
+            runtime.kube.delete(resource, namespace, name)
     except KubeError as exc:
         log.warning("cleanup of %s failed, will be retried: %s", record.reservation_id, exc)
         return False
@@ -547,7 +560,7 @@ class _Pass:
         return holding
 
     def release_ended(self, ended: dict[str, Reservation | None], holds: dict[str, str]) -> None:
-        """Delete the pod and service of each ended holder (again: a pod created after its
+        """Delete the objects of each ended holder (again: a pod created after its
         cancel's cleanup must not survive its hold) and release the holds confirmed gone."""
         gone: dict[str, set[str]] = {}
         for rid, record in ended.items():
@@ -613,7 +626,7 @@ class _Pass:
         timed_out = self.now - since >= timeout
         try:
             names = dev_pod.pod_names(record)
-            pods = [pod for name in names if (pod := self.kube.read_pod(self.policy.namespace, name))]
+            pods = [pod for name in names if (pod := self.kube.read("pods", self.policy.namespace, name))]
             if len(pods) < len(names):
                 if timed_out:
                     return self.fail(
@@ -647,9 +660,9 @@ class _Pass:
 
     def activate(self, record: Reservation, pod: dict[str, Any]) -> Reservation:
         namespace = self.policy.namespace
-        service = self.kube.read_service(namespace, dev_pod.service_name(record.reservation_id))
+        service = self.kube.read("services", namespace, dev_pod.service_name(record.reservation_id))
         if service is None:
-            self.kube.create_service(namespace, dev_pod.service_manifest(record, self.policy))
+            self.kube.create("services", namespace, dev_pod.service_manifest(record, self.policy))
             return record  # its node port is read next pass
         ports = [p.get("nodePort") for p in service.get("spec", {}).get("ports", []) if p.get("nodePort")]
         node = str((pod.get("spec") or {}).get("nodeName") or record.node_name)
@@ -686,8 +699,10 @@ class _Pass:
         return failed
 
     def create_objects(self, record: Reservation) -> Reservation:
-        """PVC, Service, Pod -- each idempotent. A failure leaves the record preparing; the next
-        pass's check of the holders creates what is missing. Returns the record as it stands."""
+        """PVC, Service, a gang's headless Service and NetworkPolicy, Pods -- each idempotent
+        (the policy before the pods, so peers reach each other from their start). A failure
+        leaves the record preparing; the next pass's check of the holders creates what is
+        missing. Returns the record as it stands."""
         namespace = self.policy.namespace
         nodes = record.gang_nodes or [str(record.node_name)]
         try:
@@ -695,12 +710,17 @@ class _Pass:
         except dev_pod.InvalidRequest as exc:
             return self.fail(record, str(exc))
         try:
-            self.kube.create_pvc(namespace, dev_pod.home_claim_manifest(record, self.policy))
-            self.kube.create_service(namespace, dev_pod.service_manifest(record, self.policy))
+            self.kube.create(
+                "persistentvolumeclaims", namespace, dev_pod.home_claim_manifest(record, self.policy)
+            )
+            self.kube.create("services", namespace, dev_pod.service_manifest(record, self.policy))
             if record.gang_nodes:
-                self.kube.create_service(namespace, dev_pod.peers_service_manifest(record, self.policy))
+                self.kube.create("services", namespace, dev_pod.peers_service_manifest(record, self.policy))
+                self.kube.create(
+                    "networkpolicies", namespace, dev_pod.peers_policy_manifest(record, self.policy)
+                )
             for pod in pods:
-                self.kube.create_pod(namespace, pod)
+                self.kube.create("pods", namespace, pod)
         except KubeError as exc:
             self._kube_error(exc)
             return record

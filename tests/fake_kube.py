@@ -12,8 +12,10 @@ Lambdas call, keeps objects in memory and enforces a little of what the real ser
   (``pods/NAME/log``) is the text :meth:`start_job` or a test put in ``pod_logs``.
 * Nodes (list with a ``labelSelector`` of ``key``, ``key=value``, ``key!=value`` terms; read),
   added by tests with :meth:`FakeKube.add_node`.
-* Pods, Services, PersistentVolumeClaims (create -> 409 if the name exists; read; list with a
-  ``labelSelector``; delete -> 404 if absent; merge-patch). A created pod is "scheduled" onto
+* Pods, Services, PersistentVolumeClaims and networking.k8s.io/v1 NetworkPolicies (create ->
+  409 if the name exists; read; list with a ``labelSelector``; delete -> 404 if absent;
+  merge-patch). A NetworkPolicy is only stored: tests judge what it allows with
+  ``tools/reachability.py`` (:meth:`FakeKube.network_policies`). A created pod is "scheduled" onto
   the node its required ``kubernetes.io/hostname`` affinity names and stays ``Pending`` until a
   test calls :meth:`FakeKube.set_pod_ready`, :meth:`set_pod_waiting` or
   :meth:`set_pod_failed` (or sets ``auto_ready``). A created NodePort Service gets node ports
@@ -42,13 +44,19 @@ from urllib.parse import parse_qs
 
 SECRET_PATH = re.compile(r"^/api/v1/namespaces/(?P<ns>[a-z0-9-]+)/secrets(?:/(?P<name>[a-z0-9.-]+))?$")
 NAMESPACED_PATH = re.compile(
-    r"^/api/v1/namespaces/(?P<ns>[a-z0-9-]+)/(?P<kind>pods|services|persistentvolumeclaims)"
-    r"(?:/(?P<name>[a-z0-9.-]+))?$"
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group>networking\.k8s\.io/v1))/namespaces/(?P<ns>[a-z0-9-]+)/"
+    r"(?P<kind>pods|services|persistentvolumeclaims|networkpolicies)(?:/(?P<name>[a-z0-9.-]+))?$"
 )
 JOB_PATH = re.compile(r"^/apis/batch/v1/namespaces/(?P<ns>[a-z0-9-]+)/jobs(?:/(?P<name>[a-z0-9.-]+))?$")
 POD_LOG_PATH = re.compile(r"^/api/v1/namespaces/(?P<ns>[a-z0-9-]+)/pods/(?P<name>[a-z0-9.-]+)/log$")
 NODE_PATH = re.compile(r"^/api/v1/nodes(?:/(?P<name>[a-z0-9.-]+))?$")
-KINDS = {"pods": "Pod", "services": "Service", "persistentvolumeclaims": "PersistentVolumeClaim"}
+KINDS = {
+    "pods": "Pod",
+    "services": "Service",
+    "persistentvolumeclaims": "PersistentVolumeClaim",
+    "networkpolicies": "NetworkPolicy",
+}
+API_VERSIONS = {"networkpolicies": "networking.k8s.io/v1"}  # the rest are core: v1
 SHUTDOWN_POLL = 0.02  # seconds between the server loop's checks for shutdown()
 
 
@@ -229,8 +237,14 @@ class FakeKube:
             self.injections.clear()
 
     def pods(self, namespace: str | None = None) -> list[dict]:
+        return self._stored("pods", namespace)
+
+    def network_policies(self, namespace: str | None = None) -> list[dict]:
+        return self._stored("networkpolicies", namespace)
+
+    def _stored(self, kind: str, namespace: str | None) -> list[dict]:
         with self.lock:
-            return [pod for (ns, _), pod in self.objects["pods"].items() if namespace in (None, ns)]
+            return [obj for (ns, _), obj in self.objects[kind].items() if namespace in (None, ns)]
 
     def pod(self, namespace: str, name: str) -> dict | None:
         return self.objects["pods"].get((namespace, name))
@@ -343,7 +357,7 @@ class FakeKube:
         if match:
             return self._nodes(method, match["name"], params)
         match = NAMESPACED_PATH.match(path)
-        if match:
+        if match and (match["core"] or match["group"]) == API_VERSIONS.get(match["kind"], "v1"):
             return self._namespaced(method, match["ns"], match["kind"], match["name"], body, params)
         match = SECRET_PATH.match(path)
         if not match:
@@ -450,14 +464,16 @@ class FakeKube:
                 for (ns, _), obj in store.items()
                 if ns == namespace and _selects(params.get("labelSelector", ""), obj)
             ]
-            return 200, {"apiVersion": "v1", "kind": KINDS[kind] + "List", "metadata": {}, "items": items}
+            version = API_VERSIONS.get(kind, "v1")
+            return 200, {"apiVersion": version, "kind": KINDS[kind] + "List", "metadata": {}, "items": items}
         if method == "POST" and not name:
+            version = API_VERSIONS.get(kind, "v1")
             if (
                 not isinstance(body, dict)
                 or body.get("kind") != KINDS[kind]
-                or body.get("apiVersion") != "v1"
+                or body.get("apiVersion") != version
             ):
-                return 400, _status(400, "BadRequest", f"body must be a v1 {KINDS[kind]}")
+                return 400, _status(400, "BadRequest", f"body must be a {version} {KINDS[kind]}")
             obj_name = body.get("metadata", {}).get("name")
             if not obj_name or body["metadata"].get("namespace", namespace) != namespace:
                 return 400, _status(400, "BadRequest", "metadata.name/namespace must match the request path")

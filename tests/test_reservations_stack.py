@@ -133,10 +133,14 @@ def test_the_cluster_identity_is_a_group_bound_to_pods_services_and_claims_in_gp
     assert "AccessPolicies" not in entry  # no EKS access policy: RBAC alone decides
     objects = manifests_in_template(synth.template("dev", "Reservations"))
     by_kind = {o["kind"]: o for o in objects}
-    (rule,) = by_kind["Role"]["rules"]
+    rule, policies = by_kind["Role"]["rules"]
     assert by_kind["Role"]["metadata"]["namespace"] == "gpu-dev"
     assert set(rule["resources"]) == {"pods", "services", "persistentvolumeclaims"}
     assert "*" not in rule["verbs"]
+    # a gang's NetworkPolicy: made, swept and removed, never read or changed
+    # (tests/test_reservations_gang.py checks these are the verbs the Lambdas use)
+    assert (policies["apiGroups"], policies["resources"]) == (["networking.k8s.io"], ["networkpolicies"])
+    assert sorted(policies["verbs"]) == ["create", "delete", "list"]
     (node_rule,) = by_kind["ClusterRole"]["rules"]
     assert (node_rule["resources"], node_rule["verbs"]) == (["nodes"], ["get", "list"])
     for binding in ("RoleBinding", "ClusterRoleBinding"):
