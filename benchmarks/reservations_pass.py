@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,7 @@ class WriteUnits:
     @staticmethod
     def _keys(operation: str, body: dict) -> list[tuple[str, int]]:
         if operation in ("PutItem", "UpdateItem", "DeleteItem"):
-            item = body.get("Key") or body.get("Item")
+            item = body.get("Key") or body["Item"]
             return [(item["reservation_id"]["S"], 1)]
         if operation == "TransactWriteItems":
             keys = []
@@ -170,7 +171,7 @@ def run(requests: int) -> dict:
                         duration_hours=float(1 + i % 8),
                         status=Status.QUEUED,
                         created_at=to_iso(START - timedelta(seconds=requests - i)),
-                        **({"owner_id": f"AROAEXAMPLEROLEID:user{i % 2500:04d}"} if owned else {}),
+                        owner_id=f"AROAEXAMPLEROLEID:user{i % 2500:04d}" if owned else None,
                     ).to_item()
                 )
         clock = Clock(START)
@@ -181,7 +182,7 @@ def run(requests: int) -> dict:
         index_keys = [
             index["KeySchema"][0]["AttributeName"] for index in store.table.global_secondary_indexes
         ]
-        passes = []
+        passes: list[dict[str, Any]] = []
         labels = ("first pass", "quiet pass (+1 min, nothing changed)", "the head of every queue starts")
         for label in labels:
             if label == labels[-1]:
@@ -212,7 +213,9 @@ def run(requests: int) -> dict:
                 }
             )
             clock.advance(minutes=1)
-        summary = store.get_summary()["gpu_types"]
+        written = store.get_summary()
+        assert written is not None, "the passes wrote no capacity summary"
+        summary = written["gpu_types"]
     return {
         "requests": requests,
         "steady_write_units_per_hour": 60 * passes[-1]["write_units"],

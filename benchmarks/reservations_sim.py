@@ -45,6 +45,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from benchmarks import fifo_baseline
 from platform_config import namespaces
@@ -91,7 +92,10 @@ def arrival_rate(moment: datetime) -> float:
     return QUIET
 
 
-def _pick(rng: random.Random, mix: dict) -> object:
+T = TypeVar("T")
+
+
+def _pick(rng: random.Random, mix: dict[T, int]) -> T:
     return rng.choices(list(mix), weights=list(mix.values()))[0]
 
 
@@ -101,7 +105,8 @@ def generate(days: float, seed: int, as_booked: bool = False) -> list[Arrival]:
     rng = random.Random(seed)
     per_node = {name: gpus for name, _, gpus, _ in CLUSTER}
     horizon = days * 24.0
-    arrivals, hours = [], 0.0
+    arrivals: list[Arrival] = []
+    hours = 0.0
     while True:
         hours += rng.expovariate(PEAK)
         if hours >= horizon:

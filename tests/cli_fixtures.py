@@ -54,7 +54,7 @@ def test_policy(stage: str = STAGE, **overrides: Any) -> Policy:
     return Policy(**values)
 
 
-test_policy.__test__ = False  # not a test, despite its name
+test_policy.__test__ = False  # type: ignore[attr-defined]  # not a test, despite its name
 
 
 class FakeClock:

@@ -128,6 +128,7 @@ def load_handler(name: str):
     """Import ``lambda/<name>/handler.py`` (``lambda`` is not an importable package name)."""
     path = ROOT / "lambda" / name / "handler.py"
     spec = importlib.util.spec_from_file_location(f"{name}_handler", path)
+    assert spec is not None and spec.loader is not None, path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -305,7 +306,7 @@ class World:
 
     def drain(self) -> dict:
         """Every queued message as one event, deleted from the queue."""
-        collected = []
+        collected: list[dict] = []
         while True:
             response = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10)
             batch = response.get("Messages", [])
@@ -347,6 +348,7 @@ class World:
         held: dict[str, int] = {}
         for record in self.records():
             if record.status in (Status.PREPARING, Status.ACTIVE):
+                assert record.node_name, record  # a holder is always on a node
                 held[record.node_name] = held.get(record.node_name, 0) + record.gpu_count
         return held
 

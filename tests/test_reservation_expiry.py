@@ -24,6 +24,7 @@ def annotation_patches(world: World, rid: str) -> list[str]:
         r.body["metadata"]["annotations"][dev_pod.WARNING_ANNOTATION]
         for r in world.kube.requests
         if r.method == "PATCH"
+        and isinstance(r.body, dict)
         and r.path.endswith(world.pod_name(rid))
         and dev_pod.WARNING_ANNOTATION in r.body["metadata"]["annotations"]
     ]

@@ -250,7 +250,7 @@ def _scenario(rng: random.Random):
     nodes += [Node(f"t4-{i}", "t4", 4) for i in range(rng.randint(0, 2))]
     users = [f"u{i}" for i in range(rng.randint(2, 8))]
     minutes = timedelta(minutes=1)
-    running = []
+    running: list[Allocation] = []
     for node in nodes:
         left = node.gpus
         while left and rng.random() < 0.7:
