@@ -20,9 +20,9 @@
 * Dead letters: every Reserve in the DLQ without a record gets a ``failed`` one
   (:mod:`reservations.dead_letters`; the messages stay in the DLQ).
 * Sweep: every pod, service and NetworkPolicy labelled as a reservation's whose record has ended
-  (or does not exist) is deleted, and the record's ``cleanup_pending`` cleared. This retries every cleanup
-  that failed before (Kubernetes down when the reservation ended) and catches a pod created
-  after a cancel that raced with its creation.
+  (or does not exist) is deleted, and the record's ``cleanup_pending`` cleared. This retries
+  every cleanup that failed before (Kubernetes down when the reservation ended) and catches an
+  object created after a cancel that raced with its creation.
 """
 
 from __future__ import annotations
