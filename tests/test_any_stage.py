@@ -69,6 +69,8 @@ def catalogue_stage(family: AmiFamily) -> dict:
         "storage": {"retention": "destroy"},
         "gpu_pools": gpu_pools,
         "karpenter": {"enabled": True, "node_pools": karpenter_pools},
+        # a workload but no teams: the one generated stage with a Workloads stack and no tenancy
+        **({"workloads": {"nats": {"enabled": True}}} if family is AmiFamily.AL2023 else {}),
     }
 
 
@@ -282,3 +284,12 @@ def test_generated_stages_pass_cfn_lint_and_cdk_nag(generated):
     )
     errors = [f for f in json.loads(result.stdout or "[]") if f["Level"] == "Error"]
     assert errors == [], errors[:5]
+
+
+def test_a_stage_without_teams_installs_no_kueue(templates):
+    """The shipped stages all have teams; Kueue (a fail-closed webhook on every Job) comes with
+    them and not otherwise."""
+    workloads = templates[("every-al", "Workloads")]
+    assert "nats" in json.dumps(workloads)
+    assert _helm_charts(workloads) == []
+    assert not any(key.startswith("Kueue") for key in workloads["Resources"])

@@ -130,19 +130,20 @@ def _actions(statement: dict) -> list[str]:
     return [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
 
 
-@pytest.fixture(scope="module")
-def flows(synth) -> StageFlows:
-    return stage_flows({stack: t for (stage, stack), t in synth.templates.items() if stage == "dev"})
+@pytest.fixture(scope="module", params=["dev", "staging", "prod"])
+def flows(synth, request) -> StageFlows:
+    return stage_flows({stack: t for (stage, stack), t in synth.templates.items() if stage == request.param})
 
 
 def test_team_namespaces_and_prometheus_reach_mlflow_and_nobody_else(flows):
+    """In every stage: staging and prod have seed 003's teams too."""
     c = flows.cluster
     mlflow = c.workload("mlflow/mlflow")
     for team in ("team-training", "team-inference", "team-agentic", "team-mlops"):
         assert c.allowed(c.workload(f"{team}/team-job"), mlflow, 5000), team
     assert c.allowed(c.workload("monitoring/prometheus"), mlflow, 5000)
     assert not c.allowed(c.workload("monitoring/grafana"), mlflow, 5000)
-    assert not c.allowed(c.workload("gpu-dev/dev-pod"), mlflow, 5000)
+    assert not c.allowed(c.workload("nats/nats"), mlflow, 5000)  # a platform service, not a team
     assert not c.allowed(flows.endpoint("internet"), mlflow, 5000)
     # the server reaches PostgreSQL in the VPC and S3, and no platform service
     assert c.allowed(mlflow, flows.endpoint("vpc"), 5432)

@@ -22,7 +22,8 @@ from tests.test_config import error_of, stage_with
 from tests.test_workloads import depends_on, helm_values, objects
 from tools.stage_mutants import LAMBDA_PAYLOAD_LIMIT
 
-DEV = next(stage for stage in load_stages() if stage.name == "dev")
+STAGES = {stage.name: stage for stage in load_stages()}
+DEV = STAGES["dev"]
 TEAMS = {team.name: team for team in DEV.tenancy.teams}
 GPU = "nvidia.com/gpu"
 
@@ -300,11 +301,12 @@ def test_kueue_objects_follow_its_release_and_quotas_follow_the_namespaces(synth
     assert "Namespaces" in depends_on(synth, "dev", "Tenancy")
 
 
-def test_stages_without_teams_install_no_kueue(synth):
+def test_stages_with_teams_install_kueue(synth):
+    """Every shipped stage has teams (a stage without: tests/test_any_stage.py)."""
     for stage in synth.stacks:
         resources = synth.template(stage, "Workloads")["Resources"]
         has_kueue = any(key.startswith("KueueRelease") for key in resources)
-        assert has_kueue == (stage == "dev"), stage
+        assert STAGES[stage].tenancy.teams and has_kueue, stage
 
 
 def test_platform_namespaces_cover_every_namespace_the_stages_create(synth):

@@ -160,21 +160,22 @@ def test_everything_is_off_by_default():
 # --- Kubeflow Trainer ---------------------------------------------------------------------------
 
 
-def test_dev_installs_trainer_and_kuberay_after_kueue_whose_integrations_queue_their_kinds(synth):
-    found = {chart: values for stage, _, chart, _, values in releases(synth) if stage == "dev"}
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_every_stage_installs_trainer_and_kuberay_after_kueue_whose_integrations_queue_their_kinds(
+    synth, stage
+):
+    """Every shipped stage has teams, and runs training and Ray as they would."""
+    found = {chart: values for name, _, chart, _, values in releases(synth) if name == stage}
     assert {"kubeflow-trainer", "kuberay-operator", "kueue"} <= set(found)
     assert {"trainer.kubeflow.org/trainjob", "ray.io/raycluster"} <= set(KUEUE_FRAMEWORKS)
     kueue = found["kueue"]["managerConfig"]["controllerManagerConfigYaml"]
     assert {"trainer.kubeflow.org/trainjob", "ray.io/raycluster"} <= set(
         json.loads(kueue)["integrations"]["frameworks"]
     )
-    workloads = synth.template("dev", "Workloads")["Resources"]
-    trainer = next(r for k, r in workloads.items() if k.startswith("KubeflowTrainerRelease"))
-    assert any(str(dep).startswith("KueueRelease") for dep in trainer.get("DependsOn", []))
-    for stage in ("staging", "prod"):
-        assert not any(
-            k.startswith("KubeflowTrainerRelease") for k in synth.template(stage, "Workloads")["Resources"]
-        )
+    workloads = synth.template(stage, "Workloads")["Resources"]
+    for release in ("KubeflowTrainerRelease", "KubeRayOperatorRelease"):
+        operator = next(r for k, r in workloads.items() if k.startswith(release))
+        assert any(str(dep).startswith("KueueRelease") for dep in operator.get("DependsOn", [])), release
 
 
 def chart_wait_for_pods_ready() -> dict:
