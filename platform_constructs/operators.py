@@ -576,12 +576,14 @@ MLFLOW_SERVICE_ACCOUNT = "mlflow-server"
 MLFLOW_DATABASE_SECRET = "mlflow-database"  # the secret sync's copy of its login's secret
 
 
-def mlflow(*, replicas: int, database_host: str, role_arn: str, bucket: str) -> Release:
+def mlflow(*, replicas: int, database_host: str, role_arn: str, bucket: str, monitored: bool) -> Release:
     """The tracking server on the CPU pool: PostgreSQL for runs and the registry (the login
     from the synced Secret; the chart's migration init container creates and upgrades the
     schema), artifacts proxied to its S3 bucket under the IRSA role, a ClusterIP Service and
-    no ingress, a ServiceMonitor on its /metrics. The image is the pinned one, not whatever
-    the chart's appVersion names; restricted Pod Security (the chart leaves seccomp unset)."""
+    no ingress, and when ``monitored`` (the stage runs kube-prometheus-stack, whose CRDs the
+    release must then follow) a ServiceMonitor on its /metrics. The image is the pinned one,
+    not whatever the chart's appVersion names; restricted Pod Security (the chart leaves
+    seccomp unset)."""
     image = {"repository": versions.MLFLOW_SERVER.repository, "tag": versions.MLFLOW_SERVER.tag}
     values = {
         "replicaCount": replicas,
@@ -611,7 +613,7 @@ def mlflow(*, replicas: int, database_host: str, role_arn: str, bucket: str) -> 
             "s3": {"enabled": True, "bucket": bucket},
         },
         "service": {"type": "ClusterIP"},
-        "serviceMonitor": {"enabled": True, "namespace": ns.MLFLOW, "labels": {}},
+        "serviceMonitor": {"enabled": monitored, "namespace": ns.MLFLOW, "labels": {}},
         "podSecurityContext": {
             "fsGroup": 1001,
             "fsGroupChangePolicy": "OnRootMismatch",

@@ -644,8 +644,9 @@ class WorkloadsStack(Stack):
 
     def _mlflow(self, bucket: s3.IBucket, database: PlatformDatabase) -> None:
         """The server's IRSA role may read and write its artifact bucket only; the database login
-        arrives through the secret sync, the security group rule admits its pods (the release
-        follows both)."""
+        arrives through the secret sync, the security group rule admits its pods, and the
+        chart's ServiceMonitor needs kube-prometheus-stack's CRDs (the release follows all
+        three, as ``_manifest`` makes our charts' ServiceMonitors follow the CRDs)."""
         settings = self.config.workloads.mlflow
         role, export = self._bucket_role(
             "MlflowRole", bucket, service_account=operators.MLFLOW_SERVICE_ACCOUNT, namespace=ns.MLFLOW,
@@ -660,11 +661,13 @@ class WorkloadsStack(Stack):
         )
         after: list[Construct] = [role] + ([self.secret_sync.manifest] if self.secret_sync else [])
         after += [self.database_ingress] if self.database_ingress is not None else []
+        prometheus = self.releases.get("KubePrometheusStack")
+        after += [prometheus] if prometheus is not None else []
         self._release(
             "Mlflow",
             operators.mlflow(
                 replicas=settings.replicas, database_host=database.cluster.cluster_endpoint.hostname,
-                role_arn=role.role_arn, bucket=bucket.bucket_name,
+                role_arn=role.role_arn, bucket=bucket.bucket_name, monitored=prometheus is not None,
             ),
             *after,
         )  # fmt: skip

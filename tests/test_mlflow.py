@@ -12,6 +12,7 @@ import pytest
 
 from platform_config.loader import load_stages
 from platform_config.mlflow import MlflowSettings
+from platform_constructs import operators
 from stacks.workloads_stack import needs_secret_sync, secret_targets
 from tests.test_config import error_of, stage_with
 from tests.test_workloads import HELM, depends_on, resource
@@ -87,6 +88,22 @@ def test_the_release_uses_postgres_the_synced_login_and_its_bucket(synth):
     assert {"SecretSyncManifest", "MlflowRole", "PostgresFromClusterPods"} <= depends_on(
         synth, "dev", "MlflowRelease"
     )
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_the_service_monitor_follows_the_prometheus_operator_crds(synth, stage):
+    """The chart's ServiceMonitor is a custom resource: its release waits for the release that
+    installs the CRD, as our charts' ServiceMonitors do (WorkloadsStack._manifest)."""
+    assert STAGES[stage].workloads.observability.enabled
+    assert helm_values(synth, stage, "MlflowRelease")["serviceMonitor"]["enabled"] is True
+    assert "KubePrometheusStackRelease" in depends_on(synth, stage, "MlflowRelease")
+    assert "KubePrometheusStackRelease" in depends_on(synth, stage, "VeleroBackups")  # the same rule
+
+
+def test_without_observability_there_is_no_service_monitor():
+    """No kube-prometheus-stack, no ServiceMonitor CRD: the chart must not render one."""
+    release = operators.mlflow(replicas=1, database_host="db", role_arn="arn", bucket="b", monitored=False)
+    assert release.values["serviceMonitor"]["enabled"] is False
 
 
 @pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
