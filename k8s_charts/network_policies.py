@@ -63,7 +63,7 @@ from k8s_charts.mesh_policy import ProtectedService
 from k8s_charts.observability import DCGM_EXPORTER_LABELS, DCGM_EXPORTER_PORT
 from platform_config import namespaces as ns
 from platform_config.contract import APP_NAME_LABEL, NAMESPACE_NAME_LABEL
-from platform_config.job_api import POSTGRES_PORT
+from platform_config.platform_database import POSTGRES_PORT
 from platform_config.versions import MLFLOW
 from reservations.dev_pod import SSH_PORT
 

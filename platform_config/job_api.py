@@ -3,9 +3,9 @@
 The service (package ``job_api``) reads one JSON file, ``job_api.settings.ServiceSettings``;
 ``service_settings`` builds it from these settings and the stage (teams from tenancy, pools
 from the GPU pools with the labels and taint of ``platform_constructs.naming``), so what the
-API accepts is decided here, reviewed with ``cdk diff``. The database settings size the
-platform's PostgreSQL cluster (``platform_constructs/postgres.py``), which this feature
-brings into the Storage stack.
+API accepts is decided here, reviewed with ``cdk diff``. The job API is a consumer of the
+platform's PostgreSQL, whose settings are ``platform_database``'s
+(``platform_config/platform_database.py``).
 """
 
 from __future__ import annotations
@@ -15,15 +15,13 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from platform_config.checks import UniqueList
+from platform_config.platform_database import SETTING as PLATFORM_DATABASE
 
 # An IAM role or user ARN (the API also accepts an STS assumed-role ARN of an allowed role).
 PRINCIPAL_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[A-Za-z0-9_+=,.@/-]+$"
 # A registry host, optionally with a path prefix (an ECR pull-through cache's prefix).
 REGISTRY = r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(/[a-z0-9._-]+)*$"
 TEAM_NAME = r"^[a-z][a-z0-9-]{1,30}$"
-# PostgreSQL's port on the platform's database: the cluster listens on it, its security group
-# and the job API's NetworkPolicies open it.
-POSTGRES_PORT = 5432
 Principal = Annotated[str, Field(pattern=PRINCIPAL_ARN, max_length=2048)]
 
 
@@ -34,28 +32,6 @@ class _Settings(BaseModel):
 class JobLimits(_Settings):
     max_active_jobs_per_user: Annotated[int, Field(ge=1, le=1000)] = 10
     max_active_gpus_per_user: Annotated[int, Field(ge=1, le=4096)] = 8
-
-
-class DatabaseSettings(_Settings):
-    """Aurora PostgreSQL Serverless v2 capacity, in Aurora capacity units (1 ACU is about 2 GiB
-    of memory). ``min_capacity`` 0 lets an idle cluster pause (Aurora PostgreSQL 16.3 and
-    later); ``readers`` adds instances in other zones, promoted on failover."""
-
-    min_capacity: Annotated[float, Field(ge=0, le=256, multiple_of=0.5)] = 0
-    max_capacity: Annotated[float, Field(ge=1, le=256, multiple_of=0.5)] = 4
-    readers: Annotated[int, Field(ge=0, le=15)] = 0
-    pause_after_minutes: Annotated[int, Field(ge=5, le=1440)] = 30
-    backup_retention_days: Annotated[int, Field(ge=1, le=35)] = 7
-    rotation_days: Annotated[int, Field(ge=1, le=365)] = 30
-
-    @model_validator(mode="after")
-    def _ordered(self) -> DatabaseSettings:
-        if self.min_capacity > self.max_capacity:
-            raise ValueError(
-                f"job_api.database.min_capacity {self.min_capacity} is above max_capacity "
-                f"{self.max_capacity}; allowed: 0 to max_capacity"
-            )
-        return self
 
 
 class JobApiSettings(_Settings):
@@ -76,7 +52,18 @@ class JobApiSettings(_Settings):
     limits: JobLimits = JobLimits()
     api_replicas: Annotated[int, Field(ge=1, le=10)] = 2
     dispatcher_replicas: Annotated[int, Field(ge=1, le=10)] = 2
-    database: DatabaseSettings = DatabaseSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _database_has_moved(cls, data: object) -> object:
+        """The database's settings were first here; the stage file still writing them gets the
+        new home by name, not an unknown-key message."""
+        if isinstance(data, dict) and "database" in data:
+            raise ValueError(
+                f"job_api.database has moved: the platform's PostgreSQL serves MLflow too, so its settings "
+                f"are the top-level {PLATFORM_DATABASE}; allowed: the same keys under {PLATFORM_DATABASE}:"
+            )
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> JobApiSettings:

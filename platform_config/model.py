@@ -21,6 +21,7 @@ from platform_config.checks import ROLE_ARN_PATTERN, Unique, UniqueList, pascal,
 from platform_config.contract import GPU_RESOURCE
 from platform_config.gpu_sharing import BOTTLEROCKET_MIG_GPUS, PoolCapacity, SharingSettings, advertised
 from platform_config.job_api import JobApiSettings
+from platform_config.platform_database import PlatformDatabaseSettings
 from platform_config.reservations import GPU_COUNTS, ReservationsSettings
 from platform_config.tenancy import TenancySettings
 from platform_config.workloads import WorkloadsSettings
@@ -500,6 +501,7 @@ class StageConfig(_Settings):
     reservations: ReservationsSettings = ReservationsSettings()
     tenancy: TenancySettings = TenancySettings()
     job_api: JobApiSettings = JobApiSettings()
+    platform_database: PlatformDatabaseSettings = PlatformDatabaseSettings()
 
     @field_validator("availability_zones")
     @classmethod

@@ -33,9 +33,9 @@ from platform_config.contract import (
 )
 from platform_config.gpu_node_config import GpuPool, device_plugin_config, mig_parted_config
 from platform_config.gpu_sharing import SharingSettings
-from platform_config.job_api import POSTGRES_PORT
 from platform_config.mlflow import DATABASE as MLFLOW_DATABASE
 from platform_config.model import CPU_POOL, AmiFamily, StageConfig
+from platform_config.platform_database import POSTGRES_PORT
 from platform_config.workloads import LinkerdSettings, ObservabilitySettings
 from platform_constructs.helm import Release
 

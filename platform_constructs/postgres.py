@@ -38,7 +38,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from platform_config.checks import pascal
-from platform_config.job_api import POSTGRES_PORT, DatabaseSettings
+from platform_config.platform_database import POSTGRES_PORT, PlatformDatabaseSettings
 from platform_config.versions import AURORA_POSTGRES
 from platform_constructs.lambda_bundle import function_code
 from platform_constructs.nag import acknowledge, managed_policy_finding
@@ -57,7 +57,7 @@ class PlatformDatabase(Construct):
         *,
         vpc: ec2.IVpc,
         key: kms.IKey,
-        settings: DatabaseSettings,
+        settings: PlatformDatabaseSettings,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)

@@ -116,8 +116,8 @@ class StorageStack(Stack):
                 self, "ReservationsTable", config=config, key=self.key
             )
 
-        # One cluster for every consumer: the job API and MLflow (its size settings are
-        # job_api.database's, which apply whichever consumer the stage runs).
+        # One cluster for every consumer: the job API and MLflow (its settings are the stage's
+        # platform_database, whichever consumers the stage runs).
         self.database: PlatformDatabase | None = None
         consumers = [
             name
@@ -130,7 +130,7 @@ class StorageStack(Stack):
                 "Database",
                 vpc=vpc,
                 key=self.key,
-                settings=config.job_api.database,
+                settings=config.platform_database,
                 removal_policy=policy,
             )
             for name in consumers:

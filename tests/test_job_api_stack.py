@@ -17,8 +17,8 @@ from job_api.manifests import render_job
 from job_api.settings import ServiceSettings
 from k8s_charts import job_api as chart
 from platform_config.contract import GPU_TAINT_KEY, POOL_LABEL
-from platform_config.job_api import DatabaseSettings
 from platform_config.loader import load_stages
+from platform_config.platform_database import PlatformDatabaseSettings
 from platform_constructs.postgres import PORT, PlatformDatabase
 from stacks.job_api_stack import service_settings
 from tests.manifests import manifests_in_template, render, validate
@@ -203,7 +203,7 @@ def test_prod_would_retain_and_protect_the_database():
     stack = Stack(App(), "T")
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2)
     db = PlatformDatabase(
-        stack, "Database", vpc=vpc, key=kms.Key(stack, "K"), settings=DatabaseSettings(readers=1),
+        stack, "Database", vpc=vpc, key=kms.Key(stack, "K"), settings=PlatformDatabaseSettings(readers=1),
         removal_policy=RemovalPolicy.RETAIN,
     )  # fmt: skip
     db.add_consumer("mlflow")  # issue 15's consumer: one more secret on the same cluster
@@ -215,17 +215,6 @@ def test_prod_would_retain_and_protect_the_database():
     assert len(instances) == 2  # writer and one reader to fail over to
     with pytest.raises(ValueError, match="added twice"):
         db.add_consumer("mlflow")
-
-
-def test_database_logical_ids_are_stable(synth):
-    """Stateful: a changed logical id replaces the cluster (or a secret) on the next deploy."""
-    resources = synth.template("dev", "Storage")["Resources"]
-    for logical_id in (
-        "DatabaseCluster5B53A178",
-        "DatabaseClusterWriterD43085C6",
-        "DatabaseJobApiSecretF4C5A994",
-    ):
-        assert logical_id in resources, logical_id
 
 
 # --- identities ---------------------------------------------------------------------------------
@@ -511,7 +500,8 @@ def test_inside_the_stack_the_service_goes_before_its_namespace_policies_and_rol
         ({"workloads.linkerd": {"enabled": False}}, "job_api.enabled needs cert-manager"),
         ({"job_api.team_members": {"nobody": [DEVELOPERS]}}, "'nobody' is not a team"),
         ({"job_api.team_members": {"training": [f"{DEVELOPERS}2"]}}, "not in allowed_principal_arns"),
-        ({"job_api.database": {"min_capacity": 8, "max_capacity": 4}}, "min_capacity 8.0 is above max"),
+        ({"platform_database": {"min_capacity": 8, "max_capacity": 4}},
+         "platform_database.min_capacity 8.0 is above max"),
         ({"job_api.allowed_principal_arns": ["GpuDevelopers"]}, "allowed_principal_arns"),
     ],
 )  # fmt: skip

@@ -48,8 +48,8 @@ from k8s_charts.training import RDZV_PORT
 from platform_config import namespaces as ns
 from platform_config import versions
 from platform_config.contract import TEAM_LABEL
-from platform_config.job_api import POSTGRES_PORT
 from platform_config.namespaces import GPU_CONTROLPLANE
+from platform_config.platform_database import POSTGRES_PORT
 from platform_config.versions import MLFLOW, VELERO
 from reservations.dev_pod import pod_manifest
 from reservations.model import Reservation, Status
