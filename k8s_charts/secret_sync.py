@@ -1,5 +1,6 @@
 """Kubernetes side of the Secrets Manager sync: copies each configured secret into its
-Kubernetes Secret every 15 minutes (so rotations arrive) and once at install."""
+Kubernetes Secret every 15 minutes (so rotations arrive) and once at install, and rolls the
+Deployment a target names as ``restart`` when its pods run with an older copy."""
 
 from __future__ import annotations
 
@@ -27,10 +28,13 @@ class SecretSyncChart(SecretWriterJobChart):
         revision: str,
     ) -> None:
         """``targets``: ``{"namespace", "name", "arn"}`` per Kubernetes Secret to keep in step
-        with a Secrets Manager secret."""
+        with a Secrets Manager secret, with ``"restart"``: the Deployment to roll on a change."""
         grants: dict[str, list[str]] = {}
+        restarts: dict[str, list[str]] = {}
         for target in targets:
             grants.setdefault(target["namespace"], []).append(target["name"])
+            if "restart" in target:
+                restarts.setdefault(target["namespace"], []).append(target["restart"])
         secrets = json.dumps(targets, sort_keys=True)
         super().__init__(
             scope,
@@ -45,4 +49,5 @@ class SecretSyncChart(SecretWriterJobChart):
             revision=revision,
             container="sync",
             command=["python", "/app/sync_secrets.py"],
+            restarts=restarts,
         )

@@ -22,7 +22,8 @@ RUN_AS_USER = 65532
 class SecretWriterJobChart(cdk8s.Chart):
     """A job that writes named Secrets into other namespaces: a CronJob, a Job that runs
     once at install (named after its content, because Job specs are immutable), and in each
-    target namespace a Role that may create Secrets and touch only the named ones."""
+    target namespace a Role that may create Secrets and touch only the named ones (and read and
+    patch only the named Deployments it rolls when their Secret changes)."""
 
     def __init__(
         self,
@@ -39,15 +40,18 @@ class SecretWriterJobChart(cdk8s.Chart):
         revision: str,
         container: str,
         command: list[str] | None = None,
+        restarts: dict[str, list[str]] | None = None,
     ) -> None:
-        """``grants``: target namespace -> the Secret names the job writes there; ``revision``
+        """``grants``: target namespace -> the Secret names the job writes there; ``restarts``:
+        target namespace -> the Deployments there it may roll; ``revision``
         identifies the image (its asset hash: the image URI itself is a CDK token, which is
         not stable enough to hash). The install-time Job is named after ``revision`` and every
         other input that shapes it, so a changed Job is a new Job, never a failed apply."""
         super().__init__(scope, chart_id)
         labels = {**APP_LABELS, "app.kubernetes.io/name": name}
         for target, secret_names in grants.items():
-            self._grant_secret_access(name, labels, target, namespace, service_account, secret_names)
+            rolled = (restarts or {}).get(target, [])
+            self._grant_secret_access(name, labels, target, namespace, service_account, secret_names, rolled)
         job_spec = _job_spec(
             service_account=service_account,
             image=image,
@@ -88,8 +92,14 @@ class SecretWriterJobChart(cdk8s.Chart):
         namespace: str,
         service_account: str,
         secret_names: list[str],
+        deployments: list[str],
     ) -> None:
         role_name = f"{name}-writer"
+        # rolling a Deployment is a patch of its pod template; get reads the version it runs
+        rolls = [
+            k8s.PolicyRule(api_groups=["apps"], resources=["deployments"], resource_names=deployments,
+                           verbs=["get", "patch"])
+        ] if deployments else []  # fmt: skip
         k8s.KubeRole(
             self,
             f"role-{target}",
@@ -103,6 +113,7 @@ class SecretWriterJobChart(cdk8s.Chart):
                     resource_names=secret_names,
                     verbs=["get", "update", "patch"],
                 ),
+                *rolls,
             ],
         )
         k8s.KubeRoleBinding(

@@ -574,6 +574,9 @@ def velero(*, role_arn: str) -> Release:
 
 MLFLOW_SERVICE_ACCOUNT = "mlflow-server"
 MLFLOW_DATABASE_SECRET = "mlflow-database"  # the secret sync's copy of its login's secret
+# The server's Deployment (the chart's fullname, set in its values); the secret sync rolls it when
+# the login rotates.
+MLFLOW_DEPLOYMENT = versions.MLFLOW.chart
 
 
 def mlflow(*, replicas: int, database_host: str, role_arn: str, bucket: str, monitored: bool) -> Release:
@@ -586,6 +589,7 @@ def mlflow(*, replicas: int, database_host: str, role_arn: str, bucket: str, mon
     seccomp unset)."""
     image = {"repository": versions.MLFLOW_SERVER.repository, "tag": versions.MLFLOW_SERVER.tag}
     values = {
+        "fullnameOverride": MLFLOW_DEPLOYMENT,  # what the chart derives anyway, stated: the sync rolls it
         "replicaCount": replicas,
         "image": image,
         "initImages": {"mlflowDbMigration": image},

@@ -243,7 +243,9 @@ def needs_secret_sync(config: StageConfig) -> bool:
 
 def secret_targets(config: StageConfig, mlflow_database_secret: str | None = None) -> list[dict[str, str]]:
     """Every Kubernetes Secret a component reads, with the Secrets Manager ARN it comes from
-    (``mlflow_database_secret``: MLflow's login on the platform's PostgreSQL, a token)."""
+    (``mlflow_database_secret``: MLflow's login on the platform's PostgreSQL, a token), and the
+    Deployment the sync rolls when the value changes where the pods read it only at start:
+    MLflow's server, whose login is rotated (README "MLflow")."""
     workloads = config.workloads
     wanted = [
         (workloads.observability.enabled, ns.MONITORING, GRAFANA_ADMIN_SECRET,
@@ -253,8 +255,12 @@ def secret_targets(config: StageConfig, mlflow_database_secret: str | None = Non
         *((True, ns.LLM_SERVING, hf_token_secret(s), s.hf_token_secret_arn) for s in workloads.llm_servers),
         (workloads.mlflow.enabled, ns.MLFLOW, operators.MLFLOW_DATABASE_SECRET, mlflow_database_secret),
     ]  # fmt: skip
+    restart = {(ns.MLFLOW, operators.MLFLOW_DATABASE_SECRET): operators.MLFLOW_DEPLOYMENT}
     return [
-        {"namespace": ns, "name": name, "arn": arn} for enabled, ns, name, arn in wanted if enabled and arn
+        {"namespace": namespace, "name": name, "arn": arn}
+        | ({"restart": restart[namespace, name]} if (namespace, name) in restart else {})
+        for enabled, namespace, name, arn in wanted
+        if enabled and arn
     ]
 
 

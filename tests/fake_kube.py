@@ -10,6 +10,8 @@ Lambdas call, keeps objects in memory and enforces a little of what the real ser
   Job along with :meth:`FakeKube.start_job` (unsuspends it and adds its pod, with a log) and
   :meth:`FakeKube.finish_job` (a ``Complete`` or ``Failed`` condition). A pod's log
   (``pods/NAME/log``) is the text :meth:`start_job` or a test put in ``pod_logs``.
+* apps/v1 Deployments (read; merge-patch), which a test puts in ``deployments``; no
+  controller rolls them.
 * Nodes (list with a ``labelSelector`` of ``key``, ``key=value``, ``key!=value`` terms; read),
   added by tests with :meth:`FakeKube.add_node`.
 * Pods, Services, PersistentVolumeClaims and networking.k8s.io/v1 NetworkPolicies (create ->
@@ -49,6 +51,9 @@ NAMESPACED_PATH = re.compile(
 )
 JOB_PATH = re.compile(r"^/apis/batch/v1/namespaces/(?P<ns>[a-z0-9-]+)/jobs(?:/(?P<name>[a-z0-9.-]+))?$")
 POD_LOG_PATH = re.compile(r"^/api/v1/namespaces/(?P<ns>[a-z0-9-]+)/pods/(?P<name>[a-z0-9.-]+)/log$")
+DEPLOYMENT_PATH = re.compile(
+    r"^/apis/apps/v1/namespaces/(?P<ns>[a-z0-9-]+)/deployments/(?P<name>[a-z0-9.-]+)$"
+)
 NODE_PATH = re.compile(r"^/api/v1/nodes(?:/(?P<name>[a-z0-9.-]+))?$")
 KINDS = {
     "pods": "Pod",
@@ -95,6 +100,7 @@ class FakeKube:
     )
     injections: list[Injection] = field(default_factory=list)
     jobs: dict[tuple[str, str], dict] = field(default_factory=dict)  # batch/v1 Jobs
+    deployments: dict[tuple[str, str], dict] = field(default_factory=dict)  # apps/v1 Deployments
     pod_logs: dict[tuple[str, str], str] = field(default_factory=dict)
     auto_ready: bool = False  # pods become Ready as soon as they are created
     _version: int = 0
@@ -180,6 +186,11 @@ class FakeKube:
         from kubernetes import client
 
         return client.CoreV1Api(self.api_client())
+
+    def apps_v1(self):
+        from kubernetes import client
+
+        return client.AppsV1Api(self.api_client())
 
     # -- test controls ----------------------------------------------------------------------
 
@@ -356,6 +367,9 @@ class FakeKube:
         match = NODE_PATH.match(path)
         if match:
             return self._nodes(method, match["name"], params)
+        match = DEPLOYMENT_PATH.match(path)
+        if match:
+            return self._deployment(method, match["ns"], match["name"], body)
         match = NAMESPACED_PATH.match(path)
         if match and (match["core"] or match["group"]) == API_VERSIONS.get(match["kind"], "v1"):
             return self._namespaced(method, match["ns"], match["kind"], match["name"], body, params)
@@ -439,6 +453,19 @@ class FakeKube:
                 del self.objects["pods"][key]
             return 200, _status(200, "Success", f'jobs.batch "{name}" deleted') | {"status": "Success"}
         return 405, _status(405, "MethodNotAllowed", f"fake: {method} jobs/{name}")
+
+    def _deployment(self, method: str, namespace: str, name: str, body) -> tuple[int, dict]:
+        current = self.deployments.get((namespace, name))
+        if current is None:
+            return 404, _status(404, "NotFound", f'deployments.apps "{name}" not found')
+        if method == "GET":
+            return 200, current
+        if method == "PATCH" and isinstance(body, dict):
+            _merge(current, body)
+            self._version += 1
+            current["metadata"]["resourceVersion"] = str(self._version)
+            return 200, current
+        return 405, _status(405, "MethodNotAllowed", f"fake: {method} deployments/{name}")
 
     def _nodes(self, method: str, name: str | None, params: dict) -> tuple[int, dict]:
         if method != "GET":

@@ -14,6 +14,7 @@ from platform_config.loader import load_stages
 from platform_config.mlflow import MlflowSettings
 from platform_constructs import operators
 from stacks.workloads_stack import needs_secret_sync, secret_targets
+from tests.manifests import manifests_in_template
 from tests.test_config import error_of, stage_with
 from tests.test_workloads import HELM, depends_on, resource
 from tools.assembly import render
@@ -53,9 +54,8 @@ def test_every_stage_with_mlflow_gets_its_own_login_and_database(synth, stage):
 
 def test_the_login_reaches_the_cluster_only_through_the_secret_sync(synth):
     assert needs_secret_sync(DEV)
-    assert {"namespace": "mlflow", "name": "mlflow-database", "arn": "arn-token"} in secret_targets(
-        DEV, "arn-token"
-    )
+    login = {"namespace": "mlflow", "name": "mlflow-database", "arn": "arn-token", "restart": "mlflow"}
+    assert login in secret_targets(DEV, "arn-token")
     (policy,) = [
         r["Properties"]["PolicyDocument"]["Statement"]
         for k, r in synth.resources("dev", "Workloads", "AWS::IAM::Policy").items()
@@ -104,6 +104,31 @@ def test_without_observability_there_is_no_service_monitor():
     """No kube-prometheus-stack, no ServiceMonitor CRD: the chart must not render one."""
     release = operators.mlflow(replicas=1, database_host="db", role_arn="arn", bucket="b", monitored=False)
     assert release.values["serviceMonitor"]["enabled"] is False
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
+def test_a_rotated_login_rolls_the_server_and_the_sync_may_patch_that_deployment_only(synth, stage):
+    """The sync rolls MLflow's Deployment when its login's version changes
+    (tests/test_secret_sync.py runs that against a fake API server); here: it is told to, and
+    its RBAC lets it read and patch that one Deployment, and no other Deployment anywhere."""
+    objects = [o for o in manifests_in_template(synth.template(stage, "Workloads"))]
+    (cronjob,) = [o for o in objects if o["kind"] == "CronJob" and o["metadata"]["name"] == "secret-sync"]
+    env = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    targets = json.loads(next(e["value"] for e in env if e["name"] == "SECRETS"))
+    restarts = {(t["namespace"], t["name"]): t.get("restart") for t in targets}
+    assert {k: v for k, v in restarts.items() if v} == {("mlflow", "mlflow-database"): "mlflow"}
+    assert helm_values(synth, stage, "MlflowRelease")["fullnameOverride"] == "mlflow"  # that Deployment
+    rules = [
+        (o["metadata"]["namespace"], rule)
+        for o in objects
+        if o["kind"] == "Role" and o["metadata"]["name"] == "secret-sync-writer"
+        for rule in o["rules"]
+        if "deployments" in rule["resources"]
+    ]
+    assert rules == [
+        ("mlflow", {"apiGroups": ["apps"], "resources": ["deployments"], "resourceNames": ["mlflow"],
+                    "verbs": ["get", "patch"]})
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("stage", ["dev", "staging", "prod"])
