@@ -54,6 +54,17 @@ EFA_DEVICE_PLUGIN = HelmChartPin(
     chart="aws-efa-k8s-device-plugin",
     version="v0.5.15",
 )
+# The plugin image needed per GPU family, where AWS names one. On p6-b200 the node's InfiniBand
+# class also lists two mlx5 devices (ibp115s0f0, ibp116s0f0) beside the 8 EFA ones; a plugin that
+# counts them advertises 10 `vpc.amazonaws.com/efa`, and pods asking for every interface break.
+# AWS EKS User Guide, node-efa, Prerequisites: "For p6-b200 instances, you must use EFA Device
+# Plugin version v0.5.6 or later" (added by the plugin's maintainers, awsdocs/amazon-eks-user-guide
+# PR 1083, 2025-08); aws-ia/terraform-aws-eks-data-addons issue 53 (2025-07, on p6-b200) agrees.
+# aws/sagemaker-hyperpod-cli PR 282 (2025-09) says "before 0.5.10", with no release note behind
+# it (the plugin's source is not public); the chart's image, v0.5.8 (its values.yaml image.tag),
+# meets AWS's floor. No source names a floor for p6-b300. tests/test_versions.py holds the image
+# the release deploys to every floor of a catalogued family.
+EFA_DEVICE_PLUGIN_MIN_IMAGE: dict[str, str] = {"p6-b200": "v0.5.6"}
 
 # --- Kubernetes layer (stacks/workloads_stack.py) -------------------------------------------
 KUBE_PROMETHEUS_STACK = HelmChartPin(

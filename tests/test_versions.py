@@ -6,8 +6,9 @@ import json
 import re
 from pathlib import Path
 
-from platform_config import versions
+from platform_config import gpu_catalog, versions
 from platform_config.model import KUBERNETES_VERSION
+from tests.test_helm_values import DEFAULTS, chart_defaults, merged, releases
 
 ROOT = Path(__file__).resolve().parent.parent
 SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
@@ -108,3 +109,38 @@ def test_cdk_cli_pinned_on_the_v2_line():
     assert SEMVER.match(dev_dependencies["cdk8s-cli"])
     lock = json.loads((ROOT / "package-lock.json").read_text())
     assert lock["packages"]["node_modules/aws-cdk"]["version"] == dev_dependencies["aws-cdk"]
+
+
+def plugin_release(tag: str) -> tuple[int, ...]:
+    """``v0.5.8`` -> ``(0, 5, 8)``, so ``v0.5.10`` sorts after it; an EKS build suffix
+    (``v0.5.21-eksbuild.13``) does not count."""
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", tag)
+    assert match, f"not a plugin release tag: {tag!r}"
+    return tuple(int(part) for part in match.groups())
+
+
+def test_efa_plugin_image_meets_the_floor_of_every_catalogued_family(synth):
+    """The EFA device plugin image every stage deploys (the release's ``image.tag`` over the
+    pinned chart's default, merged as Helm does, read from the templates) is at least the floor
+    ``EFA_DEVICE_PLUGIN_MIN_IMAGE`` names for a catalogued family (p6-b200: below v0.5.6 the
+    plugin counts its two mlx5 devices as EFA). A floor for a family no longer catalogued is stale."""
+    floors = versions.EFA_DEVICE_PLUGIN_MIN_IMAGE
+    assert set(floors) <= set(gpu_catalog.known_families()), "a floor for a family not catalogued"
+    deployed = [
+        (stage, merged(chart_defaults(DEFAULTS[(chart, version)]), values)["image"]["tag"])
+        for stage, _, chart, version, values in releases(synth)
+        if chart == versions.EFA_DEVICE_PLUGIN.chart
+    ]
+    assert deployed, "no stage installs the EFA device plugin: nothing checked"
+    for stage, tag in deployed:
+        # An empty tag would deploy the chart's appVersion, which the stored defaults don't hold.
+        assert tag, f"{stage}: the EFA device plugin image has no tag"
+        for family, floor in floors.items():
+            assert plugin_release(tag) >= plugin_release(floor), (
+                f"{stage}: EFA device plugin image {tag} is below {floor}, the floor for {family}"
+            )
+
+
+def test_plugin_tags_compare_as_release_numbers():
+    assert plugin_release("v0.5.10") > plugin_release("v0.5.8")  # as strings, "v0.5.10" < "v0.5.8"
+    assert plugin_release("v0.5.21-eksbuild.13") == (0, 5, 21)
