@@ -65,7 +65,6 @@ synth_into = rm -rf $(1) $(1).partial && \
 TEST_OUT := cdk.out.test
 test: install lint typecheck cli-synth
 	GPU_PLATFORM_ASSEMBLY=$(TEST_OUT) $(MAKE) --no-print-directory unit
-	rm -rf $(TEST_OUT)
 
 lint:
 	ruff check .
@@ -88,10 +87,24 @@ test-full: install
 	$(MAKE) --no-print-directory mutants
 
 # The one place CDK's built-in CloudFormation validation runs (it costs seconds a synth). No
-# path or asset metadata, so the templates are exactly what the snapshots hold.
-cli-synth:
+# path or asset metadata, so the templates are exactly what the snapshots hold. Up to date
+# (skipped) while no input changed since the last successful run: every file of the repository
+# (tracked, or new and not ignored) except what only tests, benchmarks, docs and CI read, the
+# installed .venv, node_modules and layer (their stamps), this Makefile, and the list of those
+# files itself, so a deleted or added file counts as a change. A failed synth leaves no
+# $(TEST_OUT), so the next run synthesizes again. CDK_VALIDATION is forced on: a cached assembly
+# is always a validated one, whatever the caller's environment says.
+SYNTH_INPUTS := $(sort $(wildcard $(shell git ls-files --cached --others --exclude-standard 2>/dev/null | \
+  grep -v -E '^(tests|benchmarks|docs|\.github|\.ci)/|^README\.md$$')))
+SYNTH_INPUT_LIST := build/synth-inputs.txt
+$(shell mkdir -p build && { echo '$(SYNTH_INPUTS)' | cmp -s - $(SYNTH_INPUT_LIST) || echo '$(SYNTH_INPUTS)' > $(SYNTH_INPUT_LIST); })
+
+cli-synth: $(TEST_OUT)/manifest.json
+
+$(TEST_OUT)/manifest.json: export CDK_VALIDATION := true
+$(TEST_OUT)/manifest.json: $(SYNTH_INPUTS) $(SYNTH_INPUT_LIST) $(PY_STAMP) $(NODE_STAMP) $(LAYER_ZIP) Makefile
 	$(call synth_into,$(TEST_OUT),--no-path-metadata --no-asset-metadata)
-	$(PY) -m tools.synth_summary $(TEST_OUT)
+	$(PY) -m tools.synth_summary $(TEST_OUT) || { rm -rf $(TEST_OUT); exit 1; }
 
 ## snapshots: rewrite the template and chart snapshots after a reviewed infrastructure change
 snapshots: install
