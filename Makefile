@@ -211,4 +211,4 @@ hooks: install
 	$(VENV)/bin/pre-commit install
 
 clean:
-	rm -rf $(OUT) $(OUT).partial cdk.out.test cdk.out.test.partial .diff .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(OUT) $(OUT).partial cdk.out.test cdk.out.test.partial .diff .pytest_cache .ruff_cache .mypy_cache build/cfn-lint
