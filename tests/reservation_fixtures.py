@@ -45,6 +45,7 @@ from reservations.processor import Runtime
 from reservations.store import ReservationStore
 from tests.aws_semantics import IndexLag, Invocation, Killed
 from tests.fake_kube import FakeKube
+from tests.moto_direct import BackendReader
 
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "us-west-2"
@@ -223,7 +224,7 @@ class World:
         ``writes`` later writes and ``seconds`` of the clock (or ``lag_of(key, before, after)``
         per write)."""
         if self.index_lag is None:
-            raw = boto3.client("dynamodb", region_name=REGION)
+            raw = BackendReader(boto3.client("dynamodb", region_name=REGION), REGION)
             indexes = {"StatusIndex": ("status", "created_at"), "UserIndex": ("user_id", "created_at")}
             self.index_lag = IndexLag(self.store.client, raw, TABLE, self.clock, indexes).install()
         self.index_lag.writes, self.index_lag.seconds, self.index_lag.lag_of = writes, seconds, lag_of
