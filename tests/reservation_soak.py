@@ -1,7 +1,10 @@
 """A seeded fault soak of the reservation Lambdas (issue 13, item 2).
 
 One run drives a :class:`~tests.reservation_fixtures.World` (moto, the fake Kubernetes API
-through the real client) with random developer traffic and injects, per seed:
+through the real client) with random developer traffic and injects, per seed, the faults below.
+Its cluster (:data:`NODES`, :data:`SOAK_POLICY`) has two 4-GPU T4 nodes, one 8-GPU A100 node
+(no EFA: 8 GPUs on T4 is refused) and an EFA pool of three 8-GPU H100 nodes (``p5``), where a
+16-GPU request is a gang of two whole nodes, competing with 1- and 8-GPU requests for them.
 
 * ``duplicate``: a message delivered again in a later batch (SQS is at-least-once);
 * ``reorder``: a batch shuffled (standard queues do not keep order);
@@ -15,10 +18,14 @@ through the real client) with random developer traffic and injects, per seed:
 SQS is modelled here (visibility, receive counts, ``maxReceiveCount`` 3, the DLQ); the
 processor sees what Lambda gives it. After EVERY step the invariants are checked:
 
-1. no node over-allocated, in records (preparing + active, read consistently) or in pods;
+1. no node over-allocated, in records (preparing + active, read consistently; a gang's GPUs on
+   each of its nodes), in the GPU ledgers or in pods;
 2. every sent Reserve has at most one record, and no record exists that was never sent;
 3. no record moves backwards (status rank and version never decrease; an ended one never changes);
-4. a terminal reservation's pod or service may exist only while the ledger still holds its GPUs.
+4. a terminal reservation's pod or service may exist only while the ledger still holds its GPUs;
+5. no partial gang (``tests/gang_invariants.py``): a gang's record, ledger hold and pods name
+   all of its nodes or none, an active gang has every member pod Ready, and a released gang
+   has no pod of any rank and neither of its Services.
 
 At the end the faults stop, everything is delivered and a few passes run; then every sent
 Reserve has exactly one record (none lost), and every ended reservation's pod and service are
@@ -37,7 +44,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from boto3.dynamodb.types import TypeDeserializer
@@ -45,12 +52,37 @@ from boto3.dynamodb.types import TypeDeserializer
 from reservations import dead_letters, expiry, messages, processor
 from reservations.dev_pod import RESERVATION_LABEL
 from reservations.model import ENDED, Reservation, Status, to_iso
+from reservations.policy import GpuType
 from reservations.store import LEDGER_PREFIX, Ledger
+from tests import gang_invariants
 from tests.moto_direct import fast_item_responses
-from tests.reservation_fixtures import NAMESPACE, SCHEDULED_EVENT, World, sender_id, sqs_event
+from tests.reservation_fixtures import NAMESPACE, POLICY, SCHEDULED_EVENT, World, sender_id, sqs_event
 
 RANK = {Status.QUEUED: 0, Status.PREPARING: 1, Status.ACTIVE: 2}
 USERS = [f"dev{n}" for n in range(8)]
+# p5.48xlarge: 8 H100s and 32 EFA interfaces (platform_config/gpu_catalog.py).
+SOAK_POLICY = replace(
+    POLICY,
+    gpu_types=(*POLICY.gpu_types, GpuType("p5", "H100", 8, efa_interfaces=32)),
+    allowed_gpu_counts=(1, 2, 4, 8, 16),
+    max_gpus_per_user=16,
+)
+NODES = (
+    ("t4-a", "t4", 4),
+    ("t4-b", "t4", 4),
+    ("a100-a", "a100", 8),
+    ("p5-a", "p5", 8),
+    ("p5-b", "p5", 8),
+    ("p5-c", "p5", 8),
+)
+# What a request asks for: (GPU type, its GPU counts); 16 on p5 is a gang of two nodes.
+REQUESTS = (
+    ("t4", (1, 1, 2, 4, 8)),
+    ("t4", (1, 1, 2, 4, 8)),
+    ("a100", (1, 1, 2, 4, 8)),
+    ("p5", (1, 8, 16, 16)),
+    ("p5", (1, 8, 16, 16)),
+)
 
 
 @dataclass
@@ -92,7 +124,10 @@ class Report:
     steps: int = 0
     faults: Counter[str] = field(default_factory=Counter)
     over_allocations: int = 0
+    partial_gangs: int = 0
     lost: int = 0
+    gangs_started: int = 0  # 16-GPU reservations that reached preparing (both nodes held)
+    gangs_active: int = 0  # ... and active (every member pod Ready)
     sent: int = 0
     records: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0  # wall
@@ -107,6 +142,8 @@ class Soak:
         self.report = Report(seed)
         self.sent: dict[str, str] = {}  # reservation id -> user
         self.seen: dict[str, tuple[Status, int]] = {}
+        self.gangs_started: set[str] = set()
+        self.gangs_active: set[str] = set()
         self.faults_on = True
         world.runtime = _with_dead_letters(world, self.queue)
         world.store.clock = lambda: world.clock.now.timestamp()  # the lease's term, in virtual time
@@ -132,9 +169,13 @@ class Soak:
         )
 
     def reserve(self) -> None:
-        rid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         user = self.rng.choice(USERS)
-        gpu_type = self.rng.choice(("t4", "t4", "a100"))
+        gpu_type, counts = self.rng.choice(REQUESTS)
+        self.request(user, gpu_type, self.rng.choice(counts), float(self.rng.choice((0.5, 1, 2))))
+
+    def request(self, user: str, gpu_type: str, gpus: int, hours: float) -> str:
+        """Send one Reserve (what ``gpu-dev reserve`` sends); its reservation id."""
+        rid = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         self.sent[rid] = user
         self.report.sent += 1
         created = to_iso(self.world.clock.now + timedelta(microseconds=self.report.sent))
@@ -145,11 +186,12 @@ class Soak:
                 user,
                 f"{user}-gh",
                 gpu_type,
-                self.rng.choice((1, 1, 2, 4, 8)),
-                float(self.rng.choice((0.5, 1, 2))),
+                gpus,
+                hours,
                 created,
             )
         )
+        return rid
 
     def cancel_or_extend(self) -> None:
         if not self.sent:
@@ -232,17 +274,35 @@ class Soak:
         world = self.world
         allocatable = world.allocatable()
         records = self.records()
+        ledgers = self.ledgers()
         from_records: Counter[str] = Counter()
         for record in records.values():
             if record.status in (Status.PREPARING, Status.ACTIVE):
-                from_records[record.node_name or ""] += record.gpu_count
-        for held in (from_records, world.gpus_by_node_from_pods()):
+                nodes = record.gang_nodes or [record.node_name or ""]
+                for node in nodes:
+                    from_records[node] += record.gpu_count // len(nodes)
+        from_ledgers = {
+            node: sum(ledger.held_on(node) for ledger in ledgers.values()) for node in allocatable
+        }
+        problems = []
+        for source, held in (
+            ("records", from_records),
+            ("ledgers", from_ledgers),
+            ("pods", world.gpus_by_node_from_pods()),
+        ):
             over = {node: gpus for node, gpus in held.items() if gpus > allocatable[node]}
             if over:
-                self.report.over_allocations += 1
-                raise AssertionError(
-                    f"seed {self.report.seed} step {self.report.steps}: over-allocated {over}"
-                )
+                problems.append(f"over-allocated in {source}: {over}")
+        if problems:
+            self.report.over_allocations += 1
+        # A partial gang over-allocates its nodes in the records: both are reported, naming the cause.
+        gangs = self.check_gangs(records, ledgers)
+        if gangs:
+            self.report.partial_gangs += 1
+        if problems or gangs:
+            raise AssertionError(
+                f"seed {self.report.seed} step {self.report.steps}: " + "; ".join(problems + gangs)
+            )
         unknown = set(records) - set(self.sent)
         assert not unknown, f"records never sent: {unknown}"
         for rid, record in records.items():
@@ -255,13 +315,31 @@ class Soak:
                 elif record.status not in ENDED:
                     assert RANK[record.status] >= RANK[status], (rid, before, record.status)
             self.seen[rid] = (record.status, record.version)
-        held = {rid for ledger in self.ledgers().values() for rid in ledger.holds}
+        held = {rid for ledger in ledgers.values() for rid in ledger.holds}
         for rid in self.objects():
             record = records.get(rid)
             if record is None or record.status in ENDED:
                 assert rid in held, (
                     f"seed {self.report.seed}: {rid} ended, its pod/service left, GPUs released"
                 )
+
+    def check_gangs(self, records: dict[str, Reservation], ledgers: dict[str, Ledger]) -> list[str]:
+        """The gang invariants' breaches (and the count of gangs started and active)."""
+        world = self.world
+        pools = {name: pool for name, pool, _ in world.node_specs}
+        services = {name for (_, name) in world.kube.objects["services"]}
+        found = gang_invariants.violations(
+            world.policy, pools, records, ledgers, world.kube.pods(NAMESPACE), services
+        )
+        for rid, record in records.items():
+            if record.gang_nodes and record.status in (Status.PREPARING, Status.ACTIVE):
+                if rid not in self.gangs_started:
+                    self.gangs_started.add(rid)
+                    self.report.gangs_started += 1
+                if record.status == Status.ACTIVE and rid not in self.gangs_active:
+                    self.gangs_active.add(rid)
+                    self.report.gangs_active += 1
+        return found
 
     def records(self) -> dict[str, Reservation]:
         """Every record as the base table holds it (mirrored from each write's consistent image;
@@ -330,8 +408,6 @@ def _plain(item: dict) -> dict:
 
 
 def _with_dead_letters(world: World, queue: Queue) -> processor.Runtime:
-    from dataclasses import replace
-
     return replace(world.runtime, dead_letter_queue=queue)
 
 
@@ -350,7 +426,7 @@ def _event(batch: list[Message]) -> dict:
 def run(seed: int, *, faults: int) -> Report:
     """One seeded run: steps until ``faults`` faults were injected, then :meth:`Soak.finish`."""
     started, cpu = time.monotonic(), time.process_time()
-    with fast_item_responses(), World(timeout=(0.5, 1.0)) as world:
+    with fast_item_responses(), World(policy=SOAK_POLICY, nodes=NODES, timeout=(0.5, 1.0)) as world:
         soak = Soak(seed, world)
         while sum(soak.report.faults.values()) < faults:
             soak.step()
