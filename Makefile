@@ -178,9 +178,14 @@ bench-jobs: install
 	$(PY) -m benchmarks.jobs
 
 ## soak-reservations: the seeded fault soak of the reservation Lambdas at full size
-## (10 seeds x 1,000 injected faults; figures in README.md, "Reservations")
+## (10 seeds x 1,000 injected faults; figures in README.md, "Reservations"). Split a run with
+## SEEDS=5 FIRST_SEED=5; JOBS=2 runs two seeds at once, each in its own process
+SEEDS ?= 10
+FIRST_SEED ?= 0
+JOBS ?= 1
 soak-reservations: install
-	AWS_EC2_METADATA_DISABLED=true $(PY) -m tests.reservation_soak --seeds 10 --faults 1000
+	AWS_EC2_METADATA_DISABLED=true $(PY) -m tests.reservation_soak --seeds $(SEEDS) --first-seed $(FIRST_SEED) \
+		--jobs $(JOBS) --faults 1000
 
 ## imports: regenerate the cdk8s CRD bindings in k8s_charts/imports from k8s_charts/crds
 # The Dynamo CRD embeds whole pod specs: its binding is a 5 MB module that adds 0.7 s to every

@@ -39,11 +39,13 @@ replaced), and moto answers item operations through ``tests/moto_direct.py``'s s
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
@@ -436,29 +438,80 @@ def run(seed: int, *, faults: int) -> Report:
     return soak.report
 
 
+def run_seed(seed: int, faults: int) -> tuple[int, Report | None, str]:
+    """One seed, for a worker process: its report, or the invariant it broke (the message names
+    seed and step)."""
+    try:
+        return seed, run(seed, faults=faults), ""
+    except AssertionError as exc:
+        return seed, None, f"{type(exc).__name__}: {exc}"
+
+
+def describe(report: Report) -> str:
+    return (
+        f"seed {report.seed}: {report.steps} steps, {sum(report.faults.values())} faults "
+        f"({', '.join(f'{k} {v}' for k, v in sorted(report.faults.items()))}), "
+        f"{report.sent} Reserves sent, gangs started {report.gangs_started} "
+        f"(active {report.gangs_active}), lost {report.lost}, over-allocations {report.over_allocations}, "
+        f"partial gangs {report.partial_gangs}, records {dict(sorted(report.records.items()))}, "
+        f"{report.seconds:.0f} s ({report.cpu_seconds:.0f} s CPU)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seeds", type=int, default=10, help="how many seeds")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first of them (to split a run)")
     parser.add_argument("--faults", type=int, default=1000, help="faults injected per run")
+    parser.add_argument("--jobs", type=int, default=1, help="seeds run at once, each in its own process")
+    parser.add_argument("--log-level", default="ERROR", help="of the Lambdas' logs (on stderr)")
     args = parser.parse_args()
+    logging.basicConfig(level=args.log_level)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    started = time.monotonic()
+    reports: list[Report] = []
+    failed: list[str] = []
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for future in as_completed([pool.submit(run_seed, seed, args.faults) for seed in seeds]):
+            seed, report, error = future.result()
+            if report is None:
+                failed.append(f"seed {seed}: {error}")
+                print(f"seed {seed} FAILED: {error}", flush=True)
+            else:
+                reports.append(report)
+                print(describe(report), flush=True)
     total: Counter[str] = Counter()
-    reports = []
-    for seed in range(args.seeds):
-        report = run(seed, faults=args.faults)
-        reports.append(report)
+    for report in reports:
         total.update(report.faults)
-        print(
-            f"seed {seed}: {report.steps} steps, {sum(report.faults.values())} faults, "
-            f"({', '.join(f'{k} {v}' for k, v in sorted(report.faults.items()))}), "
-            f"{report.sent} Reserves sent, lost {report.lost}, over-allocations {report.over_allocations}, "
-            f"records {dict(report.records)}, {report.seconds:.0f} s ({report.cpu_seconds:.0f} s CPU)",
-            flush=True,
+    figures = Counter[str]()
+    for report in reports:
+        figures.update(
+            {
+                "gangs": report.gangs_started,
+                "active": report.gangs_active,
+                "over": report.over_allocations,
+                "lost": report.lost,
+                "partial": report.partial_gangs,
+            }
         )
-    print(f"runs: {len(reports)}; steps: {sum(r.steps for r in reports)}; faults: {sum(total.values())}")
+    print(
+        f"runs: {len(reports) + len(failed)} (seeds {seeds.start}-{seeds.stop - 1}, {len(failed)} failed); "
+        f"steps: {sum(r.steps for r in reports)}; faults: {sum(total.values())}; "
+        f"Reserves sent: {sum(r.sent for r in reports)}"
+    )
     print("faults by kind: " + ", ".join(f"{kind} {count}" for kind, count in sorted(total.items())))
     print(
-        f"over-allocations: {sum(r.over_allocations for r in reports)}; lost: {sum(r.lost for r in reports)}"
+        f"gangs started: {figures['gangs']} (active {figures['active']}); over-allocations: "
+        f"{figures['over']}; lost: {figures['lost']}; partial gangs: {figures['partial']}"
     )
+    print(
+        f"wall {time.monotonic() - started:.0f} s with {args.jobs} job(s); "
+        f"CPU {sum(r.cpu_seconds for r in reports):.0f} s in all"
+    )
+    for line in failed:
+        print(line)
+    if failed:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
