@@ -16,8 +16,8 @@ them, and the pods and Services in the namespace -- and names every breach:
   member pod, each Ready. (Creating a gang's pods is one API call per pod, so for a moment some
   exist and others not yet -- as in any Kubernetes controller. That is no partial start: the
   nodes are all held, and the reservation is not active until every member is Ready.)
-* **ended**: a gang that ended and whose hold is released has no pod of any rank and neither of
-  its Services (found by name, not only by label).
+* **ended**: a gang that ended and whose hold is released has no pod of any rank, neither of
+  its Services and not its peers NetworkPolicy (found by name, not only by label).
 """
 
 from __future__ import annotations
@@ -47,9 +47,10 @@ def violations(
     records: dict[str, Reservation],
     ledgers: dict[str, Ledger],
     pods: list[dict[str, Any]],
-    services: set[str],
+    others: set[tuple[str, str]],
 ) -> list[str]:
-    """Every breach of the module's rules in one snapshot (``pools``: node name -> pool)."""
+    """Every breach of the module's rules in one snapshot (``pools``: node name -> pool;
+    ``others``: the other objects in the namespace, as (resource, name): services, policies)."""
     holds: dict[str, Hold] = {rid: hold for ledger in ledgers.values() for rid, hold in ledger.holds.items()}
     found: list[str] = []
     for rid, record in records.items():
@@ -69,9 +70,11 @@ def violations(
     for rid, record in records.items():
         if record.status in ENDED and rid not in holds and is_gang(policy, record):
             size = policy.gpu_type(record.gpu_type).nodes_for(record.gpu_count)
-            left = sorted(
-                ({dev_pod.member_pod_name(rid, rank) for rank in range(size)} & names)
-                | ({dev_pod.service_name(rid), dev_pod.peers_service_name(rid)} & services)
+            objects = {("services", dev_pod.service_name(rid))} | {
+                (kind, dev_pod.peers_service_name(rid)) for kind in ("services", "networkpolicies")
+            }
+            left = sorted({dev_pod.member_pod_name(rid, rank) for rank in range(size)} & names) + sorted(
+                f"{kind}/{name}" for kind, name in objects & others
             )
             if left:
                 found.append(f"ended: {record.status} gang {rid} was released but {left} remain")

@@ -329,9 +329,11 @@ class Soak:
         """The gang invariants' breaches (and the count of gangs started and active)."""
         world = self.world
         pools = {name: pool for name, pool, _ in world.node_specs}
-        services = {name for (_, name) in world.kube.objects["services"]}
+        others = {
+            (kind, name) for kind in ("services", "networkpolicies") for (_, name) in world.kube.objects[kind]
+        }
         found = gang_invariants.violations(
-            world.policy, pools, records, ledgers, world.kube.pods(NAMESPACE), services
+            world.policy, pools, records, ledgers, world.kube.pods(NAMESPACE), others
         )
         for rid, record in records.items():
             if record.gang_nodes and record.status in (Status.PREPARING, Status.ACTIVE):
@@ -370,7 +372,7 @@ class Soak:
     def objects(self) -> set[str]:
         kube = self.world.kube
         owners = set()
-        for kind in ("pods", "services"):
+        for kind in ("pods", "services", "networkpolicies"):
             for obj in kube.objects[kind].values():
                 owners.add((obj["metadata"].get("labels") or {}).get(RESERVATION_LABEL))
         return owners - {None}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
-from reservations import dev_pod, messages
+from reservations import dev_pod, messages, processor
 from reservations.kube import KubeGateway
 from reservations.model import Status
 from reservations.store import Hold, Ledger, ReservationStore
@@ -67,7 +67,8 @@ def _all_ready(world: World, rid: str) -> None:
 def test_a_gang_s_life_keeps_the_gang_invariants():
     soak = gang_life()
     assert (soak.report.gangs_started, soak.report.gangs_active, soak.report.partial_gangs) == (1, 1, 0)
-    assert soak.world.kube.pods(NAMESPACE) == [] and soak.world.kube.objects["services"] == {}
+    kube = soak.world.kube
+    assert kube.pods(NAMESPACE) == [] and kube.objects["services"] == kube.objects["networkpolicies"] == {}
 
 
 def _hold_on_first_node(monkeypatch):
@@ -92,31 +93,44 @@ def _record_names_first_node(monkeypatch):
     monkeypatch.setattr(ReservationStore, "start_many", start_many)
 
 
+def _forget_last_member(monkeypatch) -> None:
+    monkeypatch.setitem(processor.OWNED, "pods", lambda record: [dev_pod.pod_name(record.reservation_id)])
+    monkeypatch.setattr(dev_pod, "pod_names", lambda record: [dev_pod.pod_name(record.reservation_id)])
+
+
 def _last_pod_dropped(monkeypatch):
     """The API drops the creation of a gang's last pod, and the processor, forgetting the last
     member, neither waits for it nor misses it."""
-    create = KubeGateway.create_pod
-    monkeypatch.setattr(dev_pod, "pod_names", lambda record: [dev_pod.pod_name(record.reservation_id)])
-    monkeypatch.setattr(
-        KubeGateway,
-        "create_pod",
-        lambda self, ns, body: None if body["metadata"]["name"].endswith("-1") else create(self, ns, body),
-    )
+    create = KubeGateway.create
+    _forget_last_member(monkeypatch)
+
+    def dropping(self, resource, namespace, body):
+        if resource == "pods" and body["metadata"]["name"].endswith("-1"):
+            return True
+        return create(self, resource, namespace, body)
+
+    monkeypatch.setattr(KubeGateway, "create", dropping)
 
 
 def _last_member_forgotten(monkeypatch):
     """The processor forgets a gang's last member: it activates the gang when rank 0 is Ready."""
-    monkeypatch.setattr(dev_pod, "pod_names", lambda record: [dev_pod.pod_name(record.reservation_id)])
+    _forget_last_member(monkeypatch)
 
 
-def _peers_service_kept(monkeypatch):
-    """The API drops the deletion of a gang's headless Service (and says it is gone)."""
-    delete = KubeGateway.delete_service
-    monkeypatch.setattr(
-        KubeGateway,
-        "delete_service",
-        lambda self, ns, name: None if name.endswith("-peers") else delete(self, ns, name),
-    )
+def _peers_kept(resource: str):
+    def defect(monkeypatch):
+        """The API drops the deletion of a gang's headless Service or peers policy (and says
+        it is gone)."""
+        delete = KubeGateway.delete
+
+        def dropping(self, kind, namespace, name):
+            return (
+                True if kind == resource and name.endswith("-peers") else delete(self, kind, namespace, name)
+            )
+
+        monkeypatch.setattr(KubeGateway, "delete", dropping)
+
+    return defect
 
 
 def _rank_0_ready(world: World, rid: str) -> None:
@@ -143,12 +157,17 @@ def _rank_0_ready(world: World, rid: str) -> None:
             r"pods: active gang \S+ has ranks \[\] missing and \[1\] not ready",
         ),
         (
-            _peers_service_kept,
+            _peers_kept("services"),
             None,
-            r"ended: cancelled gang \S+ was released but \['gpu-dev-\S+-peers'\] remain",
+            r"ended: cancelled gang \S+ was released but \['services/gpu-dev-\S+-peers'\]",
+        ),
+        (
+            _peers_kept("networkpolicies"),
+            None,
+            r"ended: cancelled gang \S+ was released but \['networkpolicies/gpu-dev-\S+-peers'\]",
         ),
     ],
-    ids=["ledger", "record", "pods-dropped", "pods-not-ready", "ended"],
+    ids=["ledger", "record", "pods-dropped", "pods-not-ready", "ended-service", "ended-policy"],
 )
 def test_each_gang_invariant_fails_on_its_seeded_defect(monkeypatch, defect, ready, message):
     defect(monkeypatch)
