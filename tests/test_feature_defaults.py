@@ -9,22 +9,19 @@ import pytest
 from platform_config import gpu_catalog
 from platform_config.loader import parse_stage
 from stacks.reservations_stack import reservation_policy
+from tests.test_pool_settings import BASE as MINIMAL
 
-MINIMAL = {
-    "name": "team",
-    "tier": "dev",
-    "account": "111111111111",
-    "region": "us-west-2",
-    "availability_zones": ["us-west-2a", "us-west-2b"],
-}
+# Every catalogued type without EFA, and again with EFA where the type has it.
+POOLS = [(t, False) for t in gpu_catalog.known_types()] + [
+    (t, True) for t in gpu_catalog.known_types() if gpu_catalog.lookup(t).supports_efa
+]
 
 
-@pytest.mark.parametrize("instance_type", gpu_catalog.known_types())
-@pytest.mark.parametrize("efa", [False, True], ids=["tcp", "efa"])
+IDS = [f"{t}-{'efa' if e else 'tcp'}" for t, e in POOLS]
+
+
+@pytest.mark.parametrize(("instance_type", "efa"), POOLS, ids=IDS)
 def test_reservations_with_default_counts_load_on_any_single_pool(instance_type, efa):
-    gpu = gpu_catalog.lookup(instance_type)
-    if efa and not gpu.supports_efa:
-        pytest.skip(f"{instance_type} has no EFA")
     pool = {"name": "devs", "instance_type": instance_type, "efa": efa, "min_size": 1, "desired_size": 1}
     stage = {**MINIMAL, "gpu_pools": [pool], "reservations": {"enabled": True, "gpu_pools": ["devs"]}}
     config = parse_stage(stage, "team.yaml")
