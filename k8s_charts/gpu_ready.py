@@ -22,6 +22,7 @@ import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
 
+from k8s_charts.baseline import pod_security, restricted_security_context
 from k8s_charts.secret_writer_job import RUN_AS_USER
 from platform_config.contract import GPU_STARTUP_TAINT_KEY, GPU_TAINT_KEY, POOL_LABEL
 
@@ -142,12 +143,7 @@ class GpuReadyChart(cdk8s.Chart):
                                 )
                             )
                         ),
-                        security_context=k8s.PodSecurityContext(
-                            run_as_non_root=True,
-                            run_as_user=RUN_AS_USER,
-                            run_as_group=RUN_AS_USER,
-                            seccomp_profile=k8s.SeccompProfile(type="RuntimeDefault"),
-                        ),
+                        security_context=pod_security(RUN_AS_USER),
                         containers=[
                             k8s.Container(
                                 name=NAME,
@@ -169,11 +165,7 @@ class GpuReadyChart(cdk8s.Chart):
                                     },
                                     limits={"memory": k8s.Quantity.from_string("128Mi")},
                                 ),
-                                security_context=k8s.SecurityContext(
-                                    allow_privilege_escalation=False,
-                                    read_only_root_filesystem=True,
-                                    capabilities=k8s.Capabilities(drop=["ALL"]),
-                                ),
+                                security_context=restricted_security_context(user=RUN_AS_USER),
                             )
                         ],
                     ),

@@ -15,6 +15,8 @@ import cdk8s
 from cdk8s_plus_35 import k8s
 from constructs import Construct
 
+from k8s_charts.baseline import pod_security, restricted_security_context
+
 APP_LABELS = {"app.kubernetes.io/part-of": "gpu-platform"}
 RUN_AS_USER = 65532
 
@@ -144,12 +146,7 @@ def _job_spec(
                 service_account_name=service_account,
                 restart_policy="Never",
                 automount_service_account_token=True,
-                security_context=k8s.PodSecurityContext(
-                    run_as_non_root=True,
-                    run_as_user=RUN_AS_USER,
-                    run_as_group=RUN_AS_USER,
-                    seccomp_profile=k8s.SeccompProfile(type="RuntimeDefault"),
-                ),
+                security_context=pod_security(RUN_AS_USER),
                 containers=[
                     k8s.Container(
                         name=container,
@@ -166,11 +163,7 @@ def _job_spec(
                                 "memory": k8s.Quantity.from_string("256Mi"),
                             },
                         ),
-                        security_context=k8s.SecurityContext(
-                            allow_privilege_escalation=False,
-                            read_only_root_filesystem=True,
-                            capabilities=k8s.Capabilities(drop=["ALL"]),
-                        ),
+                        security_context=restricted_security_context(user=RUN_AS_USER),
                         volume_mounts=[k8s.VolumeMount(name="tmp", mount_path="/tmp")],
                     )
                 ],

@@ -205,6 +205,10 @@ def test_the_remover_may_patch_only_nodes_and_only_its_own_node_s_startup_taint(
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
         "capabilities": {"drop": ["ALL"]},
+        "runAsNonRoot": True,
+        "runAsUser": 65532,
+        "runAsGroup": 65532,
+        "seccompProfile": {"type": "RuntimeDefault"},
     }
     assert pod["securityContext"]["runAsNonRoot"] is True
 
