@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import cdk8s
 from cdk8s_plus_35 import k8s
@@ -178,6 +179,13 @@ def _job_spec(
     )
 
 
+# A CDK token in an input (a secret ARN from another stack) is a placeholder whose number
+# depends on the order the app created its tokens in, which varies from one synth to the next.
+_TOKEN = re.compile(r"[$#]\{Token\[[^\]]*\]\}")
+
+
 def _digest(*parts) -> str:
-    """Eight hex digits naming a Job after everything that shapes it."""
-    return hashlib.sha256(json.dumps(list(parts), sort_keys=True).encode()).hexdigest()[:8]
+    """Eight hex digits naming a Job after everything that shapes it and is known at synth: a
+    token counts as "a token", so the name is the same in every synth of the same app."""
+    text = _TOKEN.sub("<token>", json.dumps(list(parts), sort_keys=True))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
