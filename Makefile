@@ -31,6 +31,10 @@ $(PY_STAMP): requirements.txt requirements-dev.txt jobs/platform_jobs/requiremen
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m tools.link_node $(VENV)/bin
+	# cdk.json runs the app as `python3 -O` (jsii's per-call type checks off; the tests keep
+	# them): write the -O bytecode of everything the app imports once, here, even where
+	# PYTHONDONTWRITEBYTECODE is set, or every synth compiles aws-cdk-lib's modules again.
+	env -u PYTHONDONTWRITEBYTECODE $(PY) -O -c 'import app'
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json $(PY_STAMP)

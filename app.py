@@ -11,11 +11,15 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from aws_cdk import App, Validations
-from cdk_nag import AwsSolutionsChecks
+from tools import jsii_transport
 
-from platform_config.loader import StageConfigError, load_stages
-from stacks.platform_stage import PlatformStage
+jsii_transport.install()  # before the first aws_cdk import starts the jsii kernel
+
+from aws_cdk import App, Validations  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
+
+from platform_config.loader import StageConfigError, load_stages  # noqa: E402
+from stacks.platform_stage import PlatformStage  # noqa: E402
 
 
 def build_app(app: App) -> list[PlatformStage]:

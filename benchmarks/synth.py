@@ -5,8 +5,12 @@ synthesis, and how much of it is waiting on the jsii kernel, in how many round t
 warm `make test` (after one run that fills its caches), in wall and CPU seconds.
 
 Usage: ``make bench`` (or ``.venv/bin/python -m benchmarks.synth [--repeat N]``).
-Each synth is a fresh ``python`` process, as ``cdk synth`` runs it, with CDK's built-in
-CloudFormation validation off for both apps so the ratio compares the apps, not the validator.
+Each synth is a fresh process, as ``cdk synth`` runs it: the platform app by cdk.json's own
+command (``python3 -O app.py``, over tools/jsii_transport.py) with cdk.json's context, the
+one-bucket app as a stock CDK app. The platform app is also timed as it ran before those two
+runtime choices (no ``-O``, jsii's relay process), so their effect is measured in the same run.
+CDK's built-in CloudFormation validation is off for every app, so the ratio compares the apps,
+not the validator.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tools.cdk_context import cdk_context
+
 ROOT = Path(__file__).resolve().parent.parent
 
 ONE_BUCKET_APP = """
@@ -32,20 +38,18 @@ s3.Bucket(stack, "Bucket")
 app.synth()
 """
 
-PLATFORM_APP = """
-from aws_cdk import App
-from app import build_app
-from tools.cdk_context import cdk_context
-app = App(context=cdk_context())
-build_app(app)
-app.synth()
-"""
+# cdk.json's command, with sys.executable for its python3 (the venv's, as under make).
+PLATFORM_COMMAND = [sys.executable, *json.loads((ROOT / "cdk.json").read_text())["app"].split()[1:]]
+# The same app as it ran before cdk.json said -O and app.py installed the direct transport.
+STOCK_RUNTIME = {"GPU_PLATFORM_JSII_RELAY": "1"}
 
 # The same synth, timed by phase, with every jsii kernel round trip counted and timed (the
 # Python side blocks on Node.js for each), printed as one JSON line.
 PROFILED_APP = """
 import json, time
 t0 = time.perf_counter()
+from tools import jsii_transport
+jsii_transport.install()
 from jsii._kernel.providers import process
 wait = {"seconds": 0.0, "calls": 0}
 send = process._NodeProcess.send
@@ -86,20 +90,16 @@ def _run(command: list[str], env: dict[str, str], **kwargs) -> tuple[float, floa
     return time.perf_counter() - start, _children_cpu() - cpu
 
 
-def _time(code: str, env: dict[str, str]) -> tuple[float, float]:
+def _time(command: list[str], env: dict[str, str]) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as outdir:
-        return _run(
-            [sys.executable, "-c", code],
-            {**env, "CDK_OUTDIR": outdir},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        return _run(command, {**env, "CDK_OUTDIR": outdir}, **quiet)
 
 
 def _profile(env: dict[str, str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as outdir:
         result = subprocess.run(
-            [sys.executable, "-c", PROFILED_APP],
+            [sys.executable, "-O", "-c", PROFILED_APP],
             cwd=ROOT,
             env={**env, "CDK_OUTDIR": outdir},
             check=True,
@@ -125,19 +125,32 @@ def main() -> int:
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
     print(f"{os.cpu_count()} cores, {_load()} at the start")
-    bucket, platform = [], []
-    for _ in range(args.repeat):  # interleaved, so drift on the machine hits both alike
-        bucket.append(_time(ONE_BUCKET_APP, env))
-        platform.append(_time(PLATFORM_APP, env))
-    (bw, bc), (pw, pc) = (map(statistics.median, zip(*runs, strict=True)) for runs in (bucket, platform))
+    # cdk synth hands the app cdk.json's context in this variable; the app reads it as context
+    platform_env = {**env, "CDK_CONTEXT_JSON": json.dumps(cdk_context())}
+    stock_command = [sys.executable, *PLATFORM_COMMAND[1:]]
+    if "-O" in stock_command:
+        stock_command.remove("-O")
+    runs: dict[str, list[tuple[float, float]]] = {"bucket": [], "platform": [], "stock": []}
+    for _ in range(args.repeat):  # interleaved, so drift on the machine hits all alike
+        runs["bucket"].append(_time([sys.executable, "-c", ONE_BUCKET_APP], env))
+        runs["platform"].append(_time(PLATFORM_COMMAND, platform_env))
+        runs["stock"].append(_time(stock_command, {**platform_env, **STOCK_RUNTIME}))
+    (bw, bc), (pw, pc), (sw, sc) = (
+        map(statistics.median, zip(*runs[key], strict=True)) for key in ("bucket", "platform", "stock")
+    )
     print(f"one-bucket app synth: median {bw:.2f} s wall, {bc:.2f} CPU-s over {args.repeat} runs")
     print(
-        f"platform app synth (every stage in config/): median {pw:.2f} s wall, {pc:.2f} CPU-s "
-        f"over {args.repeat} runs"
+        f"platform app synth (every stage in config/, {' '.join(['python3', *PLATFORM_COMMAND[1:]])}): "
+        f"median {pw:.2f} s wall, {pc:.2f} CPU-s over {args.repeat} runs"
     )
     print(
         f"ratio platform / one-bucket: {pw / bw:.2f}x wall, {pc / bc:.2f}x CPU (goal: at most 4x; "
         "on a loaded machine the CPU ratio is the steadier one)"
+    )
+    print(
+        f"the same platform synth without -O and over jsii's relay process: median {sw:.2f} s wall, "
+        f"{sc:.2f} CPU-s ({sw / bw:.2f}x / {sc / bc:.2f}x); -O and the direct transport save "
+        f"{(sw - pw) / sw:.0%} wall, {(sc - pc) / sc:.0%} CPU"
     )
     phases = _profile(env)
     print(

@@ -19,7 +19,10 @@ from pathlib import Path
 import botocore.session
 import pytest
 
+from tools import jsii_transport
 from tools.cdk_context import cdk_context
+
+jsii_transport.install()  # before any test module's aws_cdk import starts the jsii kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("CDK_VALIDATION", "false")

@@ -33,6 +33,7 @@ import yaml
 
 from platform_config.loader import CONFIG_DIR, StageConfigError, load_stage_file, settings_block
 from platform_config.model import StageConfig
+from tools import jsii_transport
 from tools.synth_summary import TEMPLATE_LIMIT_BYTES
 
 KINDS = ("delete", "wrong_type", "negative", "empty", "huge", "duplicate", "rename")
@@ -374,6 +375,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=None, help="a seeded sample of this many (default: all)")
     parser.add_argument("--synth", type=int, default=None, help="synthesize at most this many accepted")
     args = parser.parse_args(argv)
+    jsii_transport.install()  # as app.py does; aws_cdk is imported later, per batch
     mutants = sample(args.count, args.seed) if args.count else all_mutants(args.seed)
     outcomes = run(mutants, args.synth, args.seed)
     print(summary(outcomes))
