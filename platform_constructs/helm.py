@@ -19,6 +19,7 @@ adds those dependencies, since they are other constructs of that stack.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 from aws_cdk import Duration
 from aws_cdk import aws_eks_v2 as eks
@@ -51,6 +52,13 @@ def install(scope: Construct, construct_id: str, *, cluster: eks.ICluster, relea
         namespace=release.namespace,
         create_namespace=False,
         wait=release.wait,
-        timeout=Duration.minutes(release.timeout_minutes),
+        timeout=_minutes(release.timeout_minutes),
         values=release.values,
     )
+
+
+@cache
+def _minutes(minutes: int) -> Duration:
+    """One ``Duration`` per timeout: each ``Duration.minutes`` is a round trip to the jsii
+    kernel, and a stage's dozens of releases share three timeouts (a Duration is immutable)."""
+    return Duration.minutes(minutes)

@@ -123,7 +123,7 @@ class Karpenter(Construct):
             node_role_arn=self.node_role.role_arn,
             queue_arn=self.queue.queue_arn,
         ):
-            self.controller_role.add_to_principal_policy(statement)
+            self.controller_role.add_to_policy(statement)
 
         acknowledge(
             self.controller_role,

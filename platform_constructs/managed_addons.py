@@ -72,21 +72,22 @@ class ManagedAddons(Construct):
             managed_policy_finding("service-role/AmazonEFSCSIDriverPolicy"),
         )
 
+        cluster_name = cluster.cluster_name  # each read of it is a jsii round trip
         self.addons: dict[str, eks.CfnAddon] = {
             "vpc-cni": self._addon(
                 "VpcCni",
-                cluster,
+                cluster_name,
                 "vpc-cni",
                 configuration={"enableNetworkPolicy": "true"},
                 service_account_role_arn=self.cni_role.role_arn,
             ),
-            "coredns": self._addon("CoreDns", cluster, "coredns"),
-            "kube-proxy": self._addon("KubeProxy", cluster, "kube-proxy"),
-            "aws-ebs-csi-driver": self._addon("EbsCsi", cluster, "aws-ebs-csi-driver"),
-            "aws-efs-csi-driver": self._addon("EfsCsi", cluster, "aws-efs-csi-driver"),
+            "coredns": self._addon("CoreDns", cluster_name, "coredns"),
+            "kube-proxy": self._addon("KubeProxy", cluster_name, "kube-proxy"),
+            "aws-ebs-csi-driver": self._addon("EbsCsi", cluster_name, "aws-ebs-csi-driver"),
+            "aws-efs-csi-driver": self._addon("EfsCsi", cluster_name, "aws-efs-csi-driver"),
             # The API server calls it (an APIService) on 10251 through the cluster security
             # group every node carries; it calls the kubelets on 10250 the same way.
-            "metrics-server": self._addon("MetricsServer", cluster, "metrics-server"),
+            "metrics-server": self._addon("MetricsServer", cluster_name, "metrics-server"),
         }
         for name in ("aws-ebs-csi-driver", "aws-efs-csi-driver"):
             self.addons[name].node.add_dependency(self.pod_identity_agent)
@@ -94,7 +95,7 @@ class ManagedAddons(Construct):
     def _addon(
         self,
         construct_id: str,
-        cluster: eks.ICluster,
+        cluster_name: str,
         name: str,
         *,
         configuration: dict | None = None,
@@ -105,7 +106,7 @@ class ManagedAddons(Construct):
             construct_id,
             addon_name=name,
             addon_version=EKS_ADDONS[name].version,
-            cluster_name=cluster.cluster_name,
+            cluster_name=cluster_name,
             configuration_values=json.dumps(configuration) if configuration else None,
             service_account_role_arn=service_account_role_arn,
             resolve_conflicts="OVERWRITE",

@@ -20,9 +20,10 @@ def acknowledge(construct: IConstruct, reason: str, *finding_ids: str) -> None:
         raise ValueError("name at least one finding id")
     if len(reason.split()) < MIN_REASON_WORDS:
         raise ValueError(f"an acknowledgement needs a reason a reviewer can accept, got {reason!r}")
-    validations = Validations.of(construct)  # one jsii round trip for all of the ids
-    for finding_id in finding_ids:
-        validations.acknowledge(Acknowledgment(id=PREFIX + finding_id, reason=reason))
+    # One call for all of the ids: each jsii call is a round trip to Node.js.
+    Validations.of(construct).acknowledge(
+        *(Acknowledgment(id=PREFIX + finding_id, reason=reason) for finding_id in finding_ids)
+    )
 
 
 def managed_policy_finding(policy_path: str) -> str:

@@ -290,18 +290,16 @@ def _grant_prefix_read(role: iam.Role, bucket: s3.IBucket, prefix: str) -> None:
     The bucket ARN comes through the storage stack's named export (see there)."""
     export = model_bucket_arn_export(Stack.of(bucket).stack_name)
     bucket_arn = Fn.import_value(export)
-    role.add_to_principal_policy(
-        iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket_arn}/{prefix}/*"])
-    )
-    role.add_to_principal_policy(
+    role.add_to_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[f"{bucket_arn}/{prefix}/*"]))
+    role.add_to_policy(
         iam.PolicyStatement(
             actions=["s3:ListBucket"],
             resources=[bucket_arn],
             conditions={"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
         )
     )
-    if bucket.encryption_key is not None:
-        bucket.encryption_key.grant_decrypt(role)
+    if (key := bucket.encryption_key) is not None:
+        key.grant_decrypt(role)
     acknowledge(
         role,
         "Triton reads every model version under its own prefix of the model bucket, which "
@@ -439,12 +437,13 @@ class WorkloadsStack(Stack):
         it uses (kube-prometheus-stack for ServiceMonitors) and the mesh's proxy injector (so
         its pods start with their proxies)."""
         manifest = attach(self, name, self.cluster, chart)
-        manifest.node.add_dependency(self.namespaces, self.network_policies, *after)
+        needed: list[Construct] = [self.namespaces, self.network_policies, *after]
         for operator in ("KubePrometheusStack", "LinkerdControlPlane"):
             if operator in self.releases:
-                manifest.node.add_dependency(self.releases[operator])
+                needed.append(self.releases[operator])
         if self.secret_sync:
-            manifest.node.add_dependency(self.secret_sync.manifest)
+            needed.append(self.secret_sync.manifest)
+        manifest.node.add_dependency(*needed)  # one call: each is a round trip to the jsii kernel
         self.manifests[name] = manifest
         return manifest
 
@@ -604,7 +603,7 @@ class WorkloadsStack(Stack):
             (["ec2:CreateSnapshot", "ec2:CreateVolume", "ec2:CreateTags", "ec2:DeleteSnapshot"],
              [volumes, snapshots]),
         ):  # fmt: skip
-            role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+            role.add_to_policy(iam.PolicyStatement(actions=actions, resources=resources))
         acknowledge(
             role,
             "Velero writes and deletes backup objects under any key of its own bucket (and nothing "
@@ -642,10 +641,10 @@ class WorkloadsStack(Stack):
         )  # fmt: skip
         export = bucket_arn_export(Stack.of(bucket).stack_name, bucket.node.id)
         bucket_arn = Fn.import_value(export)
-        role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[f"{bucket_arn}/*"]))
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]))
-        if bucket.encryption_key is not None:
-            bucket.encryption_key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
+        role.add_to_policy(iam.PolicyStatement(actions=actions, resources=[f"{bucket_arn}/*"]))
+        role.add_to_policy(iam.PolicyStatement(actions=["s3:ListBucket"], resources=[bucket_arn]))
+        if (key := bucket.encryption_key) is not None:
+            key.grant(role, "kms:Decrypt", "kms:GenerateDataKey")
         return role, export
 
     def _mlflow(self, bucket: s3.IBucket, database: PlatformDatabase) -> None:
