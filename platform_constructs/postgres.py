@@ -173,9 +173,10 @@ class PlatformDatabase(Construct):
         )
         # The writer must be up (its resources only: the cluster construct also holds the
         # rotations, which wait for this); the rotation must find the login when it first runs.
-        writer = self.cluster.node.find_child("Writer")
-        resource.node.add_dependency(*(c for c in (self.cluster.node.default_child, writer) if c is not None))
-        rotation = self.cluster.node.try_find_child(f"{pascal(name)}Rotation")
+        cluster_node = self.cluster.node
+        writer = cluster_node.find_child("Writer")
+        resource.node.add_dependency(*(c for c in (cluster_node.default_child, writer) if c is not None))
+        rotation = cluster_node.try_find_child(f"{pascal(name)}Rotation")
         if rotation is not None:
             rotation.node.add_dependency(resource)
         self.consumers[name] = secret

@@ -96,8 +96,9 @@ class NetworkStack(Stack):
         for subnet in self.vpc.public_subnets:
             Tags.of(subnet).add("kubernetes.io/role/elb", "1")
         for subnet in self.vpc.private_subnets:
-            Tags.of(subnet).add("kubernetes.io/role/internal-elb", "1")
-            Tags.of(subnet).add(KARPENTER_DISCOVERY_TAG, cluster_name(config.name))
+            tags = Tags.of(subnet)
+            tags.add("kubernetes.io/role/internal-elb", "1")
+            tags.add(KARPENTER_DISCOVERY_TAG, cluster_name(config.name))
 
         self.efa_security_group = ec2.SecurityGroup(
             self,
