@@ -104,10 +104,9 @@ class Karpenter(Construct):
             "a dead-letter queue would only keep notices about instances already gone.",
             "AwsSolutions-SQS3",
         )
+        to_queue = targets.SqsQueue(self.queue)
         for rule_id, pattern in INTERRUPTION_EVENTS.items():
-            events.Rule(self, f"{rule_id}Rule", event_pattern=pattern).add_target(
-                targets.SqsQueue(self.queue)
-            )
+            events.Rule(self, f"{rule_id}Rule", event_pattern=pattern, targets=[to_queue])
 
         self.controller_role = pod_identity_role(
             self,
