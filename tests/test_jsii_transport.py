@@ -44,15 +44,19 @@ print(json.dumps({"template": json.load(open(os.path.join(sys.argv[1], "S.templa
 """
 
 
-def run(tmp_path: Path, *, relay: bool) -> tuple[dict, str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop(jsii_transport.DISABLE_ENV, None)
-    if relay:
-        env[jsii_transport.DISABLE_ENV] = "1"
-    outdir = tmp_path / ("relay" if relay else "direct")
-    command = [sys.executable, "-c", APP, str(outdir)]
-    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, tuple[dict, str]]:
+    """The app over each transport: {"direct"|"relay": (its printed JSON, its stderr)}."""
+    results = {}
+    for transport in ("direct", "relay"):
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        env.pop(jsii_transport.DISABLE_ENV, None)
+        if transport == "relay":
+            env[jsii_transport.DISABLE_ENV] = "1"
+        command = [sys.executable, "-c", APP, str(tmp_path_factory.mktemp(transport))]
+        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+        results[transport] = (json.loads(done.stdout.strip().splitlines()[-1]), done.stderr)
+    return results
 
 
 def test_written_for_the_pinned_jsii():
@@ -68,9 +72,9 @@ def test_the_suite_runs_over_it():
     assert jsii_transport.applies()
 
 
-@pytest.mark.parametrize("relay", [False, True], ids=["direct", "relay"])
-def test_app_sees_the_same_kernel_either_way(tmp_path, relay):
-    result, stderr = run(tmp_path, relay=relay)
+@pytest.mark.parametrize("transport", ["direct", "relay"])
+def test_app_sees_the_same_kernel_either_way(runs, transport):
+    result, stderr = runs[transport]
     bucket = result["template"]["Resources"]
     assert [r["Properties"]["BucketName"] for r in bucket.values() if r["Type"] == "AWS::S3::Bucket"] == [
         "from-python"
@@ -78,10 +82,8 @@ def test_app_sees_the_same_kernel_either_way(tmp_path, relay):
     assert "There is already a Construct with name 'B'" in stderr
     kernel_script = Path(result["argv"][-1]).name
     # direct: our shell starts the kernel program itself; relay: jsii's relay script
-    assert kernel_script == ("jsii-runtime.js" if relay else "program.js")
+    assert kernel_script == {"direct": "program.js", "relay": "jsii-runtime.js"}[transport]
 
 
-def test_templates_are_identical_over_both_transports(tmp_path):
-    direct, _ = run(tmp_path, relay=False)
-    relay, _ = run(tmp_path, relay=True)
-    assert direct["template"] == relay["template"]
+def test_templates_are_identical_over_both_transports(runs):
+    assert runs["direct"][0]["template"] == runs["relay"][0]["template"]
