@@ -150,25 +150,89 @@ def test_a_missing_price_is_listed_everything_else_printed_and_the_command_exits
     assert "without unpriced g4dn.12xlarge, list prices" in summarize(synth.outdir, broken)
 
 
-def test_a_region_without_regional_service_prices_lists_them_and_prices_the_rest(tmp_path, prices):
-    resources = {
+def _network_and_nodes() -> dict:
+    """A stage's fixed resources and one CPU node group whose launch template asks for a 300 GB
+    gp3 volume at 4,000 IOPS and 250 MB/s (1,000 IOPS and 125 MB/s above gp3's baseline)."""
+    endpoint = {"VpcEndpointType": "Interface", "SubnetIds": [{"Ref": f"Subnet{i}"} for i in range(3)]}
+    volume = {"VolumeSize": 300, "VolumeType": "gp3", "Iops": 4000, "Throughput": 250}
+    template = {"BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": volume}]}
+    return {
         "Cluster": {"Type": "AWS::EKS::Cluster", "Properties": {}},
         "Nat": {"Type": "AWS::EC2::NatGateway", "Properties": {}},
         "NatIp": {"Type": "AWS::EC2::EIP", "Properties": {}},
+        "Ecr": {"Type": "AWS::EC2::VPCEndpoint", "Properties": endpoint},
+        "Template": {"Type": "AWS::EC2::LaunchTemplate", "Properties": {"LaunchTemplateData": template}},
+        "Cpu": {
+            "Type": "AWS::EKS::Nodegroup",
+            "Properties": {
+                "ScalingConfig": {"DesiredSize": 2, "MaxSize": 3},
+                "InstanceTypes": ["m7i.xlarge"],
+                "LaunchTemplate": {"Id": {"Ref": "Template"}},
+            },
+        },
     }
-    group = {
-        "Type": "AWS::EKS::Nodegroup",
-        "Properties": {"ScalingConfig": {"DesiredSize": 2, "MaxSize": 3}, "InstanceTypes": ["m7i.xlarge"]},
-    }
-    out = _assembly(tmp_path, "eu-north-1", {**resources, "Cpu": group}, [])
+
+
+def test_a_region_without_endpoint_and_gp3_prices_lists_them_and_prices_the_rest(tmp_path, prices):
+    out = _assembly(tmp_path, "eu-north-1", _network_and_nodes(), [])
     (cost,) = stage_costs(out, prices)
-    # NAT and gp3 prices differ by region and are not in the table for eu-north-1; the control
-    # plane and public IPv4 are one price everywhere and are.
+    # Endpoint and gp3 prices differ by region and no cited source gives them for eu-north-1; NAT
+    # (togen-2026-09-06, EUN1-NatGateway-Hours) does, and the control plane and public IPv4 are one
+    # price everywhere.
     assert cost.unpriced == [
         "EBS gp3 (no price for eu-north-1 in on_demand_prices.yaml)",
-        "NAT gateways (no price for eu-north-1 in on_demand_prices.yaml)",
+        "interface endpoint AZs (no price for eu-north-1 in on_demand_prices.yaml)",
     ]
-    assert cost.idle_hour == pytest.approx(2 * 4 * 0.05355 + 0.10 + 0.005)  # m7i per vCPU, EKS, IPv4
+    m7i, nat = 4 * 0.05355, 0.046
+    assert cost.idle_hour == pytest.approx(2 * m7i + 0.10 + nat + 0.005)  # nodes, EKS, NAT, its IPv4
+
+
+@pytest.mark.parametrize(
+    ("region", "m7i", "nat", "endpoint_az", "gb", "iops", "mbps"),
+    [
+        # us-east-1: togen-2026-09-06 (NAT), infracost-golden (endpoint, gp3)
+        ("us-east-1", 4 * 0.0504, 0.045, 0.01, 0.08, 0.005, 0.04),
+        # ap-northeast-1: togen-2026-09-06, ontap-playbook-2026-09-13, ontap-migration-2026-09-13
+        ("ap-northeast-1", 4 * 0.0651, 0.062, 0.014, 0.096, 0.006, 49.152 / 1024),
+    ],
+)
+def test_a_stage_in_a_region_with_sourced_service_prices_is_priced_in_full(
+    tmp_path, prices, region, m7i, nat, endpoint_az, gb, iops, mbps
+):
+    out = _assembly(tmp_path, region, _network_and_nodes(), [])
+    (cost,) = stage_costs(out, prices)
+    assert cost.unpriced == []
+    volume = (300 * gb + 1000 * iops + 125 * mbps) / MONTH
+    expected = 2 * (m7i + volume) + 0.10 + nat + 0.005 + 3 * endpoint_az
+    assert cost.idle_hour == pytest.approx(expected)
+    assert main(["cost_report", str(out)]) == EXIT_OK
+
+
+# The service charges whose price differs by region, and where a cited source prices each
+# (cost/on_demand_prices.yaml, "Per-resource service charges"): NAT gateway hours in all nine
+# regions; interface endpoints and gp3 in the four below. Deleting a row fails this test, and
+# so does a new one until it is listed here.
+REGIONAL_SERVICE_KEYS = (
+    "nat_gateway_hour",
+    "interface_endpoint_az_hour",
+    "gp3_gb_month",
+    "gp3_iops_month",
+    "gp3_mbps_month",
+)
+ENDPOINT_AND_GP3_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "ap-northeast-1")
+SOURCED_SERVICE_ROWS = {("nat_gateway_hour", region) for region in PRICED_REGIONS} | {
+    (key, region) for key in REGIONAL_SERVICE_KEYS[1:] for region in ENDPOINT_AND_GP3_REGIONS
+}
+
+
+def test_regional_service_charges_are_priced_exactly_where_a_source_names_them(prices):
+    priced = {
+        (key, region)
+        for key in REGIONAL_SERVICE_KEYS
+        for region in PRICED_REGIONS
+        if prices.rate(region, key) is not None
+    }
+    assert priced == SOURCED_SERVICE_ROWS
 
 
 def test_exit_codes_all_priced_0_and_bad_input_2(synth, tmp_path, capsys):
