@@ -85,7 +85,8 @@ unit:
 	CDK_VALIDATION=false $(PY) -m pytest -n auto --dist loadfile -m "not full"
 
 ## test-full: what `make test` leaves to CI for its time: the tests marked `full` (the real
-##            `make diff` path on a temporary repository) and every stage-file mutant
+##            `make diff` path on a temporary repository, two synths of every shipped stage that
+##            must be identical) and every stage-file mutant
 test-full: install
 	CDK_VALIDATION=false $(PY) -m pytest -m full
 	$(MAKE) --no-print-directory mutants
