@@ -87,3 +87,14 @@ def test_app_sees_the_same_kernel_either_way(runs, transport):
 
 def test_templates_are_identical_over_both_transports(runs):
     assert runs["direct"][0]["template"] == runs["relay"][0]["template"]
+
+
+def test_a_missing_node_is_jsii_s_own_error(tmp_path):
+    """Without a Node.js to start, the direct start hands over to jsii's, whose error names
+    the program it could not run (not a failed handshake on an empty socket)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JSII_NODE": str(tmp_path / "no-node")}
+    env.pop(jsii_transport.DISABLE_ENV, None)
+    done = subprocess.run([sys.executable, "-c", APP, str(tmp_path)], capture_output=True, text=True, env=env)
+    assert done.returncode != 0
+    assert "FileNotFoundError" in done.stderr and "no-node" in done.stderr
+    assert "JSONDecodeError" not in done.stderr

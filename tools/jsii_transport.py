@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -37,11 +38,13 @@ from jsii._kernel.providers import process
 
 JSII_VERSION = "1.142.0"
 DISABLE_ENV = "GPU_PLATFORM_JSII_RELAY"  # set to 1 to use jsii's own relay process
+_RELAYED_START = process._NodeProcess.start
 
 
 def applies() -> bool:
-    """Whether ``install()`` takes effect in this process."""
-    standard = jsii_version == JSII_VERSION and "JSII_RUNTIME" not in os.environ
+    """Whether ``install()`` takes effect in this process: the pinned jsii, on a POSIX shell,
+    with no other runtime named and the relay not asked for."""
+    standard = jsii_version == JSII_VERSION and "JSII_RUNTIME" not in os.environ and os.name == "posix"
     return standard and not os.environ.get(DISABLE_ENV)
 
 
@@ -59,6 +62,9 @@ def _copy_lines(reader: IO[bytes]) -> None:
 def _start(self: process._NodeProcess) -> None:
     """``_NodeProcess.start`` with the kernel started directly (see the module docstring)."""
     environ = {**os.environ, "JSII_AGENT": f"Python/{platform.python_version()}"}
+    node = shutil.which(environ.get("JSII_NODE", "node"))
+    if node is None:  # jsii's own start says which Node.js it could not find
+        return _RELAYED_START(self)
     # _jsii_runtime() unpacks jsii's embedded runtime into a temporary directory that stop()
     # removes; it returns bin/jsii-runtime.js, and the kernel is lib/program.js beside it.
     program = Path(self._jsii_runtime()).parent.parent / "lib" / "program.js"
@@ -66,9 +72,9 @@ def _start(self: process._NodeProcess) -> None:
     with kernels:
         # The kernel's end arrives as stdin and the shell moves it to fd 3, where the kernel
         # reads and writes; the kernel's stdin is then /dev/null, as under jsii's relay.
-        node = [environ.get("JSII_NODE", "node"), "--max-old-space-size=4069", "--preserve-symlinks"]
+        kernel = [node, "--max-old-space-size=4069", "--preserve-symlinks", str(program)]
         self._process = subprocess.Popen(
-            ["/bin/sh", "-c", 'exec "$@" 3<&0 0</dev/null', "jsii-kernel", *node, str(program)],
+            ["/bin/sh", "-c", 'exec "$@" 3<&0 0</dev/null', "jsii-kernel", *kernel],
             stdin=kernels.fileno(),
             stderr=subprocess.PIPE,
             env=environ,
