@@ -527,6 +527,7 @@ class StageConfig(_Settings):
         self._reservation_pools_exist()
         self._team_quotas_fit()
         self._types_offered_in_region()
+        self._secrets_in_stage_region()
         self._training_fits()
         self.workloads.example_agent.check_against_stage(self.workloads.llm_servers, self.tenancy)
         self.job_api.check_against_stage(
@@ -649,6 +650,28 @@ class StageConfig(_Settings):
                     f"reservations.allowed_gpu_counts: {count} GPUs is served by no reservation pool "
                     f"(a request above one node needs an EFA pool, gpu_pools[].efa, and whole nodes); "
                     f"allowed: {served}"
+                )
+
+    def _secrets_in_stage_region(self) -> None:
+        """Secrets Manager is regional: the secret sync reads every secret through the stage's
+        region, and an ECR pull-through cache rule takes a secret only from its own account and
+        region (AWS's ECR guide, "Creating a pull through cache rule"). A secret elsewhere (a
+        stage file copied from another region) would pass synth and deploy and fail at run time."""
+        for path, arn in secret_arn_settings(self):
+            _, _, _, region, account, *_ = arn.split(":")
+            if path.startswith("registry.pull_through_cache") and (account, region) != (
+                self.account,
+                self.region,
+            ):
+                raise ValueError(
+                    f"{path}: {arn} is in account {account}, region {region}; a pull-through cache "
+                    f"rule takes a secret from its own account and region only: allowed: a secret in "
+                    f"account {self.account}, region {self.region}"
+                )
+            if region != self.region:
+                raise ValueError(
+                    f"{path}: {arn} is in region {region}; the stage reads its secrets in its own "
+                    f"region: allowed: a secret in region {self.region} (copy or create it there)"
                 )
 
     def _azs_in_region(self) -> None:
@@ -844,3 +867,20 @@ class StageConfig(_Settings):
 def _counts(gpu_type: GpuType) -> str:
     """The counts of 1, 2, 4, 8, 16 one reservable GPU type serves, for an error message."""
     return ", ".join(str(c) for c in GPU_COUNTS if gpu_type.multi_node_refusal(c) is None)
+
+
+def secret_arn_settings(model: BaseModel, path: str = "") -> list[tuple[str, str]]:
+    """Every Secrets Manager ARN a stage names, with its setting: the fields whose name ends in
+    ``secret_arn``, at any depth (lists by index)."""
+    found: list[tuple[str, str]] = []
+    for name in type(model).model_fields:
+        value, where = getattr(model, name), f"{path}{name}"
+        if name.endswith("secret_arn") and isinstance(value, str):
+            found.append((where, value))
+        elif isinstance(value, BaseModel):
+            found += secret_arn_settings(value, f"{where}.")
+        elif isinstance(value, list | tuple):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += secret_arn_settings(item, f"{where}[{index}].")
+    return found

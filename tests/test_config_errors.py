@@ -9,11 +9,12 @@ import typing
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from platform_config.checks import Unique
-from platform_config.loader import SETTINGS_SECTION
-from platform_config.model import StageConfig
+from platform_config.loader import SETTINGS_SECTION, load_stages, parse_stage
+from platform_config.model import StageConfig, secret_arn_settings
 from platform_config.workloads import MAX_DYNAMO_MODELS
 from tests.test_config import error_of, stage_with
 
@@ -165,3 +166,64 @@ def test_an_unquoted_number_in_a_list_gets_the_list_form_of_the_hint():
     message = error_of(stage_with(**{"registry.token_refresh.namespaces": ["gpu-dev", 2024]}))
     assert "registry.token_refresh.namespaces[1]: Input should be a valid string (got 2024" in message
     assert 'e.g. - "...")' in message
+
+
+def _moved(region: str, account: str = "111111111111", secrets: tuple[str, str] | None = None) -> dict:
+    """The dev stage file in another region (its zones moved along); ``secrets``: the
+    (region, account) its secret ARNs are rewritten to, else they stay as dev wrote them."""
+    data = stage_with(region=region, account=account, availability_zones=[f"{region}a", f"{region}c"])
+    data["cluster"]["admin_role_arns"] = [f"arn:aws:iam::{account}:role/PlatformAdmin"]
+    if secrets:
+        text = yaml.safe_dump(data).replace(
+            "secretsmanager:us-west-2:111111111111:", "secretsmanager:{}:{}:".format(*secrets)
+        )
+        data = yaml.safe_load(text)
+    return data
+
+
+def test_a_stage_copied_to_another_region_keeps_no_secret_from_the_old_one():
+    """Secrets Manager is regional: the secret sync reads through the stage's region and a
+    pull-through cache rule takes only its own account's and region's secrets. Copied dev.yaml
+    to ap-northeast-1 with its us-west-2 ARNs: one message, naming the setting and the value."""
+    message = error_of(_moved("ap-northeast-1"))
+    assert "registry.pull_through_cache[0].credential_secret_arn" in message
+    assert "arn:aws:secretsmanager:us-west-2:111111111111:secret:ecr-pullthroughcache/ghcr-AbCdEf" in message
+    assert "allowed: a secret in account 111111111111, region ap-northeast-1" in message
+    parse_stage(_moved("ap-northeast-1", secrets=("ap-northeast-1", "111111111111")), "test.yaml")
+
+
+def test_a_synced_secret_in_another_region_is_refused_and_in_another_account_is_not():
+    data = _moved("ap-northeast-1", secrets=("ap-northeast-1", "111111111111"))
+    data["workloads"]["observability"]["grafana_admin_secret_arn"] = (
+        "arn:aws:secretsmanager:eu-west-1:111111111111:secret:gpu-platform/dev/grafana-admin-AbCdEf"
+    )
+    message = error_of(data)
+    assert "workloads.observability.grafana_admin_secret_arn" in message
+    assert "is in region eu-west-1" in message and "allowed: a secret in region ap-northeast-1" in message
+    # another account in the stage's region: a resource policy can share it, so it is the user's call
+    data["workloads"]["observability"]["grafana_admin_secret_arn"] = (
+        "arn:aws:secretsmanager:ap-northeast-1:999999999999:secret:gpu-platform/dev/grafana-admin-AbCdEf"
+    )
+    parse_stage(data, "test.yaml")
+
+
+def test_a_pull_through_secret_from_another_account_is_refused():
+    data = stage_with()
+    data["registry"]["pull_through_cache"][0]["credential_secret_arn"] = (
+        "arn:aws:secretsmanager:us-west-2:999999999999:secret:ecr-pullthroughcache/ghcr-AbCdEf"
+    )
+    message = error_of(data)
+    assert "registry.pull_through_cache[0].credential_secret_arn" in message
+    assert "is in account 999999999999, region us-west-2" in message
+
+
+def test_every_secret_setting_is_checked():
+    """The walk finds every ``*secret_arn`` setting of a stage, nested blocks and lists included."""
+    found = dict(secret_arn_settings(load_stages()[0]))
+    assert set(found) == {
+        "registry.pull_through_cache[0].credential_secret_arn",
+        "workloads.observability.grafana_admin_secret_arn",
+        "workloads.dynamo.hf_token_secret_arn",
+        "workloads.minio.root_secret_arn",
+        "workloads.llm_servers[1].hf_token_secret_arn",  # the first server is public: no token
+    }
