@@ -149,7 +149,8 @@ class Soak:
         self.faults_on = True
         world.runtime = _with_dead_letters(world, self.queue)
         world.store.clock = lambda: world.clock.now.timestamp()  # the lease's term, in virtual time
-        self.table = world.lag_index(lag_of=self._lag).table_now
+        self.index_lag = world.lag_index(lag_of=self._lag)
+        self.table = self.index_lag.table_now
         self._decoded: dict[str, tuple[dict, Reservation]] = {}
 
     # -- traffic and faults -----------------------------------------------------------------
@@ -317,11 +318,11 @@ class Soak:
                 elif record.status not in ENDED:
                     assert RANK[record.status] >= RANK[status], (rid, before, record.status)
             self.seen[rid] = (record.status, record.version)
-        held = {rid for ledger in ledgers.values() for rid in ledger.holds}
+        holders = {rid for ledger in ledgers.values() for rid in ledger.holds}
         for rid in self.objects():
-            record = records.get(rid)
-            if record is None or record.status in ENDED:
-                assert rid in held, (
+            owner = records.get(rid)
+            if owner is None or owner.status in ENDED:
+                assert rid in holders, (
                     f"seed {self.report.seed}: {rid} ended, its pod/service left, GPUs released"
                 )
 
@@ -370,12 +371,15 @@ class Soak:
         }
 
     def objects(self) -> set[str]:
+        """The reservations that own a pod, service or NetworkPolicy."""
         kube = self.world.kube
-        owners = set()
+        owners: set[str] = set()
         for kind in ("pods", "services", "networkpolicies"):
             for obj in kube.objects[kind].values():
-                owners.add((obj["metadata"].get("labels") or {}).get(RESERVATION_LABEL))
-        return owners - {None}
+                owner = (obj["metadata"].get("labels") or {}).get(RESERVATION_LABEL)
+                if owner is not None:
+                    owners.add(owner)
+        return owners
 
     # -- the end ----------------------------------------------------------------------------
 
@@ -384,7 +388,7 @@ class Soak:
         self.faults_on = False
         self.world.kube.clear_injections()
         self.world.kube_down_until = None
-        self.world.index_lag.settle()
+        self.index_lag.settle()
         for _ in range(200):
             if not self.queue.waiting:
                 break
