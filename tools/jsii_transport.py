@@ -5,9 +5,10 @@ kernel, a Node.js program (``lib/program.js``) that reads requests from and writ
 its file descriptor 3. jsii's Python runtime does not start the kernel itself: it starts
 ``bin/jsii-runtime.js``, a second Node.js process that starts the kernel and relays every
 request and response between its own stdin/stdout and the kernel's fd 3 through its event loop
-(and wraps the kernel's console output in JSON). A synth of every stage makes ~4,700 round
-trips; the relay's two extra hops each way cost about a third of every round trip's latency
-and ~7 % of a full synth (``make bench`` prints both transports side by side).
+(and wraps the kernel's console output in JSON). A synth of every stage makes ~4,200 round
+trips; the relay's extra hops cost about a third of each round trip's latency (0.13 against
+0.087 ms) and ~7 % of a full synth, measured side by side (``make bench`` compares the app with
+and without this and ``-O``).
 
 ``install()`` replaces only how the kernel process is started: the same kernel, from the same
 jsii wheel, gets one end of a socket pair as its fd 3 (a socket, unlike a pipe, carries both
@@ -15,8 +16,9 @@ directions on one descriptor, as the kernel expects), and its console output goe
 ours. Requests, responses, callbacks and shutdown are jsii's own code, unchanged.
 
 It is installed only for the jsii version it was checked against (``JSII_VERSION``; a bump of
-the pinned jsii makes ``tests/test_jsii_transport.py`` fail until this module is checked again)
-and never when ``JSII_RUNTIME`` names another runtime; otherwise jsii's own transport runs.
+the pinned jsii makes ``tests/test_jsii_transport.py`` fail until this module is checked again),
+on POSIX, and never when ``JSII_RUNTIME`` names another runtime or ``GPU_PLATFORM_JSII_RELAY``
+is set; otherwise jsii's own transport runs.
 ``install()`` must run before the first ``aws_cdk``/``cdk8s`` import, which starts the kernel.
 """
 
